@@ -1,0 +1,196 @@
+//! Update dispatch: commands, callback buttons, file intake, and a hint for anything else.
+//! A failing handler is logged and skipped; the poller moves on either way.
+
+use frankenstein::AsyncTelegramApi;
+use frankenstein::ParseMode;
+use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams, EditMessageTextParams, SendMessageParams};
+use frankenstein::types::{
+    CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage,
+    Message, ReplyMarkup,
+};
+use frankenstein::updates::{Update, UpdateContent};
+
+use super::commands::{self, Callback, Command, Parsed};
+use super::intake;
+use crate::app::App;
+use crate::telegram::transport::TelegramError;
+use crate::units::{human_duration, human_size};
+
+/// Commands shown in Telegram's menu.
+pub fn command_list() -> Vec<(&'static str, &'static str)> {
+    vec![("start", "Start the bot"), ("help", "How to get a link"), ("about", "About this bot")]
+}
+
+/// Handles one update; errors are logged, never returned (one bad update must not stop the poll).
+pub async fn handle(app: &App, update: Update) {
+    let result = match update.content {
+        UpdateContent::Message(message) => on_message(app, &message).await,
+        UpdateContent::CallbackQuery(query) => on_callback(app, &query).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        log::warn!("update {}: {e}", update.update_id);
+    }
+}
+
+/// Escapes text for `parse_mode=HTML` (Telegram rejects stray `<`, `>`, `&`).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Sends an HTML message without link previews.
+pub async fn send(
+    app: &App,
+    chat_id: i64,
+    text: String,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<Message, TelegramError> {
+    let params = SendMessageParams::builder()
+        .chat_id(chat_id)
+        .text(text)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
+        .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
+        .build();
+    Ok(app.api.send_message(&params).await?.result)
+}
+
+fn callback_button(text: &str, cb: Callback) -> InlineKeyboardButton {
+    InlineKeyboardButton::builder().text(text).callback_data(cb.data()).build()
+}
+
+fn menu() -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::builder()
+        .inline_keyboard(vec![
+            vec![callback_button("Help", Callback::Help), callback_button("About", Callback::About)],
+            vec![callback_button("Close", Callback::Close)],
+        ])
+        .build()
+}
+
+fn expiry_text(app: &App) -> String {
+    app.config.link_expiry.map_or_else(|| "never".to_owned(), |d| human_duration(d.as_secs()))
+}
+
+fn start_text(app: &App, first_name: &str) -> String {
+    format!(
+        "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.",
+        escape_html(first_name),
+        expiry_text(app)
+    )
+}
+
+fn help_text(app: &App) -> String {
+    format!(
+        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nCommands: /start, /help, /about",
+        human_size(app.config.file_size_limit()),
+        expiry_text(app)
+    )
+}
+
+fn about_text(app: &App) -> String {
+    format!(
+        "<b>streambot</b> {}\nLink expiry: {}\nLargest file: {}\nSource: {}",
+        env!("CARGO_PKG_VERSION"),
+        expiry_text(app),
+        human_size(app.config.file_size_limit()),
+        escape_html(&app.config.repo_url)
+    )
+}
+
+async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
+    let Some(from) = message.from.as_deref() else { return Ok(()) };
+    let chat_id = message.chat.id;
+    if let Some(media) = intake::media_of(message) {
+        if message.chat.type_field != ChatType::Private {
+            return Ok(());
+        }
+        return intake::intake(app, message, from, media).await;
+    }
+    let text = message.text.as_deref().unwrap_or("");
+    match commands::parse(text, &app.username) {
+        Parsed::Command(Command::Start) => {
+            register(app, from);
+            send(app, chat_id, start_text(app, &from.first_name), Some(menu())).await?;
+        }
+        Parsed::Command(Command::Help) => {
+            send(app, chat_id, help_text(app), None).await?;
+        }
+        Parsed::Command(Command::About) => {
+            send(app, chat_id, about_text(app), None).await?;
+        }
+        Parsed::Unknown(name) if message.chat.type_field == ChatType::Private => {
+            let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape_html(name));
+            send(app, chat_id, hint, None).await?;
+        }
+        Parsed::Text if message.chat.type_field == ChatType::Private => {
+            send(app, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Records the user (for /stats and broadcasts). A store failure only costs the record.
+pub fn register(app: &App, user: &frankenstein::types::User) {
+    if let Err(e) = app.store.upsert_user(user.id, &user.first_name, user.username.as_deref(), crate::units::now_unix())
+    {
+        log::error!("cannot record user {}: {e}", user.id);
+    }
+}
+
+async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramError> {
+    let answer = AnswerCallbackQueryParams::builder().callback_query_id(query.id.clone()).build();
+    let message = match &query.message {
+        Some(MaybeInaccessibleMessage::Message(m)) => Some((m.chat.id, m.message_id)),
+        _ => None,
+    };
+    let action = query.data.as_deref().and_then(Callback::parse);
+    let result = match (action, message) {
+        (Some(Callback::Close), Some((chat_id, message_id))) => app
+            .api
+            .delete_message(&DeleteMessageParams::builder().chat_id(chat_id).message_id(message_id).build())
+            .await
+            .map(drop),
+        (Some(cb @ (Callback::Help | Callback::About)), Some((chat_id, message_id))) => {
+            let text = if cb == Callback::Help { help_text(app) } else { about_text(app) };
+            let edit = EditMessageTextParams::builder()
+                .chat_id(chat_id)
+                .message_id(message_id)
+                .text(text)
+                .parse_mode(ParseMode::Html)
+                .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
+                .reply_markup(menu())
+                .build();
+            match app.api.edit_message_text(&edit).await {
+                // Pressing the button showing the same text again is not an error for the user.
+                Err(e) if e.description_contains("message is not modified") => Ok(()),
+                other => other.map(drop),
+            }
+        }
+        _ => Ok(()),
+    };
+    app.api.answer_callback_query(&answer).await?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape_html("<b>a&b</b> \"x\""), "&lt;b&gt;a&amp;b&lt;/b&gt; &quot;x&quot;");
+        assert_eq!(escape_html("тест.mp4"), "тест.mp4");
+    }
+}

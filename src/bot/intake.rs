@@ -1,0 +1,297 @@
+//! File intake: find the file in a message, check it can be served, keep a backup copy in
+//! `LOG_CHANNEL`, mint the link, store its row, and reply with the link. Nothing is stored when a
+//! step before the reply fails.
+
+use frankenstein::AsyncTelegramApi;
+use frankenstein::methods::ForwardMessageParams;
+use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
+
+use super::handlers::{escape_html, register, send};
+use crate::app::App;
+use crate::links::{Claims, token_prefix};
+use crate::store::LinkRow;
+use crate::telegram::transport::TelegramError;
+use crate::units::{human_size, now_unix, utc_minute};
+
+/// The kind of attachment, as Telegram names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Document,
+    Video,
+    Audio,
+    Photo,
+    Animation,
+    Voice,
+    VideoNote,
+    Sticker,
+}
+
+/// The file in a message, with a name and MIME type even when Telegram gives none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub kind: Kind,
+    pub file_id: String,
+    pub file_unique_id: String,
+    pub name: String,
+    pub size: Option<u64>,
+    pub mime: String,
+}
+
+fn named(name: Option<&String>, fallback: impl FnOnce() -> String) -> String {
+    match name.map(|n| n.trim()) {
+        Some(n) if !n.is_empty() => n.to_owned(),
+        _ => fallback(),
+    }
+}
+
+fn mime_or(mime: Option<&String>, fallback: &str) -> String {
+    mime.filter(|m| !m.is_empty()).map_or_else(|| fallback.to_owned(), Clone::clone)
+}
+
+/// Finds the one file a message carries (pure).
+pub fn media_of(m: &Message) -> Option<Media> {
+    let media = |kind, file_id: &String, unique: &String, name: String, size, mime: String| Media {
+        kind,
+        file_id: file_id.clone(),
+        file_unique_id: unique.clone(),
+        name,
+        size,
+        mime,
+    };
+    if let Some(d) = &m.document {
+        let name = named(d.file_name.as_ref(), || format!("document_{}", d.file_unique_id));
+        return Some(media(
+            Kind::Document,
+            &d.file_id,
+            &d.file_unique_id,
+            name,
+            d.file_size,
+            mime_or(d.mime_type.as_ref(), "application/octet-stream"),
+        ));
+    }
+    if let Some(v) = &m.video {
+        let name = named(v.file_name.as_ref(), || format!("video_{}.mp4", v.file_unique_id));
+        return Some(media(
+            Kind::Video,
+            &v.file_id,
+            &v.file_unique_id,
+            name,
+            v.file_size,
+            mime_or(v.mime_type.as_ref(), "video/mp4"),
+        ));
+    }
+    if let Some(a) = &m.audio {
+        let name = named(a.file_name.as_ref(), || format!("audio_{}.mp3", a.file_unique_id));
+        return Some(media(
+            Kind::Audio,
+            &a.file_id,
+            &a.file_unique_id,
+            name,
+            a.file_size,
+            mime_or(a.mime_type.as_ref(), "audio/mpeg"),
+        ));
+    }
+    if let Some(a) = &m.animation {
+        let name = named(a.file_name.as_ref(), || format!("animation_{}.mp4", a.file_unique_id));
+        return Some(media(
+            Kind::Animation,
+            &a.file_id,
+            &a.file_unique_id,
+            name,
+            a.file_size,
+            mime_or(a.mime_type.as_ref(), "video/mp4"),
+        ));
+    }
+    if let Some(v) = &m.voice {
+        let name = format!("voice_{}.ogg", v.file_unique_id);
+        return Some(media(
+            Kind::Voice,
+            &v.file_id,
+            &v.file_unique_id,
+            name,
+            v.file_size,
+            mime_or(v.mime_type.as_ref(), "audio/ogg"),
+        ));
+    }
+    if let Some(v) = &m.video_note {
+        let name = format!("video_note_{}.mp4", v.file_unique_id);
+        return Some(media(Kind::VideoNote, &v.file_id, &v.file_unique_id, name, v.file_size, "video/mp4".into()));
+    }
+    if let Some(s) = &m.sticker {
+        let (ext, mime) = if s.is_video {
+            ("webm", "video/webm")
+        } else if s.is_animated {
+            ("tgs", "application/x-tgsticker")
+        } else {
+            ("webp", "image/webp")
+        };
+        let name = format!("sticker_{}.{ext}", s.file_unique_id);
+        return Some(media(Kind::Sticker, &s.file_id, &s.file_unique_id, name, s.file_size, mime.into()));
+    }
+    // Telegram lists photo sizes smallest first; link the largest.
+    let photo = m.photo.as_ref()?.iter().max_by_key(|p| (p.file_size.unwrap_or(0), p.width * p.height))?;
+    let name = format!("photo_{}.jpg", photo.file_unique_id);
+    Some(media(Kind::Photo, &photo.file_id, &photo.file_unique_id, name, photo.file_size, "image/jpeg".into()))
+}
+
+/// Whether Telegram accepts `url` in a URL button: it refuses localhost and loopback addresses.
+pub fn button_url_allowed(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.eq_ignore_ascii_case("localhost") || host.is_empty() {
+        return false;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => !(ip.is_loopback() || ip.is_unspecified()),
+        Err(_) => true,
+    }
+}
+
+fn random_link_id() -> Result<u64, TelegramError> {
+    let mut bytes = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| TelegramError::Decode("system random generator failed".into()))?;
+    // Kept within SQLite's signed integers and never 0.
+    Ok((u64::from_be_bytes(bytes) >> 1).max(1))
+}
+
+/// Makes a link for `media` and replies with it.
+pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media) -> Result<(), TelegramError> {
+    register(app, from);
+    let chat_id = message.chat.id;
+    let limit = app.config.file_size_limit();
+    if let Some(size) = media.size.filter(|&s| s > limit) {
+        let text = format!(
+            "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
+            human_size(size),
+            human_size(limit)
+        );
+        send(app, chat_id, text, None).await?;
+        return Ok(());
+    }
+
+    if let Some(channel) = app.config.log_channel {
+        let params = ForwardMessageParams::builder()
+            .chat_id(channel)
+            .from_chat_id(chat_id)
+            .message_id(message.message_id)
+            .build();
+        match app.api.forward_message(&params).await {
+            // The copy in the channel is ours to keep: serve from its file_id.
+            Ok(copy) => match media_of(&copy.result) {
+                Some(backup) => media.file_id = backup.file_id,
+                None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
+            },
+            Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
+        }
+    }
+
+    let now = now_unix();
+    let expires_at = app.config.link_expiry.map_or(0, |d| now + d.as_secs());
+    let id = random_link_id()?;
+    let row = LinkRow {
+        id,
+        owner: from.id,
+        file_id: media.file_id.clone(),
+        file_unique_id: media.file_unique_id.clone(),
+        file_name: media.name.clone(),
+        file_size: media.size.unwrap_or(0),
+        mime: media.mime.clone(),
+        created_at: now,
+        expires_at,
+    };
+    if let Err(e) = app.store.insert_link(&row) {
+        log::error!("cannot store a link: {e}");
+        send(
+            app,
+            chat_id,
+            "Sorry, I could not save your link right now. Please send the file again in a minute.".into(),
+            None,
+        )
+        .await?;
+        return Ok(());
+    }
+    let token = app.signer.mint(Claims { link_id: id, expires_at });
+    let url = format!("{}/dl/{token}", app.config.base_url);
+    log::info!("link {} for user {} ({:?}, {})", token_prefix(&token), from.id, media.kind, human_size(row.file_size));
+
+    let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };
+    let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
+    let text = format!(
+        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {url}",
+        escape_html(&media.name)
+    );
+    let markup = button_url_allowed(&url).then(|| {
+        InlineKeyboardMarkup::builder()
+            .inline_keyboard(vec![vec![InlineKeyboardButton::builder().text("Download").url(url.clone()).build()]])
+            .build()
+    });
+    send(app, chat_id, text, markup).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(json: serde_json::Value) -> Message {
+        let mut base = serde_json::json!({"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}});
+        base.as_object_mut().unwrap().extend(json.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn document_keeps_its_name_and_mime() {
+        let m = message(
+            serde_json::json!({"document": {"file_id": "F", "file_unique_id": "U", "file_name": "a b.pdf", "mime_type": "application/pdf", "file_size": 10}}),
+        );
+        let media = media_of(&m).unwrap();
+        assert_eq!(
+            (media.kind, media.name.as_str(), media.mime.as_str(), media.size),
+            (Kind::Document, "a b.pdf", "application/pdf", Some(10))
+        );
+    }
+
+    #[test]
+    fn largest_photo_is_linked() {
+        let m = message(serde_json::json!({"photo": [
+            {"file_id": "S", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 1000},
+            {"file_id": "L", "file_unique_id": "l", "width": 1280, "height": 1280, "file_size": 90000}
+        ]}));
+        let media = media_of(&m).unwrap();
+        assert_eq!(
+            (media.file_id.as_str(), media.name.as_str(), media.mime.as_str()),
+            ("L", "photo_l.jpg", "image/jpeg")
+        );
+    }
+
+    #[test]
+    fn voice_and_sticker_get_names() {
+        let m = message(serde_json::json!({"voice": {"file_id": "V", "file_unique_id": "v", "duration": 3}}));
+        assert_eq!(media_of(&m).unwrap().name, "voice_v.ogg");
+        let m = message(
+            serde_json::json!({"sticker": {"file_id": "S", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1, "is_animated": false, "is_video": true}}),
+        );
+        let media = media_of(&m).unwrap();
+        assert_eq!((media.name.as_str(), media.mime.as_str()), ("sticker_s.webm", "video/webm"));
+    }
+
+    #[test]
+    fn text_message_has_no_media() {
+        assert_eq!(media_of(&message(serde_json::json!({"text": "hi"}))), None);
+    }
+
+    #[test]
+    fn local_urls_cannot_be_buttons() {
+        assert!(!button_url_allowed("http://localhost:8080/dl/x"));
+        assert!(!button_url_allowed("http://127.0.0.1:8080/dl/x"));
+        assert!(!button_url_allowed("http://[::1]:8080/dl/x"));
+        assert!(!button_url_allowed("http://0.0.0.0/dl/x"));
+        assert!(button_url_allowed("https://dl.example.com/dl/x"));
+        assert!(button_url_allowed("http://203.0.113.5:8080/dl/x"));
+    }
+}

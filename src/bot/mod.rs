@@ -1,0 +1,5 @@
+//! The Telegram side of the bot: command parsing, update handlers and file intake.
+
+pub mod commands;
+pub mod handlers;
+pub mod intake;

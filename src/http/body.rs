@@ -1,0 +1,92 @@
+//! [`ByteSource`]: a response body read from an upstream through one fixed buffer, which refuses
+//! to end early: if the upstream stops before the promised length, reading fails, async-h1 drops
+//! the connection, and the client sees an aborted transfer instead of a short file under 200.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_lite::io::{AsyncBufRead, AsyncRead};
+
+/// Per-stream buffer size: one allocation for the life of a response.
+pub const BUFFER_SIZE: usize = 64 * 1024;
+
+/// Exactly `len` bytes of `inner`, through a fixed buffer.
+pub struct ByteSource<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+    remaining: u64,
+}
+
+impl<R: AsyncRead + Unpin> ByteSource<R> {
+    pub fn new(inner: R, len: u64) -> Self {
+        ByteSource { inner, buf: vec![0; BUFFER_SIZE].into_boxed_slice(), pos: 0, filled: 0, remaining: len }
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.pos == this.filled && this.remaining > 0 {
+            let want = usize::try_from(this.remaining).unwrap_or(usize::MAX).min(this.buf.len());
+            let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.buf[..want]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("upstream ended {} bytes early", this.remaining),
+                )));
+            }
+            this.pos = 0;
+            this.filled = n;
+            this.remaining -= n as u64;
+        }
+        Poll::Ready(Ok(&this.buf[this.pos..this.filled]))
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        self.pos = (self.pos + amt).min(self.filled);
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for ByteSource<R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        let available = ready!(self.as_mut().poll_fill_buf(cx))?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_lite::io::{AsyncReadExt, Cursor};
+
+    #[test]
+    fn reads_exactly_the_promised_length() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let mut src = ByteSource::new(Cursor::new(data.clone()), 150_000);
+        let mut out = Vec::new();
+        smol::block_on(src.read_to_end(&mut out)).unwrap();
+        assert_eq!(out, data[..150_000]);
+    }
+
+    #[test]
+    fn short_upstream_is_an_error_not_a_short_body() {
+        let mut src = ByteSource::new(Cursor::new(vec![1u8; 1000]), 2000);
+        let mut out = Vec::new();
+        let err = smol::block_on(src.read_to_end(&mut out)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn empty_body_is_fine() {
+        let mut src = ByteSource::new(Cursor::new(Vec::new()), 0);
+        let mut out = Vec::new();
+        smol::block_on(src.read_to_end(&mut out)).unwrap();
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,171 @@
+//! Routing and responses: `/dl/<token>`, `/health`, `/`. Every request gets an `Ok(Response)`:
+//! async-h1 drops the connection without a word if a handler returns `Err`, so one `match` turns
+//! each [`RouteError`] into a status with a short text body.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use http_types::{Body, Method, Request, Response, StatusCode};
+
+use super::body::ByteSource;
+use crate::app::App;
+use crate::links::{TokenError, token_prefix};
+use crate::store::{LinkRow, StoreError};
+use crate::telegram::files;
+use crate::telegram::transport::TelegramError;
+use crate::units::now_unix;
+
+/// Why a request could not be served.
+#[derive(Debug)]
+pub enum RouteError {
+    NotFound(&'static str),
+    Gone,
+    MethodNotAllowed,
+    Store(StoreError),
+    Upstream(TelegramError),
+}
+
+impl RouteError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            RouteError::NotFound(what) => (StatusCode::NotFound, *what),
+            RouteError::Gone => (StatusCode::Gone, "link expired"),
+            RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
+            RouteError::Store(e) => {
+                log::error!("store error while serving a request: {e}");
+                (StatusCode::InternalServerError, "internal error")
+            }
+            RouteError::Upstream(e) => {
+                log::warn!("telegram could not provide a file: {e}");
+                (StatusCode::BadGateway, "telegram could not provide the file, try again later")
+            }
+        };
+        let mut res = text(status, body);
+        if matches!(self, RouteError::MethodNotAllowed) {
+            res.insert_header("allow", "GET, HEAD");
+        }
+        res
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut res = Response::new(status);
+    res.insert_header("content-type", "text/plain; charset=utf-8");
+    res.set_body(format!("{body}\n"));
+    res
+}
+
+/// The router: always answers.
+pub async fn handle(app: Rc<App>, req: Request) -> http_types::Result<Response> {
+    let started = Instant::now();
+    let method = req.method();
+    let path = req.url().path().to_owned();
+    let res = match route(&app, &req).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    };
+    log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
+    Ok(res)
+}
+
+/// The path with any token cut to its prefix.
+fn loggable(path: &str) -> String {
+    match path.strip_prefix("/dl/") {
+        Some(token) => format!("/dl/{}…", token_prefix(token)),
+        None => path.chars().take(64).collect(),
+    }
+}
+
+async fn route(app: &App, req: &Request) -> Result<Response, RouteError> {
+    let method = req.method();
+    if method != Method::Get && method != Method::Head {
+        return Err(RouteError::MethodNotAllowed);
+    }
+    let path = req.url().path();
+    if let Some(token) = path.strip_prefix("/dl/") {
+        return download(app, token, method == Method::Head).await;
+    }
+    match path {
+        "/health" => Ok(text(StatusCode::Ok, "ok")),
+        "/" => {
+            let mut res = Response::new(StatusCode::Found);
+            res.insert_header("location", format!("https://t.me/{}", app.username));
+            Ok(res)
+        }
+        _ => Err(RouteError::NotFound("not found")),
+    }
+}
+
+fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
+    let claims = app.signer.verify(token, now_unix()).map_err(|e| match e {
+        TokenError::Invalid => RouteError::NotFound("link not found"),
+        TokenError::Expired => RouteError::Gone,
+    })?;
+    app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))
+}
+
+async fn download(app: &App, token: &str, head: bool) -> Result<Response, RouteError> {
+    let link = find_link(app, token)?;
+    let mut res = Response::new(StatusCode::Ok);
+    res.insert_header("content-type", link.mime.as_str());
+    res.insert_header("content-disposition", content_disposition("attachment", &link.file_name));
+    res.insert_header("cache-control", "private, max-age=3600");
+    res.insert_header("x-content-type-options", "nosniff");
+    if head {
+        // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
+        res.set_body(Body::from_reader(futures_lite::io::empty(), Some(body_len(link.file_size)?)));
+        return Ok(res);
+    }
+    let path = files::file_path(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?;
+    let mut upstream = app.api.download(&path, None).await.map_err(RouteError::Upstream)?;
+    let len = upstream.len().map_or(link.file_size, |l| l as u64);
+    res.set_body(Body::from_reader(ByteSource::new(upstream.take_body(), len), Some(body_len(len)?)));
+    Ok(res)
+}
+
+fn body_len(len: u64) -> Result<usize, RouteError> {
+    usize::try_from(len).map_err(|_| RouteError::NotFound("file too large for this platform"))
+}
+
+/// RFC 6266 `Content-Disposition`: an ASCII `filename` for old clients and an RFC 8187
+/// `filename*` with the exact UTF-8 name.
+pub fn content_disposition(kind: &str, name: &str) -> String {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_name_is_quoted_and_encoded() {
+        assert_eq!(
+            content_disposition("attachment", "my file.txt"),
+            "attachment; filename=\"my file.txt\"; filename*=UTF-8''my%20file.txt"
+        );
+    }
+
+    #[test]
+    fn unicode_name_gets_a_fallback_and_utf8_form() {
+        assert_eq!(
+            content_disposition("inline", "видео \"1\".mp4"),
+            "inline; filename=\"_____ _1_.mp4\"; filename*=UTF-8''%D0%B2%D0%B8%D0%B4%D0%B5%D0%BE%20%221%22.mp4"
+        );
+    }
+
+    #[test]
+    fn tokens_are_cut_in_logs() {
+        assert_eq!(loggable("/dl/abcdefghijklmnop"), "/dl/abcdefgh…");
+        assert_eq!(loggable("/health"), "/health");
+    }
+}

@@ -1,0 +1,29 @@
+//! streambot: a Telegram bot that turns files into HTTP download links, in one thread and a few
+//! MiB of memory. The map of the house:
+#![forbid(unsafe_code)]
+
+/// Builds the shared state, starts the poller and the HTTP server, owns shutdown.
+pub mod app;
+/// Commands, update handlers and file intake.
+pub mod bot;
+/// Environment (+ `.env`) to a validated `Config`.
+pub mod config;
+/// HTTP server, routes and response bodies.
+pub mod http;
+/// Link tokens: mint and verify (pure).
+pub mod links;
+/// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
+pub mod logger;
+/// One shutdown signal for every task.
+pub mod shutdown;
+/// SQLite: migrations and typed queries.
+pub mod store;
+/// Bot API transport, long polling, file access.
+pub mod telegram;
+/// Human-readable sizes and UTC times (pure).
+pub mod units;
+
+/// `0.1.0 (abc1234 2026-11-25)`: version, git hash and build date from build.rs.
+pub fn version() -> String {
+    format!("{} ({} {})", env!("CARGO_PKG_VERSION"), env!("STREAMBOT_GIT_HASH"), env!("STREAMBOT_BUILD_DATE"))
+}

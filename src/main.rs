@@ -1,0 +1,73 @@
+//! The `streambot` command: parse arguments, load the config, start the logger, run the bot on one
+//! `LocalExecutor`, and turn the outcome into an exit code.
+
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use smol::LocalExecutor;
+use streambot::config::{Config, VARIABLES};
+use streambot::{app, logger};
+
+fn help() -> String {
+    let mut out = format!(
+        "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --version | --help]\n\nOPTIONS:\n    --check      validate the configuration, call getMe, print the bot's username and exit\n    --version    print the version and exit\n    --help       print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
+        streambot::version()
+    );
+    for (name, default, meaning) in VARIABLES {
+        out.push_str(&format!("    {name:<22} {meaning} [default: {default}]\n"));
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let arg = std::env::args().nth(1);
+    match arg.as_deref() {
+        Some("--version" | "-V") => {
+            println!("streambot {}", streambot::version());
+            return ExitCode::SUCCESS;
+        }
+        Some("--help" | "-h") => {
+            print!("{}", help());
+            return ExitCode::SUCCESS;
+        }
+        None | Some("--check") => {}
+        Some(other) => {
+            eprintln!("error: unknown argument '{other}': expected --check, --version or --help");
+            return ExitCode::from(2);
+        }
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logger::init();
+    // async-h1 spawns its `Expect: 100-continue` helper on async-global-executor, whose pool
+    // otherwise starts one thread per core. One is enough for that tiny write.
+    async_global_executor::init_with_config(
+        async_global_executor::GlobalExecutorConfig::default().with_min_threads(1).with_max_threads(1),
+    );
+    let ex = Rc::new(LocalExecutor::new());
+    if arg.as_deref() == Some("--check") {
+        return match smol::block_on(ex.run(app::check(&config))) {
+            Ok(username) => {
+                println!("ok: @{username} via {}", config.api_url);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    log::info!("streambot {} starting; data in {}", streambot::version(), config.data_dir.display());
+    match smol::block_on(ex.run(app::run(ex.clone(), config))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! One shutdown signal shared by every task: the trigger closes a channel, every clone of
+//! [`Shutdown`] sees it at once, whether it is waiting or only checks between steps.
+
+use smol::channel::{Receiver, Sender, bounded};
+
+/// Fires the shutdown once; later calls do nothing.
+pub struct Trigger(Sender<()>);
+
+/// A task's view of the shutdown.
+#[derive(Clone)]
+pub struct Shutdown(Receiver<()>);
+
+/// A connected trigger and signal.
+pub fn channel() -> (Trigger, Shutdown) {
+    let (tx, rx) = bounded(1);
+    (Trigger(tx), Shutdown(rx))
+}
+
+impl Trigger {
+    pub fn fire(&self) {
+        self.0.close();
+    }
+}
+
+impl Shutdown {
+    /// Resolves once the shutdown has fired (at once if it already has).
+    pub async fn wait(&self) {
+        // Nothing is ever sent: recv returns Err when the trigger closes the channel.
+        let _ = self.0.recv().await;
+    }
+
+    pub fn is_fired(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_clone_sees_the_trigger() {
+        let (trigger, shutdown) = channel();
+        let other = shutdown.clone();
+        assert!(!other.is_fired());
+        trigger.fire();
+        trigger.fire();
+        assert!(shutdown.is_fired());
+        smol::block_on(other.wait());
+    }
+}

@@ -1,0 +1,255 @@
+//! The embedded store: one SQLite file in `DATA_DIR`, numbered migrations applied at start-up,
+//! typed queries. Calls are synchronous and short; no transaction is held across an `.await`.
+
+use std::fmt;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Numbered migrations; `kv.schema_version` records how many ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        first_name TEXT NOT NULL,
+        username TEXT,
+        joined_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+     );
+     CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        owner INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        file_unique_id TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+     );
+     CREATE INDEX links_owner ON links(owner, created_at);
+     CREATE INDEX links_expires ON links(expires_at);
+     CREATE TABLE link_events (user_id INTEGER NOT NULL, at INTEGER NOT NULL);
+     CREATE INDEX link_events_user ON link_events(user_id, at);
+     CREATE TABLE bandwidth (month TEXT PRIMARY KEY, bytes INTEGER NOT NULL);"];
+
+/// A failed store call. The message comes from SQLite and never carries secrets.
+#[derive(Debug)]
+pub struct StoreError(String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// One stored link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    pub id: u64,
+    pub owner: u64,
+    pub file_id: String,
+    pub file_unique_id: String,
+    pub file_name: String,
+    pub file_size: u64,
+    pub mime: String,
+    pub created_at: u64,
+    /// Unix seconds; 0 = never.
+    pub expires_at: u64,
+}
+
+/// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
+pub struct Store {
+    conn: Connection,
+}
+
+// SQLite stores signed 64-bit integers; ids and times are kept below i64::MAX by construction.
+fn to_sql(v: u64) -> i64 {
+    i64::try_from(v).expect("stored integers are below i64::MAX")
+}
+
+fn from_sql(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating if needed) `dir/streambot.db` and applies pending migrations.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        Store::with_connection(Connection::open(dir.join("streambot.db"))?)
+    }
+
+    /// An in-memory store for tests.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Store, StoreError> {
+        // WAL + NORMAL: a commit is one append, durable across a process crash; a small page
+        // cache (256 KiB) keeps the store's share of RSS fixed.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", -256)?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        let store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let has_kv: bool =
+            self.conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='kv'", [], |r| {
+                r.get::<_, i64>(0).map(|n| n > 0)
+            })?;
+        let done = if has_kv { self.kv_get("schema_version")?.and_then(|v| v.parse().ok()).unwrap_or(0) } else { 0 };
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO kv(key, value) VALUES('schema_version', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![(i + 1).to_string()],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn kv_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO kv(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The next `getUpdates` offset (last handled update id + 1), if any was stored.
+    pub fn poll_offset(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.kv_get("poll_offset")?.and_then(|v| v.parse().ok()))
+    }
+
+    pub fn set_poll_offset(&self, offset: i64) -> Result<(), StoreError> {
+        self.kv_set("poll_offset", &offset.to_string())
+    }
+
+    /// Registers a user or refreshes their name and last-seen time.
+    pub fn upsert_user(&self, id: u64, first_name: &str, username: Option<&str>, now: u64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO users(id, first_name, username, joined_at, last_seen) VALUES(?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(id) DO UPDATE SET first_name = excluded.first_name,
+                username = excluded.username, last_seen = excluded.last_seen",
+            params![to_sql(id), first_name, username, to_sql(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn user_count(&self) -> Result<u64, StoreError> {
+        Ok(from_sql(self.conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
+    }
+
+    pub fn insert_link(&self, link: &LinkRow) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO links(id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                to_sql(link.id),
+                to_sql(link.owner),
+                link.file_id,
+                link.file_unique_id,
+                link.file_name,
+                to_sql(link.file_size),
+                link.mime,
+                to_sql(link.created_at),
+                to_sql(link.expires_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn link(&self, id: u64) -> Result<Option<LinkRow>, StoreError> {
+        let Ok(id) = i64::try_from(id) else { return Ok(None) };
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at
+                 FROM links WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok(LinkRow {
+                        id: from_sql(r.get(0)?),
+                        owner: from_sql(r.get(1)?),
+                        file_id: r.get(2)?,
+                        file_unique_id: r.get(3)?,
+                        file_name: r.get(4)?,
+                        file_size: from_sql(r.get(5)?),
+                        mime: r.get(6)?,
+                        created_at: from_sql(r.get(7)?),
+                        expires_at: from_sql(r.get(8)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn link_count(&self) -> Result<u64, StoreError> {
+        Ok(from_sql(self.conn.query_row("SELECT count(*) FROM links", [], |r| r.get(0))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(id: u64) -> LinkRow {
+        LinkRow {
+            id,
+            owner: 5,
+            file_id: "FID".into(),
+            file_unique_id: "UID".into(),
+            file_name: "наш файл.txt".into(),
+            file_size: 1234,
+            mime: "text/plain".into(),
+            created_at: 100,
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn link_round_trips() {
+        let store = Store::open_in_memory().unwrap();
+        store.insert_link(&link(9)).unwrap();
+        assert_eq!(store.link(9).unwrap(), Some(link(9)));
+        assert_eq!(store.link(10).unwrap(), None);
+        assert_eq!(store.link(u64::MAX).unwrap(), None);
+        assert!(store.insert_link(&link(9)).is_err(), "ids are unique");
+    }
+
+    #[test]
+    fn offset_and_users_persist_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("streambot-store-{}", std::process::id()));
+        {
+            let store = Store::open(&dir).unwrap();
+            assert_eq!(store.poll_offset().unwrap(), None);
+            store.set_poll_offset(42).unwrap();
+            store.upsert_user(1, "A", None, 10).unwrap();
+            store.upsert_user(1, "B", Some("b"), 11).unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.poll_offset().unwrap(), Some(42));
+        assert_eq!(store.user_count().unwrap(), 1);
+        assert_eq!(store.kv_get("schema_version").unwrap().as_deref(), Some("1"));
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,6 @@
+//! Talking to the Telegram Bot API: the HTTP transport, the long-poll loop and file access.
+
+pub mod files;
+pub mod multipart;
+pub mod poller;
+pub mod transport;

@@ -1,0 +1,383 @@
+//! frankenstein's `AsyncTelegramApi` over our own HTTP/1.1 client: async-h1 on async-net, TLS by
+//! futures-rustls (ring, webpki roots) for `https://`, plain TCP for `http://`. Keeps a few idle
+//! connections for reuse, puts a deadline on every call, honours 429 `retry_after`, and never lets
+//! the token (which is part of every URL) reach a log line or an error.
+
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_net::TcpStream;
+use frankenstein::AsyncTelegramApi;
+use frankenstein::response::ErrorResponse;
+use futures_lite::future::FutureExt;
+use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use futures_rustls::TlsConnector;
+use futures_rustls::client::TlsStream;
+use futures_rustls::rustls::{self, pki_types::ServerName};
+use http_types::{Body, Method, Request, Response, Url};
+
+use super::multipart;
+
+/// Idle connections kept for reuse (the long poll holds one, replies use another).
+const MAX_IDLE: usize = 4;
+/// Deadline of an ordinary Bot API call, connect to last body byte.
+const CALL_DEADLINE: Duration = Duration::from_secs(30);
+/// Longest `retry_after` we sleep through inside one call; longer waits surface as errors.
+const MAX_RETRY_AFTER: u16 = 60;
+/// How many times one call is retried after a 429.
+const MAX_RATE_RETRIES: u32 = 3;
+/// Largest Bot API JSON answer we read (a getUpdates batch of 100 fits many times).
+const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
+
+/// A failed Telegram call. Never contains the token or a file URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TelegramError {
+    /// Telegram answered `ok: false`.
+    Api { code: u64, description: String, retry_after: Option<u16> },
+    /// Could not connect, TLS failed, or the connection broke.
+    Network(String),
+    /// The call's deadline passed.
+    Timeout,
+    /// The answer was not the JSON we expected.
+    Decode(String),
+}
+
+impl std::fmt::Display for TelegramError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TelegramError::Api { code, description, retry_after: Some(s) } => {
+                write!(f, "telegram error {code}: {description} (retry after {s}s)")
+            }
+            TelegramError::Api { code, description, .. } => write!(f, "telegram error {code}: {description}"),
+            TelegramError::Network(e) => write!(f, "network error: {e}"),
+            TelegramError::Timeout => write!(f, "telegram call timed out"),
+            TelegramError::Decode(e) => write!(f, "unexpected answer from telegram: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TelegramError {}
+
+impl TelegramError {
+    /// The status code of an API error, if this is one.
+    pub fn api_code(&self) -> Option<u64> {
+        match self {
+            TelegramError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether the API description contains `text` (Telegram's error texts are stable phrases).
+    pub fn description_contains(&self, text: &str) -> bool {
+        matches!(self, TelegramError::Api { description, .. } if description.contains(text))
+    }
+}
+
+fn network(e: impl std::fmt::Display) -> TelegramError {
+    TelegramError::Network(e.to_string())
+}
+
+/// Where the Bot API lives, parsed once from `TELEGRAM_API_URL`.
+struct Endpoint {
+    host: String,
+    port: u16,
+    base: Url,
+}
+
+/// The Bot API client. Cheap to clone; `Send + Sync` because frankenstein's trait requires it.
+#[derive(Clone)]
+pub struct Transport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    token: String,
+    tls: Option<TlsConnector>,
+    idle: Mutex<Vec<Conn>>,
+    long_poll_deadline: Duration,
+}
+
+impl Transport {
+    /// `api_url` is `http(s)://host[:port][/prefix]`; `poll_timeout_secs` sizes the getUpdates
+    /// deadline (it must outlast the long poll).
+    pub fn new(api_url: &str, token: &str, poll_timeout_secs: u32) -> Result<Transport, TelegramError> {
+        let base = Url::parse(&format!("{}/", api_url.trim_end_matches('/')))
+            .map_err(|e| TelegramError::Network(format!("bad api url: {e}")))?;
+        let tls = base.scheme() == "https";
+        let host = base.host_str().ok_or_else(|| network("api url has no host"))?.to_owned();
+        let port = base.port_or_known_default().ok_or_else(|| network("api url has no port"))?;
+        let connector = tls.then(|| {
+            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let config =
+                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .expect("ring supports the default protocol versions")
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+            TlsConnector::from(Arc::new(config))
+        });
+        Ok(Transport {
+            inner: Arc::new(Inner {
+                endpoint: Endpoint { host, port, base },
+                token: token.to_owned(),
+                tls: connector,
+                idle: Mutex::new(Vec::with_capacity(MAX_IDLE)),
+                long_poll_deadline: Duration::from_secs(u64::from(poll_timeout_secs) + 15),
+            }),
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<Url, TelegramError> {
+        self.inner.endpoint.base.join(path).map_err(|_| TelegramError::Decode("bad url path".into()))
+    }
+
+    async fn connect(&self) -> Result<Conn, TelegramError> {
+        let ep = &self.inner.endpoint;
+        let tcp = TcpStream::connect((ep.host.as_str(), ep.port)).await.map_err(network)?;
+        tcp.set_nodelay(true).ok();
+        let stream = match &self.inner.tls {
+            None => Stream::Plain(tcp),
+            Some(connector) => {
+                let name = ServerName::try_from(ep.host.clone()).map_err(network)?;
+                Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(network)?))
+            }
+        };
+        Ok(Conn(Arc::new(Mutex::new(stream))))
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
+        self.inner.idle.lock().expect("idle pool lock is never poisoned").pop()
+    }
+
+    fn put_idle(&self, conn: Conn) {
+        let mut idle = self.inner.idle.lock().expect("idle pool lock is never poisoned");
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+
+    /// Drops idle connections (after the network changed, or to free memory).
+    pub fn clear_idle(&self) {
+        self.inner.idle.lock().expect("idle pool lock is never poisoned").clear();
+    }
+
+    /// Sends one request and reads the whole (bounded) answer. Reuses an idle connection and, if
+    /// that stale connection fails before any answer, retries once on a fresh one.
+    async fn exchange(
+        &self,
+        make: impl Fn() -> Result<Request, TelegramError>,
+    ) -> Result<(u16, Vec<u8>), TelegramError> {
+        if let Some(conn) = self.take_idle() {
+            if let Ok(answer) = self.exchange_on(conn, make()?).await {
+                return Ok(answer);
+            }
+        }
+        let conn = self.connect().await?;
+        self.exchange_on(conn, make()?).await
+    }
+
+    async fn exchange_on(&self, conn: Conn, req: Request) -> Result<(u16, Vec<u8>), TelegramError> {
+        let mut res = async_h1::client::connect(conn.clone(), req).await.map_err(network)?;
+        let status = u16::from(res.status());
+        let close = res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+        let mut body = Vec::new();
+        res.take_body().take(MAX_ANSWER_BYTES + 1).read_to_end(&mut body).await.map_err(network)?;
+        if body.len() as u64 > MAX_ANSWER_BYTES {
+            return Err(TelegramError::Decode("answer too large".into()));
+        }
+        // The answer was read to its end, so the connection can carry the next request.
+        if !close {
+            self.put_idle(conn);
+        }
+        Ok((status, body))
+    }
+
+    /// One Bot API call with JSON or multipart body: deadline, 429 retries, error decoding.
+    async fn call<Output: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        make: impl Fn() -> Result<Request, TelegramError>,
+    ) -> Result<Output, TelegramError> {
+        let deadline = if method == "getUpdates" { self.inner.long_poll_deadline } else { CALL_DEADLINE };
+        let mut attempt = 0;
+        loop {
+            let (status, body) = self
+                .exchange(&make)
+                .or(async {
+                    async_io::Timer::after(deadline).await;
+                    Err(TelegramError::Timeout)
+                })
+                .await?;
+            if (200..300).contains(&status) {
+                return serde_json::from_slice(&body).map_err(|e| TelegramError::Decode(format!("{method}: {e}")));
+            }
+            let err = match serde_json::from_slice::<ErrorResponse>(&body) {
+                Ok(e) => TelegramError::Api {
+                    code: e.error_code,
+                    description: e.description,
+                    retry_after: e.parameters.and_then(|p| p.retry_after),
+                },
+                Err(_) => TelegramError::Api {
+                    code: u64::from(status),
+                    description: format!("http status {status}"),
+                    retry_after: None,
+                },
+            };
+            match err {
+                TelegramError::Api { code: 429, retry_after: Some(secs), .. }
+                    if secs <= MAX_RETRY_AFTER && attempt < MAX_RATE_RETRIES =>
+                {
+                    attempt += 1;
+                    log::warn!("telegram rate limit on {method}: waiting {secs}s as asked");
+                    async_io::Timer::after(Duration::from_secs(u64::from(secs.max(1)))).await;
+                }
+                err => return Err(err),
+            }
+        }
+    }
+
+    /// Starts downloading `file_path` (from `getFile`) on a fresh connection, asking for `range`
+    /// (`bytes=…` value) if given. Returns the response with its body still streaming; the
+    /// deadline covers the response head only.
+    pub async fn download(&self, file_path: &str, range: Option<&str>) -> Result<Response, TelegramError> {
+        let url = self.url(&format!("file/bot{}/{}", self.inner.token, file_path))?;
+        let mut req = Request::new(Method::Get, url);
+        if let Some(range) = range {
+            req.insert_header("range", range);
+        }
+        let fetch = async {
+            let conn = self.connect().await?;
+            async_h1::client::connect(conn, req).await.map_err(network)
+        };
+        let res = fetch
+            .or(async {
+                async_io::Timer::after(CALL_DEADLINE).await;
+                Err(TelegramError::Timeout)
+            })
+            .await?;
+        let status = u16::from(res.status());
+        if !(200..300).contains(&status) {
+            return Err(TelegramError::Api {
+                code: u64::from(status),
+                description: format!("file download answered {status}"),
+                retry_after: None,
+            });
+        }
+        Ok(res)
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncTelegramApi for Transport {
+    type Error = TelegramError;
+
+    async fn request<Params, Output>(&self, method: &str, params: Option<Params>) -> Result<Output, Self::Error>
+    where
+        Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
+        Output: serde::de::DeserializeOwned,
+    {
+        let json = match &params {
+            Some(p) => serde_json::to_vec(p).map_err(|e| TelegramError::Decode(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
+        self.call(method, || {
+            let mut req = Request::new(Method::Post, url.clone());
+            if !json.is_empty() {
+                req.insert_header("content-type", "application/json");
+            }
+            req.set_body(Body::from_bytes(json.clone()));
+            Ok(req)
+        })
+        .await
+    }
+
+    async fn request_with_form_data<Params, Output>(
+        &self,
+        method: &str,
+        params: Params,
+        files: Vec<(&str, PathBuf)>,
+    ) -> Result<Output, Self::Error>
+    where
+        Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
+        Output: serde::de::DeserializeOwned,
+    {
+        let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
+        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
+        self.call(method, || {
+            let mut req = Request::new(Method::Post, url.clone());
+            req.insert_header("content-type", form.content_type());
+            req.set_body(form.body().map_err(network)?);
+            Ok(req)
+        })
+        .await
+    }
+}
+
+/// A TCP or TLS stream.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// A shareable handle on one connection. async-h1's client takes its stream by value and keeps it
+/// inside the response body; a handle lets the pool keep the connection after the body is read.
+/// The lock is only held inside one `poll_*` call, so it never contends on one thread.
+#[derive(Clone)]
+struct Conn(Arc<Mutex<Stream>>);
+
+impl Conn {
+    fn with<R>(&self, f: impl FnOnce(Pin<&mut dyn AsyncReadWrite>) -> R) -> R {
+        let mut guard = self.0.lock().expect("connection lock is never poisoned");
+        match &mut *guard {
+            Stream::Plain(s) => f(Pin::new(s as &mut dyn AsyncReadWrite)),
+            Stream::Tls(s) => f(Pin::new(s.as_mut() as &mut dyn AsyncReadWrite)),
+        }
+    }
+}
+
+trait AsyncReadWrite: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncReadWrite for T {}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.with(|s| s.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.with(|s| s.poll_write(cx, buf))
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|s| s.poll_flush(cx))
+    }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with(|s| s.poll_close(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_show_the_url() {
+        let t = Transport::new("http://127.0.0.1:1", "123:SECRET", 5).unwrap();
+        let err = smol::block_on(async { t.get_me().await.unwrap_err() });
+        assert!(matches!(err, TelegramError::Network(_)), "{err:?}");
+        assert!(!err.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn https_endpoint_builds_a_tls_connector() {
+        let t = Transport::new("https://api.telegram.org", "1:x", 5).unwrap();
+        assert!(t.inner.tls.is_some());
+        assert_eq!(t.inner.endpoint.port, 443);
+    }
+}

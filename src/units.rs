@@ -1,0 +1,119 @@
+//! Units people read: byte sizes (`1.5 MiB`), UTC times (`2026-11-26 15:00 UTC`), HTTP dates and
+//! month keys. Pure: every function takes the time it formats; only [`now_unix`] reads the clock.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `512 B`, `1.5 KiB`, `20.0 MiB`, `1.95 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let decimals = if value < 10.0 { 2 } else { 1 };
+    format!("{value:.decimals$} {}", UNITS[unit])
+}
+
+/// `2 days`, `5 hours`, `1 hour 30 minutes`, `45 seconds`.
+pub fn human_duration(secs: u64) -> String {
+    fn unit(n: u64, name: &str) -> String {
+        if n == 1 { format!("1 {name}") } else { format!("{n} {name}s") }
+    }
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => unit(secs, "second"),
+        (0, 0, m) => unit(m, "minute"),
+        (0, h, 0) => unit(h, "hour"),
+        (0, h, m) => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
+        (d, 0, _) => unit(d, "day"),
+        (d, h, _) => format!("{} {}", unit(d, "day"), unit(h, "hour")),
+    }
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Calendar fields of a Unix time: (year, month, day, hour, minute, second, weekday 0=Sunday).
+fn fields(secs: u64) -> (i64, u32, u32, u64, u64, u64, usize) {
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let (y, mo, d) = civil(days);
+    let rem = secs % 86_400;
+    let weekday = (days + 4).rem_euclid(7) as usize;
+    (y, mo, d, rem / 3600, rem % 3600 / 60, rem % 60, weekday)
+}
+
+/// `2026-11-26 15:00 UTC`.
+pub fn utc_minute(secs: u64) -> String {
+    let (y, mo, d, h, mi, _, _) = fields(secs);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
+}
+
+/// RFC 9110 IMF-fixdate: `Thu, 26 Nov 2026 15:00:00 GMT`.
+pub fn http_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (y, mo, d, h, mi, s, wd) = fields(secs);
+    format!("{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", DAYS[wd], MONTHS[mo as usize - 1])
+}
+
+/// `2026-11`: the key of a calendar month (UTC).
+pub fn month_key(secs: u64) -> String {
+    let (y, mo, ..) = fields(secs);
+    format!("{y:04}-{mo:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.50 KiB");
+        assert_eq!(human_size(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(human_size(2000 * 1024 * 1024), "1.95 GiB");
+        assert_eq!(human_size(u64::MAX), "16384.0 PiB");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(45), "45 seconds");
+        assert_eq!(human_duration(60), "1 minute");
+        assert_eq!(human_duration(86_400), "1 day");
+        assert_eq!(human_duration(90 * 60), "1 hour 30 minutes");
+        assert_eq!(human_duration(86_400 * 2 + 3_600 * 5), "2 days 5 hours");
+    }
+
+    #[test]
+    fn dates_match_known_instants() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        // 2026-11-25 15:11:49 UTC, a Wednesday.
+        assert_eq!(http_date(1_795_619_509), "Wed, 25 Nov 2026 15:11:49 GMT");
+        assert_eq!(month_key(1_795_619_509), "2026-11");
+        // Leap day.
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}
