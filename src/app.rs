@@ -29,6 +29,8 @@ pub struct App {
     pub store: Store,
     pub api: Transport,
     pub signer: Signer,
+    /// Public URL links start with (`BASE_URL`, or localhost with the bound port).
+    pub base_url: String,
     /// The bot's `@username`, from `getMe`.
     pub username: String,
     pub started: Instant,
@@ -157,12 +159,13 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
         .map_err(StartError::Signals)?;
 
-    let app = Rc::new(App { config, store, api, signer, username, started: Instant::now() });
+    let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
+    let app = Rc::new(App { config, store, api, signer, base_url, username, started: Instant::now() });
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
     log::info!(
         "links: {}/dl/<token>, expiry {}",
-        app.config.base_url,
+        app.base_url,
         app.config.link_expiry.map_or("never".into(), |d| crate::units::human_duration(d.as_secs()))
     );
 

@@ -13,7 +13,7 @@ pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// Every variable streambot reads, with its default and meaning (for `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("BOT_TOKEN", "required", "bot token from @BotFather"),
-    ("BASE_URL", "http://localhost:PORT", "public URL that links start with"),
+    ("BASE_URL", "http://localhost:<port>", "public URL that links start with"),
     ("BIND_ADDRESS", "0.0.0.0", "address the HTTP server listens on"),
     ("PORT", "8080", "HTTP port; 0 picks a free port"),
     ("ADMINS", "empty", "admin user ids, space or comma separated"),
@@ -34,8 +34,8 @@ const DEFAULT_REPO_URL: &str = "https://github.com/streambot/streambot";
 pub struct Config {
     /// Bot token; never printed (see [`mask_token`]).
     pub bot_token: String,
-    /// Public URL links start with, without a trailing slash.
-    pub base_url: String,
+    /// Public URL links start with, without a trailing slash; `None`: `http://localhost:<bound port>`.
+    pub base_url: Option<String>,
     pub bind_address: IpAddr,
     pub port: u16,
     pub admins: Vec<u64>,
@@ -132,8 +132,8 @@ impl Config {
         let port = parse(&var, "PORT", 8080u16, "0-65535")?;
         let bind_address = parse(&var, "BIND_ADDRESS", IpAddr::from([0, 0, 0, 0]), "an IP address like 0.0.0.0 or ::")?;
         let base_url = match var("BASE_URL") {
-            None => format!("http://localhost:{port}"),
-            Some(url) => http_url(&url, "BASE_URL")?,
+            None => None,
+            Some(url) => Some(http_url(&url, "BASE_URL")?),
         };
         let api_url = match var("TELEGRAM_API_URL") {
             None => "https://api.telegram.org".to_owned(),
@@ -272,7 +272,7 @@ mod tests {
     fn defaults_need_only_a_token() {
         let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
         assert_eq!(c.port, 8080);
-        assert_eq!(c.base_url, "http://localhost:8080");
+        assert_eq!(c.base_url, None);
         assert_eq!(c.api_url, "https://api.telegram.org");
         assert_eq!(c.link_expiry, Some(Duration::from_secs(86_400)));
         assert!(!format!("{c:?}").contains("abc"));
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn urls_must_be_http_and_lose_trailing_slash() {
         let c = config(&[("BOT_TOKEN", "1:abc"), ("BASE_URL", "https://dl.example.com/")]).unwrap();
-        assert_eq!(c.base_url, "https://dl.example.com");
+        assert_eq!(c.base_url.as_deref(), Some("https://dl.example.com"));
         let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_URL", "ftp://x")]).unwrap_err();
         assert_eq!(err.variable, "TELEGRAM_API_URL");
     }

@@ -15,6 +15,5 @@ pub fn init() {
     for target in ["async_h1", "http_types", "rustls", "futures_rustls"] {
         builder.filter_module(target, LevelFilter::Info);
     }
-    builder.format_timestamp_millis();
     builder.init();
 }

@@ -216,7 +216,7 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
         return Ok(());
     }
     let token = app.signer.mint(Claims { link_id: id, expires_at });
-    let url = format!("{}/dl/{token}", app.config.base_url);
+    let url = format!("{}/dl/{token}", app.base_url);
     log::info!("link {} for user {} ({:?}, {})", token_prefix(&token), from.id, media.kind, human_size(row.file_size));
 
     let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };

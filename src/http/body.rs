@@ -18,17 +18,33 @@ pub struct ByteSource<R> {
     pos: usize,
     filled: usize,
     remaining: u64,
+    /// Bytes still to discard before the body starts (an upstream that ignored our Range).
+    skip: u64,
 }
 
 impl<R: AsyncRead + Unpin> ByteSource<R> {
     pub fn new(inner: R, len: u64) -> Self {
-        ByteSource { inner, buf: vec![0; BUFFER_SIZE].into_boxed_slice(), pos: 0, filled: 0, remaining: len }
+        ByteSource { inner, buf: vec![0; BUFFER_SIZE].into_boxed_slice(), pos: 0, filled: 0, remaining: len, skip: 0 }
+    }
+
+    /// Discards the first `n` bytes of `inner` before the body starts.
+    pub fn skipping(mut self, n: u64) -> Self {
+        self.skip = n;
+        self
     }
 }
 
 impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let this = self.get_mut();
+        while this.skip > 0 {
+            let want = usize::try_from(this.skip).unwrap_or(usize::MAX).min(this.buf.len());
+            let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.buf[..want]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "upstream ended before the range")));
+            }
+            this.skip -= n as u64;
+        }
         if this.pos == this.filled && this.remaining > 0 {
             let want = usize::try_from(this.remaining).unwrap_or(usize::MAX).min(this.buf.len());
             let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.buf[..want]))?;
@@ -80,6 +96,15 @@ mod tests {
         let mut out = Vec::new();
         let err = smol::block_on(src.read_to_end(&mut out)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn skipping_starts_the_body_later() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut src = ByteSource::new(Cursor::new(data.clone()), 1000).skipping(200_000);
+        let mut out = Vec::new();
+        smol::block_on(src.read_to_end(&mut out)).unwrap();
+        assert_eq!(out, data[200_000..201_000]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Routing and responses: `/dl/<token>`, `/health`, `/`. Every request gets an `Ok(Response)`:
+//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/health`, `/`. Every request gets an `Ok(Response)`:
 //! async-h1 drops the connection without a word if a handler returns `Err`, so one `match` turns
 //! each [`RouteError`] into a status with a short text body.
 
@@ -8,12 +8,14 @@ use std::time::Instant;
 use http_types::{Body, Method, Request, Response, StatusCode};
 
 use super::body::ByteSource;
+use super::conditional;
+use super::range::{self, Ranged};
 use crate::app::App;
 use crate::links::{TokenError, token_prefix};
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files;
 use crate::telegram::transport::TelegramError;
-use crate::units::now_unix;
+use crate::units::{http_date, now_unix};
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -70,10 +72,12 @@ pub async fn handle(app: Rc<App>, req: Request) -> http_types::Result<Response> 
 
 /// The path with any token cut to its prefix.
 fn loggable(path: &str) -> String {
-    match path.strip_prefix("/dl/") {
-        Some(token) => format!("/dl/{}…", token_prefix(token)),
-        None => path.chars().take(64).collect(),
+    for prefix in ["/dl/", "/stream/"] {
+        if let Some(token) = path.strip_prefix(prefix) {
+            return format!("{prefix}{}…", token_prefix(token));
+        }
     }
+    path.chars().take(64).collect()
 }
 
 async fn route(app: &App, req: &Request) -> Result<Response, RouteError> {
@@ -83,7 +87,10 @@ async fn route(app: &App, req: &Request) -> Result<Response, RouteError> {
     }
     let path = req.url().path();
     if let Some(token) = path.strip_prefix("/dl/") {
-        return download(app, token, method == Method::Head).await;
+        return serve_file(app, req, token, "attachment").await;
+    }
+    if let Some(token) = path.strip_prefix("/stream/") {
+        return serve_file(app, req, token, "inline").await;
     }
     match path {
         "/health" => Ok(text(StatusCode::Ok, "ok")),
@@ -104,26 +111,93 @@ fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
     app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))
 }
 
-async fn download(app: &App, token: &str, head: bool) -> Result<Response, RouteError> {
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.header(name).map(|v| v.last().as_str())
+}
+
+/// `/dl` and `/stream`: validators, preconditions, one byte range, HEAD, then the bytes.
+async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) -> Result<Response, RouteError> {
     let link = find_link(app, token)?;
-    let mut res = Response::new(StatusCode::Ok);
-    res.insert_header("content-type", link.mime.as_str());
-    res.insert_header("content-disposition", content_disposition("attachment", &link.file_name));
-    res.insert_header("cache-control", "private, max-age=3600");
-    res.insert_header("x-content-type-options", "nosniff");
-    if head {
-        // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
-        res.set_body(Body::from_reader(futures_lite::io::empty(), Some(body_len(link.file_size)?)));
+    let head = req.method() == Method::Head;
+    let etag = conditional::etag(&link.file_unique_id);
+    let last_modified = http_date(link.created_at);
+    let validators = |res: &mut Response| {
+        res.insert_header("etag", etag.as_str());
+        res.insert_header("last-modified", last_modified.as_str());
+        res.insert_header("cache-control", "private, max-age=3600");
+    };
+    if header(req, "if-none-match").is_some_and(|v| conditional::none_match_hits(v, &etag)) {
+        let mut res = Response::new(StatusCode::NotModified);
+        validators(&mut res);
         return Ok(res);
     }
-    let path = files::file_path(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?;
-    let mut upstream = app.api.download(&path, None).await.map_err(RouteError::Upstream)?;
-    let len = upstream.len().map_or(link.file_size, |l| l as u64);
-    res.set_body(Body::from_reader(ByteSource::new(upstream.take_body(), len), Some(body_len(len)?)));
+
+    // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
+    let located = if head { None } else { Some(files::locate(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?) };
+    let len = located.as_ref().and_then(|l| l.size).unwrap_or(link.file_size);
+    let range_header = match header(req, "if-range") {
+        Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
+        _ => header(req, "range"),
+    };
+    let ranged = range::resolve(range_header, len);
+
+    let mut res = Response::new(match ranged {
+        Ranged::Full => StatusCode::Ok,
+        Ranged::Partial { .. } => StatusCode::PartialContent,
+        Ranged::Unsatisfiable => StatusCode::RequestedRangeNotSatisfiable,
+    });
+    validators(&mut res);
+    res.insert_header("accept-ranges", "bytes");
+    match ranged {
+        Ranged::Unsatisfiable => {
+            res.insert_header("content-range", format!("bytes */{len}"));
+            res.insert_header("content-type", "text/plain; charset=utf-8");
+            res.set_body("range not satisfiable\n");
+            return Ok(res);
+        }
+        Ranged::Partial { start, end } => {
+            res.insert_header("content-range", format!("bytes {start}-{end}/{len}"));
+        }
+        Ranged::Full => {}
+    }
+    res.insert_header("content-type", link.mime.as_str());
+    res.insert_header("content-disposition", content_disposition(disposition, &link.file_name));
+    res.insert_header("x-content-type-options", "nosniff");
+    let body_len = ranged.body_len(len);
+    let Some(located) = located else {
+        res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(body_len)?)));
+        return Ok(res);
+    };
+    if body_len == 0 {
+        res.set_body(Body::empty());
+        return Ok(res);
+    }
+    let (start, upstream_range) = match ranged {
+        Ranged::Partial { start, end } => (start, Some(format!("bytes={start}-{end}"))),
+        _ => (0, None),
+    };
+    let mut upstream = app.api.download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
+    // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
+    let skip = match u16::from(upstream.status()) {
+        206 => {
+            let served = header_of(&upstream, "content-range").unwrap_or_default();
+            if !served.starts_with(&format!("bytes {start}-")) {
+                return Err(RouteError::Upstream(TelegramError::Decode(format!("upstream sent range '{served}'"))));
+            }
+            0
+        }
+        _ => start,
+    };
+    let source = ByteSource::new(upstream.take_body(), body_len).skipping(skip);
+    res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
     Ok(res)
 }
 
-fn body_len(len: u64) -> Result<usize, RouteError> {
+fn header_of(res: &Response, name: &str) -> Option<String> {
+    res.header(name).map(|v| v.last().as_str().to_owned())
+}
+
+fn usize_len(len: u64) -> Result<usize, RouteError> {
     usize::try_from(len).map_err(|_| RouteError::NotFound("file too large for this platform"))
 }
 

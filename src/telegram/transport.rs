@@ -133,7 +133,8 @@ impl Transport {
     }
 
     fn url(&self, path: &str) -> Result<Url, TelegramError> {
-        self.inner.endpoint.base.join(path).map_err(|_| TelegramError::Decode("bad url path".into()))
+        // `./` keeps a path like `bot123:abc/getMe` from parsing as a URL with scheme `bot123`.
+        self.inner.endpoint.base.join(&format!("./{path}")).map_err(|_| TelegramError::Decode("bad url path".into()))
     }
 
     async fn connect(&self) -> Result<Conn, TelegramError> {
@@ -172,10 +173,10 @@ impl Transport {
         &self,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<(u16, Vec<u8>), TelegramError> {
-        if let Some(conn) = self.take_idle() {
-            if let Ok(answer) = self.exchange_on(conn, make()?).await {
-                return Ok(answer);
-            }
+        if let Some(conn) = self.take_idle()
+            && let Ok(answer) = self.exchange_on(conn, make()?).await
+        {
+            return Ok(answer);
         }
         let conn = self.connect().await?;
         self.exchange_on(conn, make()?).await
@@ -261,7 +262,7 @@ impl Transport {
             })
             .await?;
         let status = u16::from(res.status());
-        if !(200..300).contains(&status) {
+        if status != 200 && status != 206 {
             return Err(TelegramError::Api {
                 code: u64::from(status),
                 description: format!("file download answered {status}"),
