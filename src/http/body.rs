@@ -41,7 +41,10 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
             let want = usize::try_from(this.skip).unwrap_or(usize::MAX).min(this.buf.len());
             let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.buf[..want]))?;
             if n == 0 {
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "upstream ended before the range")));
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "upstream ended before the range",
+                )));
             }
             this.skip -= n as u64;
         }

@@ -133,7 +133,8 @@ async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) ->
     }
 
     // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
-    let located = if head { None } else { Some(files::locate(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?) };
+    let located =
+        if head { None } else { Some(files::locate(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?) };
     let len = located.as_ref().and_then(|l| l.size).unwrap_or(link.file_size);
     let range_header = match header(req, "if-range") {
         Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
@@ -176,7 +177,8 @@ async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) ->
         Ranged::Partial { start, end } => (start, Some(format!("bytes={start}-{end}"))),
         _ => (0, None),
     };
-    let mut upstream = app.api.download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
+    let mut upstream =
+        app.api.download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
     let skip = match u16::from(upstream.status()) {
         206 => {

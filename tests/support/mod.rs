@@ -1,0 +1,6 @@
+//! Shared helpers for the integration tests: a fake Telegram Bot API server, a raw
+//! HTTP client and a runner for the real `streambot` binary.
+
+pub mod bot_process;
+pub mod fake_telegram;
+pub mod raw_http;
