@@ -1,7 +1,7 @@
 //! Stand-alone fake Telegram Bot API for trying the bot by hand: listens on
 //! 127.0.0.1:$FAKE_PORT (default 8081) and prints every call the bot makes.
 
-#[path = "../tests/support/fake_telegram.rs"]
+#[path = "../tests/support/fake_telegram/mod.rs"]
 mod fake_telegram;
 
 use fake_telegram::{FakeTelegram, Sent};

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_net::TcpListener;
@@ -17,6 +18,7 @@ use smol::LocalExecutor;
 
 use crate::config::Config;
 use crate::links::Signer;
+use crate::memory::stream_tracker::StreamTracker;
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
 use crate::telegram::poller;
@@ -33,6 +35,8 @@ pub struct App {
     pub base_url: String,
     /// The bot's `@username`, from `getMe`.
     pub username: String,
+    /// Active response bodies (fixed capacity: `MAX_CONNECTIONS`).
+    pub streams: Arc<StreamTracker>,
     pub started: Instant,
 }
 
@@ -160,7 +164,8 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         .map_err(StartError::Signals)?;
 
     let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
-    let app = Rc::new(App { config, store, api, signer, base_url, username, started: Instant::now() });
+    let streams = StreamTracker::new(config.max_connections);
+    let app = Rc::new(App { config, store, api, signer, base_url, username, streams, started: Instant::now() });
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
     log::info!(

@@ -24,6 +24,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("LINK_SECRET", "generated", "HMAC secret for links (at least 16 characters); default: DATA_DIR/link_secret"),
     ("GITHUB_REPO_URL", "project page", "repository URL shown by /about"),
     ("POLL_TIMEOUT_SECS", "50", "getUpdates long-poll timeout"),
+    ("MAX_CONNECTIONS", "256", "open HTTP connections at most (503 beyond)"),
     ("RUST_LOG", "info", "log filter (env_logger syntax)"),
 ];
 
@@ -48,6 +49,8 @@ pub struct Config {
     pub link_secret: Option<String>,
     pub repo_url: String,
     pub poll_timeout_secs: u32,
+    /// Open HTTP connections at most; also the stream table's capacity.
+    pub max_connections: usize,
 }
 
 impl fmt::Debug for Config {
@@ -179,6 +182,14 @@ impl Config {
                 expected: "1-300 seconds",
             });
         }
+        let max_connections = parse(&var, "MAX_CONNECTIONS", 256usize, "1-65535 connections")?;
+        if !(1..=65_535).contains(&max_connections) {
+            return Err(ConfigError {
+                variable: "MAX_CONNECTIONS",
+                value: Some(max_connections.to_string()),
+                expected: "1-65535 connections",
+            });
+        }
         Ok(Config {
             bot_token,
             base_url,
@@ -192,6 +203,7 @@ impl Config {
             link_secret,
             repo_url: var("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
             poll_timeout_secs,
+            max_connections,
         })
     }
 

@@ -14,6 +14,8 @@ pub mod http;
 pub mod links;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
 pub mod logger;
+/// Fixed-bound tables and their sweeps: stream tracker.
+pub mod memory;
 /// One shutdown signal for every task.
 pub mod shutdown;
 /// SQLite: migrations and typed queries.

@@ -1,9 +1,11 @@
-//! One shutdown signal shared by every task: the trigger closes a channel, every clone of
-//! [`Shutdown`] sees it at once, whether it is waiting or only checks between steps.
+//! A one-shot broadcast signal: the trigger closes a channel, every clone of [`Shutdown`] sees it
+//! at once, whether it is waiting or only checks between steps. Used for the process shutdown and
+//! to end one connection (the stream tracker holds that connection's trigger).
 
 use smol::channel::{Receiver, Sender, bounded};
 
-/// Fires the shutdown once; later calls do nothing.
+/// Fires the shutdown once; later calls do nothing. Clones fire the same signal.
+#[derive(Clone)]
 pub struct Trigger(Sender<()>);
 
 /// A task's view of the shutdown.

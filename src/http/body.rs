@@ -8,6 +8,8 @@ use std::task::{Context, Poll, ready};
 
 use futures_lite::io::{AsyncBufRead, AsyncRead};
 
+use crate::memory::stream_tracker::StreamGuard;
+
 /// Per-stream buffer size: one allocation for the life of a response.
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
@@ -20,11 +22,27 @@ pub struct ByteSource<R> {
     remaining: u64,
     /// Bytes still to discard before the body starts (an upstream that ignored our Range).
     skip: u64,
+    /// The stream's slot in the tracker: counts bytes as they are handed on, freed on drop.
+    guard: Option<StreamGuard>,
 }
 
 impl<R: AsyncRead + Unpin> ByteSource<R> {
     pub fn new(inner: R, len: u64) -> Self {
-        ByteSource { inner, buf: vec![0; BUFFER_SIZE].into_boxed_slice(), pos: 0, filled: 0, remaining: len, skip: 0 }
+        ByteSource {
+            inner,
+            buf: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            remaining: len,
+            skip: 0,
+            guard: None,
+        }
+    }
+
+    /// Tracks this body in the stream table.
+    pub fn tracked(mut self, guard: StreamGuard) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// Discards the first `n` bytes of `inner` before the body starts.
@@ -65,7 +83,11 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
     }
 
     fn consume(mut self: Pin<&mut Self>, amt: usize) {
-        self.pos = (self.pos + amt).min(self.filled);
+        let amt = amt.min(self.filled - self.pos);
+        self.pos += amt;
+        if let Some(guard) = &self.guard {
+            guard.progress(amt as u64, std::time::Instant::now());
+        }
     }
 }
 

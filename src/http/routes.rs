@@ -2,6 +2,7 @@
 //! async-h1 drops the connection without a word if a handler returns `Err`, so one `match` turns
 //! each [`RouteError`] into a status with a short text body.
 
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use super::conditional;
 use super::range::{self, Ranged};
 use crate::app::App;
 use crate::links::{TokenError, token_prefix};
+use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files;
 use crate::telegram::transport::TelegramError;
@@ -22,6 +24,8 @@ use crate::units::{http_date, now_unix};
 pub enum RouteError {
     NotFound(&'static str),
     Gone,
+    /// Every stream slot is taken.
+    Busy,
     MethodNotAllowed,
     Store(StoreError),
     Upstream(TelegramError),
@@ -32,6 +36,7 @@ impl RouteError {
         let (status, body) = match &self {
             RouteError::NotFound(what) => (StatusCode::NotFound, *what),
             RouteError::Gone => (StatusCode::Gone, "link expired"),
+            RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
             RouteError::Store(e) => {
                 log::error!("store error while serving a request: {e}");
@@ -43,8 +48,14 @@ impl RouteError {
             }
         };
         let mut res = text(status, body);
-        if matches!(self, RouteError::MethodNotAllowed) {
-            res.insert_header("allow", "GET, HEAD");
+        match self {
+            RouteError::MethodNotAllowed => {
+                res.insert_header("allow", "GET, HEAD");
+            }
+            RouteError::Busy => {
+                res.insert_header("retry-after", "5");
+            }
+            _ => {}
         }
         res
     }
@@ -58,11 +69,12 @@ fn text(status: StatusCode, body: &'static str) -> Response {
 }
 
 /// The router: always answers.
-pub async fn handle(app: Rc<App>, req: Request) -> http_types::Result<Response> {
+pub async fn handle(app: Rc<App>, peer: SocketAddr, end: Trigger, req: Request) -> http_types::Result<Response> {
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
-    let res = match route(&app, &req).await {
+    let client = Client { peer, end };
+    let res = match route(&app, &client, &req).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     };
@@ -80,17 +92,23 @@ fn loggable(path: &str) -> String {
     path.chars().take(64).collect()
 }
 
-async fn route(app: &App, req: &Request) -> Result<Response, RouteError> {
+/// Who is asking, and how to end their connection (for the stream tracker).
+struct Client {
+    peer: SocketAddr,
+    end: Trigger,
+}
+
+async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
     let method = req.method();
     if method != Method::Get && method != Method::Head {
         return Err(RouteError::MethodNotAllowed);
     }
     let path = req.url().path();
     if let Some(token) = path.strip_prefix("/dl/") {
-        return serve_file(app, req, token, "attachment").await;
+        return serve_file(app, client, req, token, "attachment").await;
     }
     if let Some(token) = path.strip_prefix("/stream/") {
-        return serve_file(app, req, token, "inline").await;
+        return serve_file(app, client, req, token, "inline").await;
     }
     match path {
         "/health" => Ok(text(StatusCode::Ok, "ok")),
@@ -116,7 +134,13 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// `/dl` and `/stream`: validators, preconditions, one byte range, HEAD, then the bytes.
-async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) -> Result<Response, RouteError> {
+async fn serve_file(
+    app: &App,
+    client: &Client,
+    req: &Request,
+    token: &str,
+    disposition: &str,
+) -> Result<Response, RouteError> {
     let link = find_link(app, token)?;
     let head = req.method() == Method::Head;
     let etag = conditional::etag(&link.file_unique_id);
@@ -177,6 +201,8 @@ async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) ->
         Ranged::Partial { start, end } => (start, Some(format!("bytes={start}-{end}"))),
         _ => (0, None),
     };
+    let guard =
+        app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     let mut upstream =
         app.api.download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
@@ -190,7 +216,7 @@ async fn serve_file(app: &App, req: &Request, token: &str, disposition: &str) ->
         }
         _ => start,
     };
-    let source = ByteSource::new(upstream.take_body(), body_len).skipping(skip);
+    let source = ByteSource::new(upstream.take_body(), body_len).skipping(skip).tracked(guard);
     res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
     Ok(res)
 }

@@ -10,7 +10,7 @@ use smol::LocalExecutor;
 
 use super::routes;
 use crate::app::App;
-use crate::shutdown::Shutdown;
+use crate::shutdown::{self, Shutdown};
 
 /// Accepts connections until `shutdown` fires.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpListener, shutdown: Shutdown) {
@@ -29,8 +29,15 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             Ok((stream, peer)) => {
                 stream.set_nodelay(true).ok();
                 let app = app.clone();
+                // The stream tracker ends this connection through `end` (stalled or shutdown).
+                let (end, ended) = shutdown::channel();
                 ex.spawn(async move {
-                    if let Err(e) = async_h1::accept(stream, |req| routes::handle(app.clone(), req)).await {
+                    let serve = async_h1::accept(stream, |req| routes::handle(app.clone(), peer, end.clone(), req));
+                    let ended = async {
+                        ended.wait().await;
+                        Err(http_types::Error::from_str(500, "ended by the server"))
+                    };
+                    if let Err(e) = serve.or(ended).await {
                         log::debug!("connection from {peer} ended: {e}");
                     }
                 })

@@ -1,0 +1,221 @@
+//! The stream tracker: every response body that streams file bytes holds a [`StreamGuard`] for a
+//! slot in a table whose capacity is fixed at start-up (one slot per allowed connection). The
+//! guard's `Drop` frees the slot however the body ends: completion, error, client disconnect or
+//! a cancelled task. A sweep can end streams that stopped making progress, and shutdown can end
+//! them all: each entry holds its connection's trigger, which makes the connection task finish.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::shutdown::Trigger;
+
+/// One active stream, as `/memory` and the sweep see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub id: u64,
+    pub link_id: u64,
+    pub peer: SocketAddr,
+    pub started: Instant,
+    pub last_progress: Instant,
+    pub bytes: u64,
+}
+
+struct Entry {
+    info: StreamInfo,
+    end: Trigger,
+}
+
+/// The table of active streams. `Send + Sync` because guards live inside http-types bodies;
+/// on our single thread the mutex never contends.
+pub struct StreamTracker {
+    slots: Mutex<Box<[Option<Entry>]>>,
+    next_id: AtomicU64,
+    /// Body bytes handed to sockets since start (all streams, finished or not).
+    bytes_sent: AtomicU64,
+}
+
+impl StreamTracker {
+    /// A tracker with room for `capacity` concurrent streams, allocated once.
+    pub fn new(capacity: usize) -> Arc<StreamTracker> {
+        Arc::new(StreamTracker {
+            slots: Mutex::new((0..capacity).map(|_| None).collect()),
+            next_id: AtomicU64::new(1),
+            bytes_sent: AtomicU64::new(0),
+        })
+    }
+
+    fn slots(&self) -> MutexGuard<'_, Box<[Option<Entry>]>> {
+        // A panic while holding this lock aborts the process (panic = "abort"), so no poisoning
+        // is observable in release; in tests, recover the data.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a slot for a new stream of `link_id` to `peer`; `end` ends its connection.
+    /// `None` when every slot is taken.
+    pub fn register(
+        self: &Arc<Self>,
+        link_id: u64,
+        peer: SocketAddr,
+        end: Trigger,
+        now: Instant,
+    ) -> Option<StreamGuard> {
+        let mut slots = self.slots();
+        let slot = slots.iter().position(Option::is_none)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        slots[slot] =
+            Some(Entry { info: StreamInfo { id, link_id, peer, started: now, last_progress: now, bytes: 0 }, end });
+        Some(StreamGuard { tracker: self.clone(), slot, id })
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Streams running now.
+    pub fn active(&self) -> usize {
+        self.slots().iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Body bytes sent since start.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// A copy of the active streams.
+    pub fn snapshot(&self) -> Vec<StreamInfo> {
+        self.slots().iter().flatten().map(|e| e.info.clone()).collect()
+    }
+
+    /// Ends streams without progress for `idle` (as of `now`) and returns them. Their slots
+    /// free themselves when the ended connections drop their guards.
+    pub fn end_idle(&self, now: Instant, idle: Duration) -> Vec<StreamInfo> {
+        let slots = self.slots();
+        slots
+            .iter()
+            .flatten()
+            .filter(|e| now.saturating_duration_since(e.info.last_progress) >= idle)
+            .map(|e| {
+                e.end.fire();
+                e.info.clone()
+            })
+            .collect()
+    }
+
+    /// Ends every stream (shutdown after the grace period); returns how many.
+    pub fn end_all(&self) -> usize {
+        let slots = self.slots();
+        slots.iter().flatten().map(|e| e.end.fire()).count()
+    }
+}
+
+/// Holds one slot while a body streams; frees it on drop.
+pub struct StreamGuard {
+    tracker: Arc<StreamTracker>,
+    slot: usize,
+    id: u64,
+}
+
+impl StreamGuard {
+    /// Records `n` more bytes handed to the socket at `now`.
+    pub fn progress(&self, n: u64, now: Instant) {
+        self.tracker.bytes_sent.fetch_add(n, Ordering::Relaxed);
+        if let Some(Some(e)) = self.tracker.slots().get_mut(self.slot)
+            && e.info.id == self.id
+        {
+            e.info.bytes += n;
+            e.info.last_progress = now;
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let mut slots = self.tracker.slots();
+        if let Some(slot) = slots.get_mut(self.slot)
+            && slot.as_ref().is_some_and(|e| e.info.id == self.id)
+        {
+            *slot = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shutdown;
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:5000".parse().unwrap()
+    }
+
+    #[test]
+    fn guards_take_and_free_slots_up_to_capacity() {
+        let t = StreamTracker::new(2);
+        let now = Instant::now();
+        let (a_end, _) = shutdown::channel();
+        let a = t.register(1, peer(), a_end.clone(), now).unwrap();
+        let b = t.register(2, peer(), a_end.clone(), now).unwrap();
+        assert!(t.register(3, peer(), a_end.clone(), now).is_none(), "full table refuses");
+        assert_eq!(t.active(), 2);
+        assert_ne!(a.id(), b.id());
+        drop(a);
+        assert_eq!(t.active(), 1);
+        let c = t.register(3, peer(), a_end, now).unwrap();
+        assert_eq!(t.snapshot().iter().map(|s| s.link_id).collect::<Vec<_>>(), vec![3, 2]);
+        drop((b, c));
+        assert_eq!(t.active(), 0);
+        assert_eq!(t.capacity(), 2);
+    }
+
+    #[test]
+    fn progress_counts_bytes_per_stream_and_in_total() {
+        let t = StreamTracker::new(4);
+        let now = Instant::now();
+        let g = t.register(9, peer(), shutdown::channel().0, now).unwrap();
+        g.progress(100, now + Duration::from_secs(1));
+        g.progress(50, now + Duration::from_secs(2));
+        let info = &t.snapshot()[0];
+        assert_eq!((info.bytes, info.last_progress), (150, now + Duration::from_secs(2)));
+        drop(g);
+        assert_eq!(t.bytes_sent(), 150, "total survives the stream");
+    }
+
+    #[test]
+    fn idle_streams_are_ended_and_busy_ones_kept() {
+        let t = StreamTracker::new(4);
+        let now = Instant::now();
+        let (stalled_end, stalled_conn) = shutdown::channel();
+        let (busy_end, busy_conn) = shutdown::channel();
+        let stalled = t.register(1, peer(), stalled_end, now).unwrap();
+        let busy = t.register(2, peer(), busy_end, now).unwrap();
+        busy.progress(1, now + Duration::from_secs(250));
+        let ended = t.end_idle(now + Duration::from_secs(300), Duration::from_secs(300));
+        assert_eq!(ended.iter().map(|s| s.link_id).collect::<Vec<_>>(), vec![1]);
+        assert!(stalled_conn.is_fired() && !busy_conn.is_fired());
+        drop(stalled);
+        assert_eq!(t.end_all(), 1);
+        assert!(busy_conn.is_fired());
+        drop(busy);
+        assert_eq!(t.active(), 0);
+    }
+
+    #[test]
+    fn a_stale_guard_does_not_free_a_reused_slot() {
+        let t = StreamTracker::new(1);
+        let now = Instant::now();
+        let g = t.register(1, peer(), shutdown::channel().0, now).unwrap();
+        let slot = g.slot;
+        let id = g.id;
+        drop(g);
+        let h = t.register(2, peer(), shutdown::channel().0, now).unwrap();
+        drop(StreamGuard { tracker: t.clone(), slot, id });
+        assert_eq!(t.active(), 1, "the new stream keeps its slot");
+        drop(h);
+    }
+}

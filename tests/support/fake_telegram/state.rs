@@ -1,0 +1,102 @@
+//! Server state shared by all threads: the `Shared` handle (lock, condvar, stop flag, open
+//! connections) and the `State` record of queues, files, messages, faults and call logs.
+
+use super::files::StoredFile;
+use super::{Fault, FileRequest, RECORD_CAP, Sent};
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub(super) struct Shared {
+    pub(super) state: Mutex<State>,
+    pub(super) changed: Condvar,
+    pub(super) stop: AtomicBool,
+    pub(super) conns: Mutex<HashMap<u64, TcpStream>>,
+}
+
+impl Shared {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn wait<'a>(&self, guard: MutexGuard<'a, State>, dur: Duration) -> MutexGuard<'a, State> {
+        match self.changed.wait_timeout(guard, dur) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        }
+    }
+
+    pub(super) fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `dur` in small steps, returning early when the server stops.
+    pub(super) fn sleep(&self, dur: Duration) {
+        let deadline = Instant::now() + dur;
+        while !self.stopping() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            thread::sleep((deadline - now).min(Duration::from_millis(10)));
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) updates: VecDeque<(i64, Value)>,
+    pub(super) next_update_id: i64,
+    pub(super) next_message_id: i64,
+    pub(super) next_file: u64,
+    pub(super) next_path: u64,
+    pub(super) next_callback: u64,
+    pub(super) files: HashMap<String, StoredFile>,
+    pub(super) paths: HashMap<String, String>,
+    pub(super) messages: HashMap<i64, Value>,
+    pub(super) member_status: HashMap<u64, String>,
+    pub(super) local_dir: Option<PathBuf>,
+    pub(super) ignore_range: bool,
+    pub(super) faults: HashMap<String, VecDeque<Fault>>,
+    pub(super) sent: Vec<Sent>,
+    pub(super) calls: HashMap<String, usize>,
+    pub(super) tokens: Vec<String>,
+    pub(super) offsets: Vec<Option<i64>>,
+    pub(super) file_requests: Vec<FileRequest>,
+    pub(super) last_bot_message: Option<i64>,
+}
+
+impl State {
+    pub(super) fn note_token(&mut self, token: &str) {
+        if !self.tokens.iter().any(|t| t == token) {
+            push_capped(&mut self.tokens, token.to_string());
+        }
+    }
+
+    pub(super) fn count_call(&mut self, key: &str) {
+        if let Some(n) = self.calls.get_mut(key) {
+            *n += 1;
+        } else if self.calls.len() < RECORD_CAP {
+            self.calls.insert(key.to_string(), 1);
+        }
+    }
+
+    pub(super) fn take_fault(&mut self, key: &str) -> Option<Fault> {
+        self.faults.get_mut(key).and_then(VecDeque::pop_front)
+    }
+}
+
+pub(super) fn push_capped<T>(list: &mut Vec<T>, item: T) {
+    if list.len() < RECORD_CAP {
+        list.push(item);
+    }
+}
