@@ -1,6 +1,7 @@
 //! The running bot: builds the shared state, checks the token with `getMe`, binds the HTTP
 //! server, spawns the poller, and owns shutdown on SIGINT/SIGTERM. All on one `LocalExecutor`.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -18,6 +19,9 @@ use smol::LocalExecutor;
 
 use crate::config::Config;
 use crate::links::Signer;
+use crate::memory::cleanup;
+use crate::memory::monitor::Monitor;
+use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::StreamTracker;
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
@@ -37,7 +41,49 @@ pub struct App {
     pub username: String,
     /// Active response bodies (fixed capacity: `MAX_CONNECTIONS`).
     pub streams: Arc<StreamTracker>,
+    /// `getFile` cache and local-mode file access.
+    pub files: crate::telegram::files::Files,
+    /// Reads this process's memory; `None` where sysinfo cannot.
+    pub monitor: RefCell<Option<Monitor>>,
+    /// The cleanup tasks' timing, for `/memory`.
+    pub schedule: Schedule,
+    /// Of `streams.bytes_sent()`, how much is already in the database.
+    pub bandwidth_flushed: Cell<u64>,
+    /// Updates handled since start.
+    pub updates_handled: Cell<u64>,
+    /// HTTP responses by status since start.
+    pub responses: StatusCounts,
     pub started: Instant,
+}
+
+/// Response counts for a fixed set of statuses, plus one bucket for any other.
+pub struct StatusCounts {
+    counts: [Cell<u64>; StatusCounts::CODES.len() + 1],
+}
+
+impl StatusCounts {
+    /// The statuses this server answers with; anything else is counted as `other`.
+    pub const CODES: [u16; 14] = [200, 206, 302, 304, 400, 404, 405, 410, 416, 429, 431, 500, 502, 503];
+
+    pub fn new() -> StatusCounts {
+        StatusCounts { counts: std::array::from_fn(|_| Cell::new(0)) }
+    }
+
+    pub fn count(&self, status: u16) {
+        let i = Self::CODES.iter().position(|&c| c == status).unwrap_or(Self::CODES.len());
+        self.counts[i].set(self.counts[i].get() + 1);
+    }
+
+    /// `(Some(status) | None for other, count)` for every bucket.
+    pub fn all(&self) -> impl Iterator<Item = (Option<u16>, u64)> + '_ {
+        self.counts.iter().enumerate().map(|(i, c)| (Self::CODES.get(i).copied(), c.get()))
+    }
+}
+
+impl Default for StatusCounts {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Why the bot could not start or stopped with an error.
@@ -48,6 +94,8 @@ pub enum StartError {
     Telegram(TelegramError),
     Bind(SocketAddr, std::io::Error),
     Signals(std::io::Error),
+    /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
+    LocalFiles(std::path::PathBuf, std::io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -64,6 +112,13 @@ impl fmt::Display for StartError {
             StartError::Telegram(e) => write!(f, "getMe failed: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
+            StartError::LocalFiles(dir, e) => {
+                write!(
+                    f,
+                    "invalid TELEGRAM_LOCAL_FILES '{}': {e} (expected the local Bot API server's directory)",
+                    dir.display()
+                )
+            }
         }
     }
 }
@@ -135,6 +190,10 @@ async fn get_me(api: &Transport) -> Result<frankenstein::types::User, StartError
 
 /// Runs the bot until SIGINT or SIGTERM.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), StartError> {
+    let mut monitor = Monitor::new();
+    if let Some(m) = monitor.as_mut() {
+        m.log("startup");
+    }
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
     let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
     let api =
@@ -142,6 +201,9 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     let me = get_me(&api).await?;
     let username = me.username.clone().unwrap_or_else(|| me.first_name.clone());
     log::info!("telegram: logged in as @{username}");
+    if let Some(m) = monitor.as_mut() {
+        m.log("bot started");
+    }
     if let Err(e) = api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
         log::warn!("deleteWebhook failed: {e}");
     }
@@ -165,7 +227,25 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
 
     let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
     let streams = StreamTracker::new(config.max_connections);
-    let app = Rc::new(App { config, store, api, signer, base_url, username, streams, started: Instant::now() });
+    let files = crate::telegram::files::Files::new(api.clone(), config.local_files.as_deref(), ex.clone())
+        .map_err(|e| StartError::LocalFiles(config.local_files.clone().unwrap_or_default(), e))?;
+    let schedule = cleanup::schedule(&config.timers, crate::units::now_unix());
+    let app = Rc::new(App {
+        config,
+        store,
+        api,
+        signer,
+        base_url,
+        username,
+        streams,
+        files,
+        monitor: RefCell::new(monitor),
+        schedule,
+        bandwidth_flushed: Cell::new(0),
+        updates_handled: Cell::new(0),
+        responses: StatusCounts::new(),
+        started: Instant::now(),
+    });
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
     log::info!(
@@ -176,6 +256,8 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
 
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
     let poller = ex.spawn(poll(app.clone(), shutdown.clone()));
+    let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
+    log_memory(&app, "web server started");
 
     let signal = signals.next().await;
     log::info!("shutting down ({})", signal_name(signal));
@@ -188,10 +270,51 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         }
     })
     .detach();
+    // Polling stops between updates, so the stored offset covers every update handled.
     poller.await;
     server.await;
+    for task in cleanups {
+        task.await;
+    }
+    drain_streams(&app).await;
+    match cleanup::flush_bandwidth(&app) {
+        Ok(n) => log::info!("bandwidth: {} counted at shutdown", crate::units::human_size(n)),
+        Err(e) => log::error!("cannot save the bandwidth counted since the last flush: {e}"),
+    }
+    if let Err(e) = app.store.checkpoint() {
+        log::warn!("database checkpoint at shutdown failed: {e}");
+    }
+    log_memory(&app, "shutdown");
     log::info!("stopped");
     Ok(())
+}
+
+fn log_memory(app: &App, when: &str) {
+    if let Some(m) = app.monitor.borrow_mut().as_mut() {
+        m.log(when);
+    }
+}
+
+/// Lets running downloads finish for the grace period, then ends the rest and waits (briefly)
+/// for their connections to let go.
+async fn drain_streams(app: &App) {
+    let grace = app.config.timers.shutdown_grace;
+    let deadline = Instant::now() + grace;
+    let step = Duration::from_millis(50);
+    if app.streams.active() > 0 {
+        log::info!("waiting up to {}s for {} running downloads", grace.as_secs(), app.streams.active());
+    }
+    while app.streams.active() > 0 && Instant::now() < deadline {
+        async_io::Timer::after(step).await;
+    }
+    let ended = app.streams.end_all();
+    if ended > 0 {
+        log::warn!("ended {ended} downloads still running after the {}s grace period", grace.as_secs());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while app.streams.active() > 0 && Instant::now() < deadline {
+            async_io::Timer::after(step).await;
+        }
+    }
 }
 
 fn signal_name(signal: Option<std::io::Result<async_signal::Signal>>) -> &'static str {
@@ -205,6 +328,7 @@ fn signal_name(signal: Option<std::io::Result<async_signal::Signal>>) -> &'stati
 async fn poll(app: Rc<App>, shutdown: Shutdown) {
     poller::run(&app.api, &app.store, app.config.poll_timeout_secs, &shutdown, async |update| {
         bot::handlers::handle(&app, update).await;
+        app.updates_handled.set(app.updates_handled.get() + 1);
     })
     .await;
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// Cloud Bot API `getFile` limit (Bot API docs: "up to 20 MB").
 pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
+/// Largest upload a local Bot API server hands over (Telegram's 2000 MB upload limit).
+pub const LOCAL_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
 
 /// Every variable streambot reads, with its default and meaning (for `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[
@@ -25,7 +27,25 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("GITHUB_REPO_URL", "project page", "repository URL shown by /about"),
     ("POLL_TIMEOUT_SECS", "50", "getUpdates long-poll timeout"),
     ("MAX_CONNECTIONS", "256", "open HTTP connections at most (503 beyond)"),
+    ("TELEGRAM_LOCAL_FILES", "unset", "local mode: the directory a telegram-bot-api --local server keeps files in"),
+    ("VIDEO_FRONTEND_URL", "unset", "external player: Watch opens <url>?url=<stream URL> instead of /watch"),
+    ("TRUST_PROXY", "0", "1: take the client address from X-Forwarded-For (behind a reverse proxy)"),
+    ("CORS_ALLOWED_ORIGINS", "unset", "origins allowed to fetch links from scripts, comma separated, or *"),
+    ("REQUESTS_PER_MINUTE", "600", "HTTP requests per client address per minute (429 beyond); 0 = no limit"),
+    ("BAD_TOKENS_PER_MINUTE", "20", "invalid link tokens per client per minute before 429; 0 = no limit"),
+    ("HTTP_IDLE_SECS", "60", "close a connection that sends no complete request for this long"),
+    ("HTTP_WRITE_TIMEOUT_SECS", "60", "close a connection whose client reads nothing for this long"),
     ("RUST_LOG", "info", "log filter (env_logger syntax)"),
+    ("BANDWIDTH_LIMIT_GB", "100", "bytes served per calendar month (UTC), 0 = unlimited"),
+    ("STREAM_IDLE_SECS", "300", "a download without progress this long is ended"),
+    ("SHUTDOWN_GRACE_SECS", "10", "running downloads may finish this long at shutdown"),
+    ("CLEANUP_STREAMS_SECS", "600", "interval of the stalled-download sweep"),
+    ("CLEANUP_LOG_CACHE_SECS", "1800", "interval of the log rate-limiter sweep"),
+    ("CLEANUP_MEMORY_SECS", "3600", "interval of the memory report and heap trim"),
+    ("CLEANUP_STORE_SECS", "86400", "interval of the expired-link and old-bandwidth purge"),
+    ("BANDWIDTH_FLUSH_SECS", "60", "interval of writing bandwidth counters to the database"),
+    ("LOG_FILE", "unset", "also append logs to this file"),
+    ("LOG_FILE_MAX_MB", "10", "rotate LOG_FILE to LOG_FILE.1 past this size"),
 ];
 
 const DEFAULT_REPO_URL: &str = "https://github.com/streambot/streambot";
@@ -51,6 +71,18 @@ pub struct Config {
     pub poll_timeout_secs: u32,
     /// Open HTTP connections at most; also the stream table's capacity.
     pub max_connections: usize,
+    /// `TELEGRAM_LOCAL_FILES`: local Bot API mode, files are read from this directory.
+    pub local_files: Option<PathBuf>,
+    /// HTTP hardening and the player.
+    pub http: HttpConfig,
+    /// Cleanup cadence and time limits (defaults need no configuration).
+    pub timers: Timers,
+    /// Monthly bandwidth limit in bytes (`BANDWIDTH_LIMIT_GB`); `None` = unlimited.
+    pub bandwidth_limit: Option<u64>,
+    /// `LOG_FILE`: also append log lines here.
+    pub log_file: Option<PathBuf>,
+    /// `LOG_FILE_MAX_MB` in bytes: the file is rotated to `.1` past this.
+    pub log_file_max_bytes: u64,
 }
 
 impl fmt::Debug for Config {
@@ -67,6 +99,25 @@ impl fmt::Debug for Config {
             .field("api_url", &self.api_url)
             .finish_non_exhaustive()
     }
+}
+
+/// Intervals of the cleanup tasks and the time limits of streams and shutdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timers {
+    /// Stalled-stream sweep (`CLEANUP_STREAMS_SECS`, 10 min).
+    pub streams: Duration,
+    /// Log-cache sweep (`CLEANUP_LOG_CACHE_SECS`, 30 min).
+    pub log_cache: Duration,
+    /// Memory report and heap trim (`CLEANUP_MEMORY_SECS`, 1 h).
+    pub memory: Duration,
+    /// Old bandwidth rows and expired links (`CLEANUP_STORE_SECS`, 24 h).
+    pub store: Duration,
+    /// Bandwidth counters to the database (`BANDWIDTH_FLUSH_SECS`, 1 min).
+    pub bandwidth_flush: Duration,
+    /// A stream without progress this long is ended by the sweep (`STREAM_IDLE_SECS`, 300 s).
+    pub stream_idle: Duration,
+    /// Running streams may finish for this long at shutdown (`SHUTDOWN_GRACE_SECS`, 10 s).
+    pub shutdown_grace: Duration,
 }
 
 /// A bad or missing variable: names it, quotes the value (tokens masked), says what was expected.
@@ -190,6 +241,35 @@ impl Config {
                 expected: "1-65535 connections",
             });
         }
+        let log_file_max_mb: u64 = parse(&var, "LOG_FILE_MAX_MB", 10, "a size in MiB, at least 1")?;
+        if log_file_max_mb == 0 {
+            return Err(ConfigError {
+                variable: "LOG_FILE_MAX_MB",
+                value: Some("0".into()),
+                expected: "a size in MiB, at least 1",
+            });
+        }
+        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            let v: u64 = parse(&var, name, default, "a whole number of seconds, at least 1")?;
+            if v == 0 {
+                return Err(ConfigError {
+                    variable: name,
+                    value: Some("0".into()),
+                    expected: "a whole number of seconds, at least 1",
+                });
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let timers = Timers {
+            streams: secs("CLEANUP_STREAMS_SECS", 600)?,
+            log_cache: secs("CLEANUP_LOG_CACHE_SECS", 1800)?,
+            memory: secs("CLEANUP_MEMORY_SECS", 3600)?,
+            store: secs("CLEANUP_STORE_SECS", 86_400)?,
+            bandwidth_flush: secs("BANDWIDTH_FLUSH_SECS", 60)?,
+            stream_idle: secs("STREAM_IDLE_SECS", 300)?,
+            shutdown_grace: Duration::from_secs(parse(&var, "SHUTDOWN_GRACE_SECS", 10, "a whole number of seconds")?),
+        };
+        let bandwidth_gb: u64 = parse(&var, "BANDWIDTH_LIMIT_GB", 100, "a whole number of GB, 0 for unlimited")?;
         Ok(Config {
             bot_token,
             base_url,
@@ -204,6 +284,12 @@ impl Config {
             repo_url: var("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
             poll_timeout_secs,
             max_connections,
+            local_files: var("TELEGRAM_LOCAL_FILES").map(PathBuf::from),
+            http: HttpConfig::from_vars(&var)?,
+            timers,
+            bandwidth_limit: (bandwidth_gb > 0).then(|| bandwidth_gb.saturating_mul(1_000_000_000)),
+            log_file: var("LOG_FILE").map(PathBuf::from),
+            log_file_max_bytes: log_file_max_mb * 1024 * 1024,
         })
     }
 
@@ -212,9 +298,68 @@ impl Config {
         self.admins.contains(&user_id)
     }
 
-    /// Largest file this mode can serve (cloud `getFile` limit).
+    /// Largest file this mode can serve: the cloud `getFile` limit, or Telegram's upload
+    /// limit with a local Bot API server.
     pub fn file_size_limit(&self) -> u64 {
-        CLOUD_FILE_LIMIT
+        if self.local_files.is_some() { LOCAL_FILE_LIMIT } else { CLOUD_FILE_LIMIT }
+    }
+}
+
+/// HTTP server settings beyond the address: hardening, CORS and the external player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `HTTP_IDLE_SECS`: longest wait for a complete request.
+    pub idle: Duration,
+    /// `HTTP_WRITE_TIMEOUT_SECS`: longest a write may make no progress.
+    pub write_timeout: Duration,
+    /// `TRUST_PROXY=1`: the client address is the last `X-Forwarded-For` entry.
+    pub trust_proxy: bool,
+    /// `CORS_ALLOWED_ORIGINS`, without trailing slashes; `*` allows any origin.
+    pub cors_origins: Vec<String>,
+    /// `REQUESTS_PER_MINUTE` per client address; 0 = unlimited.
+    pub requests_per_minute: u32,
+    /// `BAD_TOKENS_PER_MINUTE` per client address; 0 = unlimited.
+    pub bad_tokens_per_minute: u32,
+    /// `VIDEO_FRONTEND_URL`: an external player page that takes `?url=<stream URL>`.
+    pub video_frontend_url: Option<String>,
+}
+
+impl HttpConfig {
+    fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
+        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            match parse(var, name, default, "1-86400 seconds")? {
+                s @ 1..=86_400 => Ok(Duration::from_secs(s)),
+                s => Err(ConfigError { variable: name, value: Some(s.to_string()), expected: "1-86400 seconds" }),
+            }
+        };
+        let trust_proxy = match var("TRUST_PROXY").as_deref() {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(v) => {
+                return Err(ConfigError { variable: "TRUST_PROXY", value: Some(v.into()), expected: "0 or 1" });
+            }
+        };
+        let cors_origins = var("CORS_ALLOWED_ORIGINS")
+            .map(|list| {
+                list.split([',', ' '])
+                    .filter(|o| !o.is_empty())
+                    .map(|o| match o {
+                        "*" => Ok("*".to_owned()),
+                        o => http_url(o, "CORS_ALLOWED_ORIGINS"),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(HttpConfig {
+            idle: secs("HTTP_IDLE_SECS", 60)?,
+            write_timeout: secs("HTTP_WRITE_TIMEOUT_SECS", 60)?,
+            trust_proxy,
+            cors_origins,
+            requests_per_minute: parse(var, "REQUESTS_PER_MINUTE", 600, "a number of requests, 0 for no limit")?,
+            bad_tokens_per_minute: parse(var, "BAD_TOKENS_PER_MINUTE", 20, "a number of tokens, 0 for no limit")?,
+            video_frontend_url: var("VIDEO_FRONTEND_URL").map(|u| http_url(&u, "VIDEO_FRONTEND_URL")).transpose()?,
+        })
     }
 }
 
@@ -299,6 +444,18 @@ mod tests {
     }
 
     #[test]
+    fn timers_default_to_the_documented_cadence_and_refuse_zero() {
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!(c.timers.streams, Duration::from_secs(600));
+        assert_eq!(c.timers.log_cache, Duration::from_secs(1800));
+        assert_eq!(c.timers.memory, Duration::from_secs(3600));
+        assert_eq!(c.timers.store, Duration::from_secs(86_400));
+        assert_eq!(c.bandwidth_limit, Some(100_000_000_000));
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("CLEANUP_MEMORY_SECS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "CLEANUP_MEMORY_SECS");
+    }
+
+    #[test]
     fn zero_expiry_means_never() {
         let c = config(&[("BOT_TOKEN", "1:abc"), ("LINK_EXPIRY_SECONDS", "0")]).unwrap();
         assert_eq!(c.link_expiry, None);
@@ -310,6 +467,34 @@ mod tests {
         assert_eq!(c.base_url.as_deref(), Some("https://dl.example.com"));
         let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_URL", "ftp://x")]).unwrap_err();
         assert_eq!(err.variable, "TELEGRAM_API_URL");
+    }
+
+    #[test]
+    fn local_mode_raises_the_size_limit() {
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!(c.file_size_limit(), CLOUD_FILE_LIMIT);
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_LOCAL_FILES", "/var/lib/telegram-bot-api")]).unwrap();
+        assert_eq!(c.file_size_limit(), LOCAL_FILE_LIMIT);
+    }
+
+    #[test]
+    fn http_settings_parse_and_name_bad_values() {
+        let c = config(&[
+            ("BOT_TOKEN", "1:abc"),
+            ("TRUST_PROXY", "1"),
+            ("CORS_ALLOWED_ORIGINS", "https://a.example/, http://b.example:8080"),
+            ("HTTP_IDLE_SECS", "2"),
+        ])
+        .unwrap();
+        assert!(c.http.trust_proxy);
+        assert_eq!(c.http.cors_origins, vec!["https://a.example", "http://b.example:8080"]);
+        assert_eq!((c.http.idle, c.http.write_timeout), (Duration::from_secs(2), Duration::from_secs(60)));
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("HTTP_IDLE_SECS", "0")]).unwrap_err();
+        assert_eq!(err.to_string(), "invalid HTTP_IDLE_SECS '0': expected 1-86400 seconds");
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("TRUST_PROXY", "maybe")]).unwrap_err();
+        assert_eq!(err.variable, "TRUST_PROXY");
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("VIDEO_FRONTEND_URL", "player")]).unwrap_err();
+        assert_eq!(err.variable, "VIDEO_FRONTEND_URL");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! streambot: a Telegram bot that turns files into HTTP download links, in one thread and a few
 //! MiB of memory. The map of the house:
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`).
+#![deny(unsafe_code)]
 
 /// Builds the shared state, starts the poller and the HTTP server, owns shutdown.
 pub mod app;
@@ -10,6 +11,8 @@ pub mod bot;
 pub mod config;
 /// HTTP server, routes and response bodies.
 pub mod http;
+/// Per-client request limits (pure).
+pub mod limits;
 /// Link tokens: mint and verify (pure).
 pub mod links;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.

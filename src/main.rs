@@ -43,7 +43,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logger::init();
+    let sink = config.log_file.clone().map(|path| logger::FileSink { path, max_bytes: config.log_file_max_bytes });
+    if let Err(e) = logger::init(sink) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     // async-h1 spawns its `Expect: 100-continue` helper on async-global-executor, whose pool
     // otherwise starts one thread per core. One is enough for that tiny write.
     async_global_executor::init_with_config(

@@ -97,7 +97,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "cache_size", -256)?;
-        conn.pragma_update(None, "busy_timeout", 5000)?;
+        // Only an outside writer (an operator's sqlite3 shell) can hold the lock; waiting blocks
+        // the one thread, so give up after a second and let the caller log it.
+        conn.pragma_update(None, "busy_timeout", 1000)?;
         let store = Store { conn };
         store.migrate()?;
         Ok(store)
@@ -202,6 +204,52 @@ impl Store {
             .optional()?)
     }
 
+    /// Adds `bytes` to the month `month` (`YYYY-MM`).
+    pub fn add_bandwidth(&self, month: &str, bytes: u64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO bandwidth(month, bytes) VALUES(?1, ?2)
+             ON CONFLICT(month) DO UPDATE SET bytes = bytes + excluded.bytes",
+            params![month, to_sql(bytes)],
+        )?;
+        Ok(())
+    }
+
+    /// Bytes served in `month` (`YYYY-MM`), as flushed so far.
+    pub fn bandwidth(&self, month: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT bytes FROM bandwidth WHERE month = ?1", params![month], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map_or(0, from_sql))
+    }
+
+    /// Deletes bandwidth rows of months before `month`; returns how many.
+    pub fn purge_bandwidth_before(&self, month: &str) -> Result<usize, StoreError> {
+        Ok(self.conn.execute("DELETE FROM bandwidth WHERE month < ?1", params![month])?)
+    }
+
+    /// Deletes links that expired at or before `now`, and link events older than a day;
+    /// returns how many links went.
+    pub fn purge_expired_links(&self, now: u64) -> Result<usize, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let links = tx.execute("DELETE FROM links WHERE expires_at != 0 AND expires_at <= ?1", params![to_sql(now)])?;
+        tx.execute("DELETE FROM link_events WHERE at < ?1", params![to_sql(now.saturating_sub(86_400))])?;
+        tx.commit()?;
+        Ok(links)
+    }
+
+    /// Releases SQLite's spare page-cache memory (the hourly memory task).
+    pub fn shrink_memory(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
+    /// Moves the write-ahead log into the database file (at shutdown).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn link_count(&self) -> Result<u64, StoreError> {
         Ok(from_sql(self.conn.query_row("SELECT count(*) FROM links", [], |r| r.get(0))?))
     }
@@ -233,6 +281,33 @@ mod tests {
         assert_eq!(store.link(10).unwrap(), None);
         assert_eq!(store.link(u64::MAX).unwrap(), None);
         assert!(store.insert_link(&link(9)).is_err(), "ids are unique");
+    }
+
+    #[test]
+    fn bandwidth_accumulates_per_month_and_old_months_go() {
+        let store = Store::open_in_memory().unwrap();
+        store.add_bandwidth("2026-08", 5).unwrap();
+        store.add_bandwidth("2026-11", 10).unwrap();
+        store.add_bandwidth("2026-11", 32).unwrap();
+        assert_eq!(store.bandwidth("2026-11").unwrap(), 42);
+        assert_eq!(store.bandwidth("2026-10").unwrap(), 0);
+        assert_eq!(store.purge_bandwidth_before("2026-09").unwrap(), 1);
+        assert_eq!(store.bandwidth("2026-08").unwrap(), 0);
+    }
+
+    #[test]
+    fn expired_links_are_purged_and_eternal_ones_kept() {
+        let store = Store::open_in_memory().unwrap();
+        let mut expired = link(1);
+        expired.expires_at = 50;
+        let mut later = link(2);
+        later.expires_at = 500;
+        store.insert_link(&expired).unwrap();
+        store.insert_link(&later).unwrap();
+        store.insert_link(&link(3)).unwrap();
+        assert_eq!(store.purge_expired_links(100).unwrap(), 1);
+        assert_eq!(store.link_count().unwrap(), 2);
+        assert!(store.link(1).unwrap().is_none());
     }
 
     #[test]

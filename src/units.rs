@@ -77,6 +77,12 @@ pub fn http_date(secs: u64) -> String {
     format!("{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", DAYS[wd], MONTHS[mo as usize - 1])
 }
 
+/// `2026-11-25T15:11:49Z`: ISO 8601 in UTC, for log lines.
+pub fn iso_utc(secs: u64) -> String {
+    let (y, mo, d, h, mi, s, _) = fields(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 /// `2026-11`: the key of a calendar month (UTC).
 pub fn month_key(secs: u64) -> String {
     let (y, mo, ..) = fields(secs);
@@ -113,6 +119,7 @@ mod tests {
         // 2026-11-25 15:11:49 UTC, a Wednesday.
         assert_eq!(http_date(1_795_619_509), "Wed, 25 Nov 2026 15:11:49 GMT");
         assert_eq!(month_key(1_795_619_509), "2026-11");
+        assert_eq!(iso_utc(1_795_619_509), "2026-11-25T15:11:49Z");
         // Leap day.
         assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
     }

@@ -5,4 +5,5 @@ mod support;
 
 mod foundation;
 mod harness;
+mod memory;
 mod streaming;

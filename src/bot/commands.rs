@@ -6,6 +6,8 @@ pub enum Command {
     Start,
     Help,
     About,
+    /// Admin: memory, streams, logger cache and cleanup tasks.
+    Memory,
 }
 
 /// What a text message asks for.
@@ -33,6 +35,7 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
         "start" => Parsed::Command(Command::Start),
         "help" => Parsed::Command(Command::Help),
         "about" => Parsed::Command(Command::About),
+        "memory" => Parsed::Command(Command::Memory),
         _ => Parsed::Unknown(name),
     }
 }
@@ -73,6 +76,7 @@ mod tests {
         assert_eq!(parse("/start", "my_bot"), Parsed::Command(Command::Start));
         assert_eq!(parse("  /HELP extra words", "my_bot"), Parsed::Command(Command::Help));
         assert_eq!(parse("/about@My_Bot", "my_bot"), Parsed::Command(Command::About));
+        assert_eq!(parse("/memory", "my_bot"), Parsed::Command(Command::Memory));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use frankenstein::types::{
 };
 use frankenstein::updates::{Update, UpdateContent};
 
+use super::admin;
 use super::commands::{self, Callback, Command, Parsed};
 use super::intake;
 use crate::app::App;
@@ -99,9 +100,13 @@ fn help_text(app: &App) -> String {
 }
 
 fn about_text(app: &App) -> String {
+    let bandwidth = app
+        .config
+        .bandwidth_limit
+        .map_or_else(|| "unlimited".to_owned(), |b| format!("{} GB per month", b / 1_000_000_000));
     format!(
-        "<b>streambot</b> {}\nLink expiry: {}\nLargest file: {}\nSource: {}",
-        env!("CARGO_PKG_VERSION"),
+        "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {bandwidth}\nLargest file: {}\nSource: {}",
+        crate::version(),
         expiry_text(app),
         human_size(app.config.file_size_limit()),
         escape_html(&app.config.repo_url)
@@ -128,6 +133,14 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
         }
         Parsed::Command(Command::About) => {
             send(app, chat_id, about_text(app), None).await?;
+        }
+        Parsed::Command(Command::Memory) => {
+            let text = if app.config.is_admin(from.id) {
+                admin::memory_text(&admin::memory_view(app))
+            } else {
+                admin::NOT_ADMIN.to_owned()
+            };
+            send(app, chat_id, text, None).await?;
         }
         Parsed::Unknown(name) if message.chat.type_field == ChatType::Private => {
             let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape_html(name));

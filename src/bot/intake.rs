@@ -1,6 +1,6 @@
 //! File intake: find the file in a message, check it can be served, keep a backup copy in
-//! `LOG_CHANNEL`, mint the link, store its row, and reply with the link. Nothing is stored when a
-//! step before the reply fails.
+//! `LOG_CHANNEL`, mint the link, store its row, pre-warm `getFile` in local mode, and reply with
+//! the link (and a Watch link for media). Nothing is stored when a step before the reply fails.
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::ForwardMessageParams;
@@ -8,6 +8,8 @@ use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 
 use super::handlers::{escape_html, register, send};
 use crate::app::App;
+use crate::config::CLOUD_FILE_LIMIT;
+use crate::http::pages::watch_url;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
@@ -134,6 +136,13 @@ pub fn media_of(m: &Message) -> Option<Media> {
     Some(media(Kind::Photo, &photo.file_id, &photo.file_unique_id, name, photo.file_size, "image/jpeg".into()))
 }
 
+/// Whether the built-in player (or `VIDEO_FRONTEND_URL`) can play this file.
+pub fn is_playable(media: &Media) -> bool {
+    matches!(media.kind, Kind::Video | Kind::Audio | Kind::Animation | Kind::Voice | Kind::VideoNote)
+        || media.mime.starts_with("video/")
+        || media.mime.starts_with("audio/")
+}
+
 /// Whether Telegram accepts `url` in a URL button: it refuses localhost and loopback addresses.
 pub fn button_url_allowed(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -216,20 +225,31 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
         return Ok(());
     }
     let token = app.signer.mint(Claims { link_id: id, expires_at });
+    // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
+    app.files.prewarm(&media.file_id);
     let url = format!("{}/dl/{token}", app.base_url);
+    let watch = is_playable(&media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
     log::info!("link {} for user {} ({:?}, {})", token_prefix(&token), from.id, media.kind, human_size(row.file_size));
 
     let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
-    let text = format!(
+    let mut text = format!(
         "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {url}",
         escape_html(&media.name)
     );
-    let markup = button_url_allowed(&url).then(|| {
-        InlineKeyboardMarkup::builder()
-            .inline_keyboard(vec![vec![InlineKeyboardButton::builder().text("Download").url(url.clone()).build()]])
-            .build()
-    });
+    if let Some(watch) = &watch {
+        text.push_str(&format!("\n<b>Watch:</b> {}", escape_html(watch)));
+    }
+    if app.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
+        // A local Bot API server answers getFile only once it has the whole file.
+        text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
+    }
+    let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url.clone()).build()];
+    if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
+        buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
+    }
+    let markup =
+        button_url_allowed(&url).then(|| InlineKeyboardMarkup::builder().inline_keyboard(vec![buttons]).build());
     send(app, chat_id, text, markup).await?;
     Ok(())
 }
@@ -278,6 +298,18 @@ mod tests {
         );
         let media = media_of(&m).unwrap();
         assert_eq!((media.name.as_str(), media.mime.as_str()), ("sticker_s.webm", "video/webm"));
+    }
+
+    #[test]
+    fn media_and_media_documents_are_playable() {
+        let video = message(serde_json::json!({"video": {"file_id": "V", "file_unique_id": "v", "width": 1, "height": 1, "duration": 1}}));
+        assert!(is_playable(&media_of(&video).unwrap()));
+        let doc = |mime: &str| {
+            message(serde_json::json!({"document": {"file_id": "D", "file_unique_id": "d", "mime_type": mime}}))
+        };
+        assert!(is_playable(&media_of(&doc("video/x-matroska")).unwrap()));
+        assert!(is_playable(&media_of(&doc("audio/flac")).unwrap()));
+        assert!(!is_playable(&media_of(&doc("application/zip")).unwrap()));
     }
 
     #[test]

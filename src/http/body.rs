@@ -9,9 +9,53 @@ use std::task::{Context, Poll, ready};
 use futures_lite::io::{AsyncBufRead, AsyncRead};
 
 use crate::memory::stream_tracker::StreamGuard;
+use crate::telegram::local::LocalFile;
 
-/// Per-stream buffer size: one allocation for the life of a response.
+/// Default per-stream buffer size: one allocation for the life of a response.
 pub const BUFFER_SIZE: usize = 64 * 1024;
+/// Buffers of a stream that runs with few others (DESIGN §5: with writes coalesced as much,
+/// faster than 64 KiB and than 1 MiB).
+pub const LARGE_BUFFER: usize = 256 * 1024;
+/// Buffer of each stream when many run at once.
+pub const SMALL_BUFFER: usize = 16 * 1024;
+/// Streams that may run with large buffers (about 2 MiB of buffers in all).
+pub const LARGE_STREAMS: usize = 4;
+/// Up to this many streams, each gets [`BUFFER_SIZE`]; past it, [`SMALL_BUFFER`].
+pub const MEDIUM_STREAMS: usize = 16;
+
+/// How big one new stream's buffers are, given how many streams run (this one included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferPlan {
+    /// The [`ByteSource`] buffer.
+    pub read: usize,
+    /// The socket's write-coalescing buffer (0: write through).
+    pub coalesce: usize,
+}
+
+/// Big buffers for a few streams (speed), small ones for many (memory), in between 64 KiB.
+/// Coalescing at 64 KiB did not help in the probe, so only large plans coalesce.
+pub fn buffer_plan(active_streams: usize) -> BufferPlan {
+    match active_streams {
+        0..=LARGE_STREAMS => BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER },
+        n if n <= MEDIUM_STREAMS => BufferPlan { read: BUFFER_SIZE, coalesce: 0 },
+        _ => BufferPlan { read: SMALL_BUFFER, coalesce: 0 },
+    }
+}
+
+/// What a body reads from: a Bot API file download or a file on our disk.
+pub enum Upstream {
+    Http(http_types::Body),
+    File(LocalFile),
+}
+
+impl AsyncRead for Upstream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Upstream::Http(body) => Pin::new(body).poll_read(cx, buf),
+            Upstream::File(file) => Pin::new(file).poll_read(cx, buf),
+        }
+    }
+}
 
 /// Exactly `len` bytes of `inner`, through a fixed buffer.
 pub struct ByteSource<R> {
@@ -28,9 +72,15 @@ pub struct ByteSource<R> {
 
 impl<R: AsyncRead + Unpin> ByteSource<R> {
     pub fn new(inner: R, len: u64) -> Self {
+        ByteSource::with_buffer(inner, len, BUFFER_SIZE)
+    }
+
+    /// Like [`ByteSource::new`] with a `size`-byte buffer (no bigger than the body needs).
+    pub fn with_buffer(inner: R, len: u64, size: usize) -> Self {
+        let size = usize::try_from(len).map_or(size, |len| len.clamp(1, size));
         ByteSource {
             inner,
-            buf: vec![0; BUFFER_SIZE].into_boxed_slice(),
+            buf: vec![0; size].into_boxed_slice(),
             pos: 0,
             filled: 0,
             remaining: len,
@@ -130,6 +180,19 @@ mod tests {
         let mut out = Vec::new();
         smol::block_on(src.read_to_end(&mut out)).unwrap();
         assert_eq!(out, data[200_000..201_000]);
+    }
+
+    #[test]
+    fn buffers_shrink_as_streams_multiply() {
+        assert_eq!(buffer_plan(1), BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER });
+        assert_eq!(buffer_plan(LARGE_STREAMS + 1), BufferPlan { read: BUFFER_SIZE, coalesce: 0 });
+        assert_eq!(buffer_plan(100), BufferPlan { read: SMALL_BUFFER, coalesce: 0 });
+    }
+
+    #[test]
+    fn a_short_body_gets_a_short_buffer() {
+        let src = ByteSource::with_buffer(Cursor::new(vec![7u8; 10]), 10, LARGE_BUFFER);
+        assert_eq!(src.buf.len(), 10);
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/health`, `/`. Every request gets an `Ok(Response)`:
-//! async-h1 drops the connection without a word if a handler returns `Err`, so one `match` turns
-//! each [`RouteError`] into a status with a short text body.
+//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/health`, `/`.
+//! Every request gets an `Ok(Response)`: async-h1 drops the connection without a word if a handler
+//! returns `Err`, so one `match` turns each [`RouteError`] into a status with a short text body.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -8,14 +8,19 @@ use std::time::Instant;
 
 use http_types::{Body, Method, Request, Response, StatusCode};
 
-use super::body::ByteSource;
+use super::access;
+use super::body::{ByteSource, Upstream, buffer_plan};
 use super::conditional;
+use super::guard::Guarded;
+use super::pages;
 use super::range::{self, Ranged};
+use super::server::HttpState;
 use crate::app::App;
+use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
-use crate::telegram::files;
+use crate::telegram::files::{FileError, Opened};
 use crate::telegram::transport::TelegramError;
 use crate::units::{http_date, now_unix};
 
@@ -23,18 +28,26 @@ use crate::units::{http_date, now_unix};
 #[derive(Debug)]
 pub enum RouteError {
     NotFound(&'static str),
+    /// A link token that does not verify (counted against the client).
+    BadToken,
     Gone,
     /// Every stream slot is taken.
     Busy,
+    /// The client is over a request limit for this many seconds.
+    TooMany(u64),
     MethodNotAllowed,
     Store(StoreError),
     Upstream(TelegramError),
+    /// Local mode: the file cannot be read from disk.
+    File(FileError),
 }
 
 impl RouteError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
             RouteError::NotFound(what) => (StatusCode::NotFound, *what),
+            RouteError::BadToken => (StatusCode::NotFound, "link not found"),
+            RouteError::TooMany(_) => (StatusCode::TooManyRequests, "too many requests, slow down"),
             RouteError::Gone => (StatusCode::Gone, "link expired"),
             RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
@@ -42,9 +55,35 @@ impl RouteError {
                 log::error!("store error while serving a request: {e}");
                 (StatusCode::InternalServerError, "internal error")
             }
+            RouteError::Upstream(TelegramError::Timeout) => {
+                // A local Bot API server answers getFile only once it holds the whole file.
+                log::warn!("getFile timed out: the Bot API server is still fetching the file or is down");
+                (StatusCode::ServiceUnavailable, "the file is being prepared, try again in a minute")
+            }
             RouteError::Upstream(e) => {
                 log::warn!("telegram could not provide a file: {e}");
                 (StatusCode::BadGateway, "telegram could not provide the file, try again later")
+            }
+            RouteError::File(FileError::Telegram(e)) => {
+                log::warn!("telegram could not provide a file: {e}");
+                (StatusCode::BadGateway, "telegram could not provide the file, try again later")
+            }
+            RouteError::File(FileError::Outside(path)) => {
+                log::error!(
+                    "refused to serve '{}': it is outside TELEGRAM_LOCAL_FILES (a '..' or symlink in the path the Bot API server gave)",
+                    path.display()
+                );
+                (StatusCode::InternalServerError, "internal error")
+            }
+            RouteError::File(FileError::Missing(path)) => {
+                log::error!(
+                    "the Bot API server names '{path}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)"
+                );
+                (StatusCode::InternalServerError, "internal error")
+            }
+            RouteError::File(FileError::Io(e)) => {
+                log::error!("cannot read a local file: {e}");
+                (StatusCode::InternalServerError, "internal error")
             }
         };
         let mut res = text(status, body);
@@ -52,8 +91,11 @@ impl RouteError {
             RouteError::MethodNotAllowed => {
                 res.insert_header("allow", "GET, HEAD");
             }
-            RouteError::Busy => {
+            RouteError::Busy | RouteError::Upstream(TelegramError::Timeout) => {
                 res.insert_header("retry-after", "5");
+            }
+            RouteError::TooMany(secs) => {
+                res.insert_header("retry-after", secs.to_string());
             }
             _ => {}
         }
@@ -68,23 +110,44 @@ fn text(status: StatusCode, body: &'static str) -> Response {
     res
 }
 
-/// The router: always answers.
-pub async fn handle(app: Rc<App>, peer: SocketAddr, end: Trigger, req: Request) -> http_types::Result<Response> {
+/// The router: always answers. Per-client limits first (not for `/health`), then the route,
+/// then CORS for allowed origins and `Connection: close` for HTTP/1.0 clients.
+pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> http_types::Result<Response> {
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
-    let client = Client { peer, end };
-    let res = match route(&app, &client, &req).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
+    let ip = access::client_ip(client.peer.ip(), header(&req, "x-forwarded-for"), app.config.http.trust_proxy);
+    let decision =
+        if path == "/health" { Decision::Allow } else { http.limiter.borrow_mut().request(ip, Instant::now()) };
+    let outcome = match decision {
+        Decision::Limited { retry_after_secs } => Err(RouteError::TooMany(retry_after_secs)),
+        Decision::Allow => route(&app, &client, &req).await,
     };
+    let mut res = match outcome {
+        Ok(res) => res,
+        Err(e) => {
+            if matches!(e, RouteError::BadToken) {
+                http.limiter.borrow_mut().bad_token(ip, Instant::now());
+            }
+            e.into_response()
+        }
+    };
+    if let Some(origin) = access::allowed_origin(&app.config.http.cors_origins, header(&req, "origin")) {
+        for (name, value) in access::cors_headers(origin, method == Method::Options) {
+            res.insert_header(name, value);
+        }
+    }
+    if client.conn.is_http10() {
+        res.insert_header("connection", "close");
+    }
+    app.responses.count(u16::from(res.status()));
     log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
     Ok(res)
 }
 
 /// The path with any token cut to its prefix.
 fn loggable(path: &str) -> String {
-    for prefix in ["/dl/", "/stream/"] {
+    for prefix in ["/dl/", "/stream/", "/watch/"] {
         if let Some(token) = path.strip_prefix(prefix) {
             return format!("{prefix}{}…", token_prefix(token));
         }
@@ -92,14 +155,23 @@ fn loggable(path: &str) -> String {
     path.chars().take(64).collect()
 }
 
-/// Who is asking, and how to end their connection (for the stream tracker).
-struct Client {
-    peer: SocketAddr,
-    end: Trigger,
+/// Who is asking: their address, how to end their connection (for the stream tracker), and the
+/// connection itself (HTTP version, write coalescing).
+#[derive(Clone)]
+pub struct Client {
+    pub peer: SocketAddr,
+    pub end: Trigger,
+    pub conn: Guarded,
 }
 
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
     let method = req.method();
+    if method == Method::Options
+        && access::allowed_origin(&app.config.http.cors_origins, header(req, "origin")).is_some()
+    {
+        // A CORS preflight from an allowed origin; `handle` adds the headers.
+        return Ok(Response::new(StatusCode::NoContent));
+    }
     if method != Method::Get && method != Method::Head {
         return Err(RouteError::MethodNotAllowed);
     }
@@ -110,8 +182,13 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
     if let Some(token) = path.strip_prefix("/stream/") {
         return serve_file(app, client, req, token, "inline").await;
     }
+    if let Some(token) = path.strip_prefix("/watch/") {
+        return watch(app, token);
+    }
     match path {
         "/health" => Ok(text(StatusCode::Ok, "ok")),
+        "/metrics" => Ok(super::info::metrics(app)),
+        "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
             res.insert_header("location", format!("https://t.me/{}", app.username));
@@ -123,7 +200,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
 
 fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
     let claims = app.signer.verify(token, now_unix()).map_err(|e| match e {
-        TokenError::Invalid => RouteError::NotFound("link not found"),
+        TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
     app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))
@@ -157,9 +234,15 @@ async fn serve_file(
     }
 
     // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
-    let located =
-        if head { None } else { Some(files::locate(&app.api, &link.file_id).await.map_err(RouteError::Upstream)?) };
-    let len = located.as_ref().and_then(|l| l.size).unwrap_or(link.file_size);
+    let opened = if head {
+        None
+    } else {
+        Some(app.files.open(&link.file_id).await.map_err(|e| match e {
+            FileError::Telegram(e) => RouteError::Upstream(e),
+            e => RouteError::File(e),
+        })?)
+    };
+    let len = opened.as_ref().and_then(Opened::known_len).unwrap_or(link.file_size);
     let range_header = match header(req, "if-range") {
         Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
         _ => header(req, "range"),
@@ -189,7 +272,7 @@ async fn serve_file(
     res.insert_header("content-disposition", content_disposition(disposition, &link.file_name));
     res.insert_header("x-content-type-options", "nosniff");
     let body_len = ranged.body_len(len);
-    let Some(located) = located else {
+    let Some(opened) = opened else {
         res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(body_len)?)));
         return Ok(res);
     };
@@ -203,8 +286,18 @@ async fn serve_file(
     };
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
+    let plan = buffer_plan(app.streams.active());
+    client.conn.coalesce(plan.coalesce);
+    let located = match opened.local_from(start) {
+        Ok(file) => {
+            let source = ByteSource::with_buffer(Upstream::File(file), body_len, plan.read).tracked(guard);
+            res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
+            return Ok(res);
+        }
+        Err(located) => located,
+    };
     let mut upstream =
-        app.api.download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
+        app.files.api().download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
     let skip = match u16::from(upstream.status()) {
         206 => {
@@ -216,8 +309,31 @@ async fn serve_file(
         }
         _ => start,
     };
-    let source = ByteSource::new(upstream.take_body(), body_len).skipping(skip).tracked(guard);
+    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), body_len, plan.read)
+        .skipping(skip)
+        .tracked(guard);
     res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
+    Ok(res)
+}
+
+/// `/watch/<token>`: the player page (HEAD gets the same headers).
+fn watch(app: &App, token: &str) -> Result<Response, RouteError> {
+    let link = find_link(app, token)?;
+    let stream_url = format!("{}/stream/{token}", app.base_url);
+    let html = pages::watch_page(&pages::Watch {
+        token,
+        name: &link.file_name,
+        size: link.file_size,
+        mime: &link.mime,
+        stream_url: &stream_url,
+    });
+    let mut res = Response::new(StatusCode::Ok);
+    res.insert_header("content-type", "text/html; charset=utf-8");
+    res.insert_header("content-security-policy", pages::CSP);
+    res.insert_header("x-content-type-options", "nosniff");
+    res.insert_header("referrer-policy", "no-referrer");
+    res.insert_header("cache-control", "private, no-store");
+    res.set_body(html);
     Ok(res)
 }
 

@@ -1,19 +1,77 @@
-//! Accepting HTTP connections: each one is a task on the same `LocalExecutor`, served by async-h1
-//! with our router. The accept loop stops when shutdown fires.
+//! Accepting HTTP connections: at most `MAX_CONNECTIONS` open (a canned 503 beyond), each one a
+//! task on the same `LocalExecutor`, its socket wrapped in a [`Guarded`], served by async-h1 with
+//! our router. The accept loop stops when shutdown fires.
 
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use async_net::TcpListener;
+use async_net::{Shutdown as Half, TcpListener, TcpStream};
 use futures_lite::future::FutureExt;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
-use super::routes;
+use super::guard::{Guarded, Timeouts};
+use super::routes::{self, Client};
 use crate::app::App;
+use crate::limits::ClientLimiter;
 use crate::shutdown::{self, Shutdown};
+
+/// Connections past the cap that are being answered 503 at once; past this they are just closed.
+pub const MAX_REJECTING: usize = 64;
+/// How long a refused connection may take to receive its 503 and close.
+const REJECT_DEADLINE: Duration = Duration::from_secs(2);
+/// Bytes of a refused client's request read and dropped (so the close is not a reset that
+/// destroys the 503 before the client reads it).
+const REJECT_DRAIN: usize = 16 * 1024;
+const REJECT_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\nConnection: close\r\n\r\n\
+too many connections, try again soon\n";
+
+/// State the HTTP side shares between connections (one thread: `Cell`/`RefCell`).
+pub struct HttpState {
+    /// Requests and invalid tokens per client address.
+    pub limiter: RefCell<ClientLimiter>,
+    open: Cell<usize>,
+    rejecting: Cell<usize>,
+}
+
+impl HttpState {
+    pub fn new(app: &App) -> HttpState {
+        let http = &app.config.http;
+        HttpState {
+            limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
+            open: Cell::new(0),
+            rejecting: Cell::new(0),
+        }
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.open.get()
+    }
+}
+
+/// Counts one connection for as long as it lives.
+struct Counted<'a>(&'a Cell<usize>);
+
+impl<'a> Counted<'a> {
+    fn new(cell: &'a Cell<usize>) -> Counted<'a> {
+        cell.set(cell.get() + 1);
+        Counted(cell)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
 
 /// Accepts connections until `shutdown` fires.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpListener, shutdown: Shutdown) {
+    let state = Rc::new(HttpState::new(&app));
+    let timeouts = Timeouts { idle: app.config.http.idle, write: app.config.http.write_timeout };
     loop {
         let accepted = listener
             .accept()
@@ -25,29 +83,68 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         if shutdown.is_fired() {
             break;
         }
-        match accepted {
-            Ok((stream, peer)) => {
-                stream.set_nodelay(true).ok();
-                let app = app.clone();
-                // The stream tracker ends this connection through `end` (stalled or shutdown).
-                let (end, ended) = shutdown::channel();
-                ex.spawn(async move {
-                    let serve = async_h1::accept(stream, |req| routes::handle(app.clone(), peer, end.clone(), req));
-                    let ended = async {
-                        ended.wait().await;
-                        Err(http_types::Error::from_str(500, "ended by the server"))
-                    };
-                    if let Err(e) = serve.or(ended).await {
-                        log::debug!("connection from {peer} ended: {e}");
-                    }
-                })
-                .detach();
-            }
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and similar: wait a little instead of spinning.
                 log::warn!("accept failed: {e}");
                 async_io::Timer::after(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if state.open.get() >= app.config.max_connections {
+            if state.rejecting.get() < MAX_REJECTING {
+                let state = state.clone();
+                ex.spawn(async move {
+                    let _counted = Counted::new(&state.rejecting);
+                    reject(stream).await;
+                })
+                .detach();
+            }
+            log::debug!("connection from {peer} refused: {} open", state.open.get());
+            continue;
+        }
+        stream.set_nodelay(true).ok();
+        let app = app.clone();
+        let state = state.clone();
+        ex.spawn(async move {
+            let _counted = Counted::new(&state.open);
+            let conn = Guarded::new(stream, timeouts);
+            // The stream tracker ends this connection through `end` (stalled or shutdown).
+            let (end, ended) = shutdown::channel();
+            let client = Client { peer, end, conn: conn.clone() };
+            let serve = async_h1::accept(conn, |req| routes::handle(app.clone(), state.clone(), client.clone(), req));
+            let ended = async {
+                ended.wait().await;
+                Err(http_types::Error::from_str(500, "ended by the server"))
+            };
+            if let Err(e) = serve.or(ended).await {
+                log::debug!("connection from {peer} ended: {e}");
+            }
+        })
+        .detach();
+    }
+}
+
+/// Answers a connection past the cap with a fixed 503, without parsing anything.
+async fn reject(mut stream: TcpStream) {
+    let answer = async {
+        stream.write_all(REJECT_RESPONSE).await?;
+        stream.shutdown(Half::Write)?;
+        let mut sink = [0u8; 1024];
+        let mut drained = 0;
+        while drained < REJECT_DRAIN {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
             }
         }
-    }
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = answer
+        .or(async {
+            async_io::Timer::after(REJECT_DEADLINE).await;
+            Ok(())
+        })
+        .await;
 }

@@ -1,3 +1,10 @@
-//! Memory management: every long-lived table has a fixed bound, and timers sweep them.
+//! Memory management: every long-lived table has a fixed bound, timers sweep them, and the
+//! monitor reports what the process holds.
 
+pub mod cleanup;
+pub mod line_ring;
+pub mod log_cache;
+pub mod monitor;
+pub mod scheduler;
 pub mod stream_tracker;
+mod trim;

@@ -1,18 +1,226 @@
-//! Reaching a file's bytes through the Bot API: `getFile` for its path and size, then the file URL.
+//! Reaching a file's bytes through the Bot API, in both modes (DESIGN §2): `getFile` answers are
+//! cached and concurrent calls for one file share one request; in local mode the answer is a path
+//! opened inside `TELEGRAM_LOCAL_FILES`, fetched again if the file vanished, pre-warmed at intake.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Instant;
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::GetFileParams;
+use smol::LocalExecutor;
+use smol::channel::{Receiver, Sender, bounded};
 
+use super::local::{LocalError, LocalFile, Root};
+pub use super::path_cache::Located;
+use super::path_cache::PathCache;
 use super::transport::{TelegramError, Transport};
 
-/// Where a file lives now: `path` is valid for at least an hour.
-pub struct Located {
-    pub path: String,
-    pub size: Option<u64>,
+/// Distinct files with a `getFile` call in flight that later callers can join; past this,
+/// callers make their own call.
+pub const MAX_IN_FLIGHT: usize = 64;
+/// Pre-warm calls retried after a timeout: a local server answers `getFile` only once it has the
+/// whole file, which takes minutes for 2 GB (30 s per call, so about 5 minutes in all).
+const PREWARM_ATTEMPTS: u32 = 10;
+
+/// Why a file cannot be opened.
+#[derive(Debug)]
+pub enum FileError {
+    Telegram(TelegramError),
+    /// Local mode: the path is outside `TELEGRAM_LOCAL_FILES` (never served).
+    Outside(std::path::PathBuf),
+    /// Local mode: `getFile` named a path that is not on our disk, even after asking again.
+    Missing(String),
+    Io(std::io::Error),
 }
 
-/// Asks Telegram where `file_id` lives now.
-pub async fn locate(api: &Transport, file_id: &str) -> Result<Located, TelegramError> {
+/// A file ready to stream.
+pub enum Opened {
+    /// Download `path` from the Bot API file URL.
+    Cloud(Located),
+    /// Read this file, `len` bytes long.
+    Local { file: std::fs::File, len: u64 },
+}
+
+impl Opened {
+    /// The length, if known before downloading.
+    pub fn known_len(&self) -> Option<u64> {
+        match self {
+            Opened::Cloud(l) => l.size,
+            Opened::Local { len, .. } => Some(*len),
+        }
+    }
+
+    /// Local bytes from `start` on.
+    pub fn local_from(self, start: u64) -> Result<LocalFile, Located> {
+        match self {
+            Opened::Local { file, .. } => Ok(LocalFile::new(file, start)),
+            Opened::Cloud(l) => Err(l),
+        }
+    }
+}
+
+/// File access for the whole process; cheap to clone.
+#[derive(Clone)]
+pub struct Files(Rc<Inner>);
+
+struct Inner {
+    api: Transport,
+    root: Option<Root>,
+    cache: RefCell<PathCache>,
+    in_flight: RefCell<Vec<Flight>>,
+    ex: Rc<LocalExecutor<'static>>,
+}
+
+/// One `getFile` call others can wait for: `done` closes when it ends (or is cancelled).
+struct Flight {
+    file_id: String,
+    done: Receiver<()>,
+    result: Rc<RefCell<Option<Result<Located, TelegramError>>>>,
+}
+
+/// Removes its flight and wakes the waiters when the leading call ends, however it ends.
+struct Leader<'a> {
+    inner: &'a Inner,
+    file_id: &'a str,
+    _done: Sender<()>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.inner.in_flight.borrow_mut().retain(|f| f.file_id != self.file_id);
+    }
+}
+
+impl Files {
+    /// `local_dir`: `TELEGRAM_LOCAL_FILES`, which must exist.
+    pub fn new(api: Transport, local_dir: Option<&Path>, ex: Rc<LocalExecutor<'static>>) -> std::io::Result<Files> {
+        let root = local_dir.map(Root::new).transpose()?;
+        Ok(Files(Rc::new(Inner {
+            api,
+            root,
+            cache: RefCell::new(PathCache::new()),
+            in_flight: RefCell::new(Vec::with_capacity(MAX_IN_FLIGHT)),
+            ex,
+        })))
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.0.root.is_some()
+    }
+
+    /// The Bot API client (cloud downloads go through it).
+    pub fn api(&self) -> &Transport {
+        &self.0.api
+    }
+
+    /// Where `file_id` lives now: a cached answer, or one `getFile` shared by every caller
+    /// that asks while it runs.
+    pub async fn locate(&self, file_id: &str) -> Result<Located, TelegramError> {
+        let inner = &*self.0;
+        loop {
+            if let Some(hit) = inner.cache.borrow().get(file_id, Instant::now()) {
+                return Ok(hit);
+            }
+            let joined = inner
+                .in_flight
+                .borrow()
+                .iter()
+                .find(|f| f.file_id == file_id)
+                .map(|f| (f.done.clone(), f.result.clone()));
+            if let Some((done, result)) = joined {
+                // Never sent to: `recv` ends when the leader drops its sender.
+                let _ = done.recv().await;
+                match result.borrow().clone() {
+                    Some(r) => return r,
+                    None => continue, // the leading request was cancelled: try again
+                }
+            }
+            let (tx, rx) = bounded(1);
+            let result = Rc::new(RefCell::new(None));
+            {
+                let mut flights = inner.in_flight.borrow_mut();
+                if flights.len() < MAX_IN_FLIGHT {
+                    flights.push(Flight { file_id: file_id.to_owned(), done: rx, result: result.clone() });
+                }
+            }
+            let _leader = Leader { inner, file_id, _done: tx };
+            let answer = get_file(&inner.api, file_id).await;
+            if let Ok(located) = &answer {
+                inner.cache.borrow_mut().put(file_id, located.clone(), Instant::now());
+            }
+            *result.borrow_mut() = Some(answer.clone());
+            return answer;
+        }
+    }
+
+    /// Gets `file_id` ready to stream. Local mode: opens the path inside the root, and asks
+    /// `getFile` once more if the file vanished since the cached answer.
+    pub async fn open(&self, file_id: &str) -> Result<Opened, FileError> {
+        let Some(root) = &self.0.root else {
+            return self.locate(file_id).await.map(Opened::Cloud).map_err(FileError::Telegram);
+        };
+        let mut retried = false;
+        loop {
+            let located = self.locate(file_id).await.map_err(FileError::Telegram)?;
+            match root.open(&located.path) {
+                Ok((file, len)) => return Ok(Opened::Local { file, len }),
+                Err(LocalError::Missing) if !retried => {
+                    log::debug!("local file of {} vanished; asking getFile again", short(file_id));
+                    self.0.cache.borrow_mut().remove(file_id);
+                    retried = true;
+                }
+                Err(LocalError::Missing) => return Err(FileError::Missing(located.path)),
+                Err(LocalError::Outside(path)) => return Err(FileError::Outside(path)),
+                Err(LocalError::Io(e)) => return Err(FileError::Io(e)),
+            }
+        }
+    }
+
+    /// Local mode: asks for `file_id` in the background so the local server fetches it from
+    /// Telegram before the first download asks (that download then joins the call or hits the cache).
+    pub fn prewarm(&self, file_id: &str) {
+        if !self.is_local() {
+            return;
+        }
+        let files = self.clone();
+        let file_id = file_id.to_owned();
+        self.0
+            .ex
+            .spawn(async move {
+                let started = Instant::now();
+                for _ in 0..PREWARM_ATTEMPTS {
+                    match files.locate(&file_id).await {
+                        Ok(_) => {
+                            log::debug!("pre-warmed {} in {} ms", short(&file_id), started.elapsed().as_millis());
+                            return;
+                        }
+                        Err(TelegramError::Timeout) => continue,
+                        Err(e) => {
+                            log::warn!("pre-warming a file failed: {e}");
+                            return;
+                        }
+                    }
+                }
+                log::warn!("pre-warming {} gave up after {} s", short(&file_id), started.elapsed().as_secs());
+            })
+            .detach();
+    }
+
+    /// Drops expired `getFile` answers; returns how many remain (for the cleanup scheduler).
+    pub fn sweep(&self) -> usize {
+        self.0.cache.borrow_mut().sweep(Instant::now())
+    }
+}
+
+/// A loggable handle for a `file_id` (they are long and not secret, but noisy).
+fn short(file_id: &str) -> &str {
+    file_id.get(file_id.len().saturating_sub(12)..).unwrap_or(file_id)
+}
+
+/// One `getFile` call.
+async fn get_file(api: &Transport, file_id: &str) -> Result<Located, TelegramError> {
     let file = api.get_file(&GetFileParams::builder().file_id(file_id).build()).await?.result;
     let path = file.file_path.ok_or_else(|| TelegramError::Decode("getFile answered without file_path".into()))?;
     Ok(Located { path, size: file.file_size })

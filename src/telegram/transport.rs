@@ -162,6 +162,11 @@ impl Transport {
         }
     }
 
+    /// Connections kept open for reuse now.
+    pub fn idle_count(&self) -> usize {
+        self.inner.idle.lock().expect("idle pool lock is never poisoned").len()
+    }
+
     /// Drops idle connections (after the network changed, or to free memory).
     pub fn clear_idle(&self) {
         self.inner.idle.lock().expect("idle pool lock is never poisoned").clear();

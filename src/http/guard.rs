@@ -1,0 +1,365 @@
+//! [`Guarded`]: the socket async-h1 reads and writes. It caps the bytes read between two writes
+//! (async-h1 grows one header line without bound), bounds the wait for a request and for write
+//! progress, lets HTTP/1.0 requests in (async-h1 drops them), and can coalesce a body's writes.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use async_io::Timer;
+use async_net::TcpStream;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+
+/// Most bytes read between two writes: a request head and whatever follows it. async-h1 refuses
+/// heads over 8 KiB itself, but only after a whole line arrived.
+pub const HEAD_CAP: usize = 16 * 1024;
+
+/// Timeouts of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the first read that has to wait (after the previous response) to a whole request.
+    pub idle: Duration,
+    /// Longest time a write may make no progress (a client that stopped reading).
+    pub write: Duration,
+}
+
+/// A clonable handle on one client connection (async-h1 needs `Clone + Send + Sync`). The lock is
+/// only held inside one `poll_*` call, so it never contends on our one thread.
+#[derive(Clone)]
+pub struct Guarded(Arc<Mutex<State>>);
+
+struct State {
+    stream: TcpStream,
+    timeouts: Timeouts,
+    read_since_write: usize,
+    read_timer: Option<Timer>,
+    write_timer: Option<Timer>,
+    line: RequestLine,
+    /// Writes gathered here while coalescing is on (capacity > 0); freed at the next flush.
+    out: Vec<u8>,
+    out_pos: usize,
+}
+
+impl Guarded {
+    pub fn new(stream: TcpStream, timeouts: Timeouts) -> Guarded {
+        Guarded(Arc::new(Mutex::new(State {
+            stream,
+            timeouts,
+            read_since_write: 0,
+            read_timer: None,
+            write_timer: None,
+            line: RequestLine::new(),
+            out: Vec::new(),
+            out_pos: 0,
+        })))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // panic = "abort" in release; in tests a poisoned lock still holds consistent bytes.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the request being served came as HTTP/1.0 (its response must close the connection).
+    pub fn is_http10(&self) -> bool {
+        self.state().line.http10
+    }
+
+    /// Gathers the next writes into `capacity` bytes and sends them in big writes, until the
+    /// response ends (async-h1 flushes once, at the end of each response). async-h1 copies
+    /// bodies 8 KiB at a time, one `write` each; coalescing saves most of those system calls.
+    pub fn coalesce(&self, capacity: usize) {
+        let mut st = self.state();
+        if capacity > st.out.capacity() && st.out.is_empty() {
+            st.out = Vec::with_capacity(capacity);
+            st.out_pos = 0;
+        }
+    }
+}
+
+impl State {
+    /// A write means the request was read: the next read starts a new request.
+    fn wrote(&mut self) {
+        self.read_since_write = 0;
+        self.read_timer = None;
+        self.line.restart();
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let room = HEAD_CAP.saturating_sub(self.read_since_write).min(buf.len());
+        if room == 0 && !buf.is_empty() {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "request head too large")));
+        }
+        let buf = &mut buf[..room];
+        loop {
+            let carried = self.line.take_carry(buf);
+            if carried == buf.len() {
+                self.read_since_write += carried;
+                return Poll::Ready(Ok(carried));
+            }
+            let n = match Pin::new(&mut self.stream).poll_read(cx, &mut buf[carried..]) {
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    self.line.put_back(&buf[..carried]);
+                    let timer = self.read_timer.get_or_insert_with(|| Timer::after(self.timeouts.idle));
+                    if Pin::new(timer).poll(cx).is_ready() {
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time")));
+                    }
+                    return Poll::Pending;
+                }
+            };
+            let total = carried + n;
+            let out = if n == 0 { total } else { self.line.scan(&mut buf[..total]) };
+            if out > 0 || n == 0 {
+                self.read_since_write += out;
+                return Poll::Ready(Ok(out));
+            }
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.wrote();
+        let cap = self.out.capacity();
+        if cap == 0 {
+            return write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, data);
+        }
+        if self.out.len() == cap {
+            ready!(self.poll_drain(cx))?;
+        }
+        if self.out.is_empty() && data.len() >= cap {
+            return write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, data);
+        }
+        let n = data.len().min(cap - self.out.len());
+        self.out.extend_from_slice(&data[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    /// Sends everything gathered in `out`.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.out_pos < self.out.len() {
+            let pending = &self.out[self.out_pos..];
+            let n = ready!(write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.out_pos += n;
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        ready!(Pin::new(&mut self.stream).poll_flush(cx))?;
+        // The response is out: an idle keep-alive connection keeps no coalescing buffer.
+        self.out = Vec::new();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        Pin::new(&mut self.stream).poll_close(cx)
+    }
+}
+
+/// One write to the socket; fails once no byte could be written for `timeout`.
+fn write_some(
+    stream: &mut TcpStream,
+    timer: &mut Option<Timer>,
+    timeout: Duration,
+    cx: &mut Context<'_>,
+    data: &[u8],
+) -> Poll<io::Result<usize>> {
+    match Pin::new(stream).poll_write(cx, data) {
+        Poll::Ready(Ok(n)) => {
+            *timer = None;
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => {
+            let t = timer.get_or_insert_with(|| Timer::after(timeout));
+            if Pin::new(t).poll(cx).is_ready() {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
+            }
+            Poll::Pending
+        }
+    }
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.state().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.state().poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state().poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state().poll_close(cx)
+    }
+}
+
+/// Bytes held back at the end of an unfinished request line: ` HTTP/1.0\r` is 10.
+const CARRY: usize = 10;
+
+/// Watches each request line as it streams past and turns `HTTP/1.0` into `HTTP/1.1`, so that
+/// async-h1 (which closes 1.0 connections without a word) parses it; `http10` remembers it so the
+/// response can close the connection as HTTP/1.0 expects. The last bytes of a line that has not
+/// ended yet are held back, in case the version arrives in the next read.
+#[derive(Debug)]
+struct RequestLine {
+    scanning: bool,
+    carry: [u8; CARRY],
+    carry_len: usize,
+    http10: bool,
+}
+
+impl RequestLine {
+    fn new() -> RequestLine {
+        RequestLine { scanning: true, carry: [0; CARRY], carry_len: 0, http10: false }
+    }
+
+    /// The next bytes read start a request.
+    fn restart(&mut self) {
+        if self.carry_len == 0 {
+            self.scanning = true;
+        }
+    }
+
+    /// Moves held-back bytes to the front of `buf`; returns how many.
+    fn take_carry(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.carry_len.min(buf.len());
+        buf[..n].copy_from_slice(&self.carry[..n]);
+        self.carry.copy_within(n..self.carry_len, 0);
+        self.carry_len -= n;
+        if buf.len() <= CARRY {
+            // Too little room to hold anything back (only at the very end of HEAD_CAP): stop.
+            self.scanning = false;
+        }
+        n
+    }
+
+    /// Holds `bytes` again (they came from the carry and the read that followed had nothing).
+    fn put_back(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(CARRY - self.carry_len);
+        self.carry.copy_within(0..self.carry_len, n);
+        self.carry[..n].copy_from_slice(&bytes[..n]);
+        self.carry_len += n;
+    }
+
+    /// Looks at freshly read `buf` (held-back bytes first); returns how many bytes to hand on.
+    /// The rest is held back.
+    fn scan(&mut self, buf: &mut [u8]) -> usize {
+        if !self.scanning {
+            return buf.len();
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let line = buf[..i].strip_suffix(b"\r").unwrap_or(&buf[..i]);
+                let end = line.len();
+                self.http10 = line.ends_with(b" HTTP/1.0");
+                if self.http10 {
+                    buf[end - 1] = b'1';
+                }
+                self.scanning = false;
+                buf.len()
+            }
+            None => {
+                let hold = CARRY.min(buf.len());
+                let keep = buf.len() - hold;
+                self.carry[..hold].copy_from_slice(&buf[keep..]);
+                self.carry_len = hold;
+                keep
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in `chunk`-sized reads through a `RequestLine`, as `poll_read` does.
+    fn feed(input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
+        let mut line = RequestLine::new();
+        let mut out = Vec::new();
+        let mut rest = input;
+        let mut buf = vec![0u8; 64];
+        loop {
+            let carried = line.take_carry(&mut buf);
+            let n = rest.len().min(chunk).min(buf.len() - carried);
+            buf[carried..carried + n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            let handed = if n == 0 { carried } else { line.scan(&mut buf[..carried + n]) };
+            out.extend_from_slice(&buf[..handed]);
+            if n == 0 && handed == 0 {
+                return (out, line.http10);
+            }
+        }
+    }
+
+    #[test]
+    fn http10_request_line_is_read_as_http11() {
+        let (out, http10) = feed(b"GET /x HTTP/1.0\r\nHost: a\r\n\r\n", 64);
+        assert_eq!(out, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(http10);
+    }
+
+    #[test]
+    fn http10_split_across_many_reads_is_still_found() {
+        for chunk in 1..20 {
+            let (out, http10) = feed(b"GET /some/path HTTP/1.0\nHost: a\n\n", chunk);
+            assert_eq!(out, b"GET /some/path HTTP/1.1\nHost: a\n\n", "chunk {chunk}");
+            assert!(http10, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn http10_with_crlf_split_anywhere_is_found() {
+        for chunk in 1..24 {
+            let (out, http10) = feed(b"HEAD /a HTTP/1.0\r\nHost: a\r\n\r\n", chunk);
+            assert_eq!(out, b"HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n", "chunk {chunk}");
+            assert!(http10, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn http11_and_header_values_are_left_alone() {
+        let input = b"GET /x HTTP/1.1\r\nX-Note: HTTP/1.0\r\n\r\n";
+        for chunk in [1, 3, 64] {
+            let (out, http10) = feed(input, chunk);
+            assert_eq!(out, input.as_slice());
+            assert!(!http10);
+        }
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_handed_on_whole_at_eof() {
+        let (out, http10) = feed(b"GET /x HTTP/1.0", 4);
+        assert_eq!(out, b"GET /x HTTP/1.0");
+        assert!(!http10);
+    }
+
+    #[test]
+    fn put_back_keeps_the_order_of_held_bytes() {
+        let mut line = RequestLine::new();
+        let mut buf = *b"GET / HTTP/1.0";
+        assert_eq!(line.scan(&mut buf), 4);
+        let mut out = [0u8; 32];
+        let n = line.take_carry(&mut out);
+        line.put_back(&out[..n]);
+        let n = line.take_carry(&mut out);
+        assert_eq!(&out[..n], b"/ HTTP/1.0");
+    }
+}

@@ -1,0 +1,79 @@
+//! `/metrics` (Prometheus text: memory, streams, bytes, responses, updates, log cache) and
+//! `/api/info` (StreamBot's JSON keys, deliberately without memory figures).
+
+use std::fmt::Write;
+
+use http_types::{Response, StatusCode};
+
+use crate::app::App;
+use crate::units::{iso_utc, month_key, now_unix};
+
+/// Prometheus text exposition format 0.0.4.
+pub fn metrics(app: &App) -> Response {
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, value: &dyn std::fmt::Display| {
+        let _ =
+            writeln!(out, "# HELP streambot_{name} {help}\n# TYPE streambot_{name} {kind}\nstreambot_{name} {value}");
+    };
+    if let Some(r) = app.monitor.borrow_mut().as_mut().and_then(|m| m.sample()) {
+        metric("resident_memory_bytes", "gauge", "Resident set size.", &r.rss);
+        metric("virtual_memory_bytes", "gauge", "Virtual memory size.", &r.vms);
+    }
+    metric("active_streams", "gauge", "Response bodies streaming now.", &app.streams.active());
+    metric("stream_capacity", "gauge", "Slots in the stream table.", &app.streams.capacity());
+    metric("sent_bytes_total", "counter", "File bytes handed to clients.", &app.streams.bytes_sent());
+    metric("updates_handled_total", "counter", "Telegram updates handled.", &app.updates_handled.get());
+    let cache = crate::logger::cache_stats();
+    metric("log_cache_used", "gauge", "Rate-limiter slots in use.", &cache.used);
+    metric("log_cache_capacity", "gauge", "Rate-limiter slots.", &cache.capacity);
+    metric("log_suppressed_total", "counter", "Log lines dropped as repeats.", &cache.suppressed);
+    metric("uptime_seconds", "gauge", "Seconds since start.", &app.started.elapsed().as_secs());
+    out.push_str("# HELP streambot_http_responses_total HTTP responses by status.\n# TYPE streambot_http_responses_total counter\n");
+    for (status, count) in app.responses.all() {
+        let status = status.map_or_else(|| "other".to_owned(), |s| s.to_string());
+        let _ = writeln!(out, "streambot_http_responses_total{{status=\"{status}\"}} {count}");
+    }
+    let mut res = Response::new(StatusCode::Ok);
+    res.insert_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    res.insert_header("cache-control", "no-store");
+    res.set_body(out);
+    res
+}
+
+/// StreamBot's `/api/info`: status, bot, features, uptime, users and this month's bandwidth.
+pub fn api_info(app: &App) -> Response {
+    let now = now_unix();
+    let month = month_key(now);
+    let used = app.store.bandwidth(&month).unwrap_or(0) + (app.streams.bytes_sent() - app.bandwidth_flushed.get());
+    let users = app.store.user_count().unwrap_or(0);
+    let uptime = app.started.elapsed().as_secs();
+    let body = serde_json::json!({
+        "status": "ok",
+        "bot_status": "connected",
+        "bot_info": {
+            "username": app.username,
+            "link": format!("https://t.me/{}", app.username),
+        },
+        "features": {
+            "link_expiry_seconds": app.config.link_expiry.map_or(0, |d| d.as_secs()),
+            "max_file_size": app.config.file_size_limit(),
+            "range_requests": true,
+        },
+        "uptime": crate::units::human_duration(uptime),
+        "uptime_seconds": uptime,
+        "github_repo": app.config.repo_url,
+        "server_time_utc": iso_utc(now),
+        "totaluser": users,
+        "bandwidth_info": {
+            "month": month,
+            "used_bytes": used,
+            "limit_bytes": app.config.bandwidth_limit,
+        },
+        "version": crate::version(),
+    });
+    let mut res = Response::new(StatusCode::Ok);
+    res.insert_header("content-type", "application/json");
+    res.insert_header("cache-control", "no-store");
+    res.set_body(body.to_string());
+    res
+}

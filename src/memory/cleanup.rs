@@ -1,0 +1,117 @@
+//! The cleanup tasks the scheduler runs, and the bandwidth flush they share with shutdown. Each
+//! job returns a one-line account of what it did, or why it failed.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use smol::{LocalExecutor, Task};
+
+use super::monitor;
+use super::scheduler::{self, Schedule};
+use crate::app::App;
+use crate::config::Timers;
+use crate::shutdown::Shutdown;
+use crate::store::StoreError;
+use crate::units::{human_size, month_key, now_unix};
+
+pub const STREAMS: &str = "streams";
+pub const LOG_CACHE: &str = "log cache";
+pub const MEMORY: &str = "memory";
+pub const STORE: &str = "store";
+pub const BANDWIDTH: &str = "bandwidth flush";
+
+/// Bandwidth rows are kept for the current month and this many before it.
+const BANDWIDTH_MONTHS_KEPT: u64 = 2;
+
+/// The schedule of every task, first runs one interval from `now`.
+pub fn schedule(timers: &Timers, now: u64) -> Schedule {
+    Schedule::new(
+        &[
+            (STREAMS, timers.streams),
+            (LOG_CACHE, timers.log_cache),
+            (MEMORY, timers.memory),
+            (STORE, timers.store),
+            (BANDWIDTH, timers.bandwidth_flush),
+        ],
+        now,
+    )
+}
+
+/// Starts every task on `ex`; they end when `shutdown` fires.
+pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown) -> Vec<Task<()>> {
+    let task = |name: &'static str, quiet: bool, job: fn(&App) -> Result<String, String>| {
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        ex.spawn(async move {
+            scheduler::run(&app.schedule, name, quiet, &shutdown, now_unix, async || job(&app)).await;
+        })
+    };
+    vec![
+        task(STREAMS, false, end_stalled_streams),
+        task(LOG_CACHE, false, sweep_log_cache),
+        task(MEMORY, false, trim_memory),
+        task(STORE, false, purge_store),
+        task(BANDWIDTH, true, |app| {
+            flush_bandwidth(app).map(|n| format!("{} counted", human_size(n))).map_err(|e| e.to_string())
+        }),
+    ]
+}
+
+fn end_stalled_streams(app: &App) -> Result<String, String> {
+    let idle = app.config.timers.stream_idle;
+    let ended = app.streams.end_idle(Instant::now(), idle);
+    for s in &ended {
+        log::warn!(
+            "ended stalled stream #{} (link {:x}) to {} after {}s without progress, {} sent",
+            s.id,
+            s.link_id,
+            s.peer,
+            s.last_progress.elapsed().as_secs(),
+            human_size(s.bytes)
+        );
+    }
+    Ok(format!("ended {} stalled of {} active streams", ended.len(), app.streams.active()))
+}
+
+fn sweep_log_cache(_app: &App) -> Result<String, String> {
+    let freed = crate::logger::sweep_cache();
+    let stats = crate::logger::cache_stats();
+    Ok(format!("freed {freed} slots, {}/{} in use, {} suppressed so far", stats.used, stats.capacity, stats.suppressed))
+}
+
+fn trim_memory(app: &App) -> Result<String, String> {
+    let mut monitor = app.monitor.borrow_mut();
+    let monitor = monitor.as_mut().ok_or("memory figures are not available on this system")?;
+    let before = monitor.sample().ok_or("cannot read this process's memory")?;
+    app.api.clear_idle();
+    app.store.shrink_memory().map_err(|e| e.to_string())?;
+    let trimmed = monitor::trim_heap();
+    let after = monitor.sample().ok_or("cannot read this process's memory")?;
+    Ok(format!(
+        "rss {} -> {}, vms {}, {:.1}% of ram{}",
+        human_size(before.rss),
+        human_size(after.rss),
+        human_size(after.vms),
+        after.ram_percent(),
+        if trimmed { ", heap trimmed" } else { "" }
+    ))
+}
+
+fn purge_store(app: &App) -> Result<String, String> {
+    let now = now_unix();
+    let links = app.store.purge_expired_links(now).map_err(|e| e.to_string())?;
+    let oldest_kept = month_key(now.saturating_sub(BANDWIDTH_MONTHS_KEPT * 31 * 86_400));
+    let months = app.store.purge_bandwidth_before(&oldest_kept).map_err(|e| e.to_string())?;
+    Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
+}
+
+/// Adds the bytes served since the last flush to this month's row; returns how many. On error
+/// nothing is marked flushed, so the next flush carries them.
+pub fn flush_bandwidth(app: &App) -> Result<u64, StoreError> {
+    let total = app.streams.bytes_sent();
+    let delta = total - app.bandwidth_flushed.get();
+    if delta > 0 {
+        app.store.add_bandwidth(&month_key(now_unix()), delta)?;
+        app.bandwidth_flushed.set(total);
+    }
+    Ok(delta)
+}

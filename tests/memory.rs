@@ -1,0 +1,225 @@
+//! Memory management end to end: the stream table empties however a download ends, cleanup tasks
+//! run on their schedule and survive a failing run, shutdown drains and saves, `/memory`,
+//! `/metrics` and `/api/info`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::harness::{WAIT, World, bytes, get, raw};
+use crate::support::fake_telegram::{FakeUser, Fault};
+
+/// Nearly the cloud limit, so a download outlasts the socket buffers.
+const BIG: usize = 19 * 1024 * 1024;
+
+/// A `streambot_<name>` value from `/metrics`.
+fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let res = get(addr, "/metrics");
+    assert_eq!(res.status, 200);
+    let text = res.text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("streambot_{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Waits until `streambot_<name>` equals `want`; panics with the last value at the deadline.
+fn wait_metric(addr: SocketAddr, name: &str, want: u64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = metric(addr, name);
+        if got == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed at {got}, expected {want}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Opens a download and reads `n` body bytes (or fewer if it ends); returns the socket.
+fn start_download(addr: SocketAddr, path: &str, headers: &[&str], n: usize) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(&raw("GET", path, headers, true)).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < n {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got += k,
+        }
+    }
+    s
+}
+
+#[test]
+fn the_stream_table_empties_however_a_download_ends() {
+    let world = World::new("tracker");
+    let bot = world.start_bot(&[("STREAM_IDLE_SECS", "1"), ("CLEANUP_STREAMS_SECS", "1")]);
+    let addr = bot.addr();
+    let file = world.tg.add_file(bytes(BIG, 21), "big.bin", "application/octet-stream");
+    let path = format!("/dl/{}", world.link_for(&file));
+
+    // The client goes away mid-body.
+    let s = start_download(addr, &path, &[], 256 * 1024);
+    assert_eq!(metric(addr, "active_streams"), 1, "a download in progress is tracked");
+    drop(s);
+    wait_metric(addr, "active_streams", 0);
+
+    // A range request abandoned part way.
+    let s = start_download(addr, &path, &["Range: bytes=1000000-"], 128 * 1024);
+    drop(s);
+    wait_metric(addr, "active_streams", 0);
+
+    // The upstream fails mid-body.
+    world.tg.fail_next("file", Fault::CutBody { after: 500_000 });
+    let s = start_download(addr, &path, &[], usize::MAX);
+    drop(s);
+    wait_metric(addr, "active_streams", 0);
+
+    // The client stops reading but keeps the connection: the sweep ends it.
+    let stalled = start_download(addr, &path, &[], 64 * 1024);
+    wait_metric(addr, "active_streams", 0);
+    assert!(bot.wait_for_line(WAIT, "ended stalled stream").is_some(), "{}", bot.output());
+    drop(stalled);
+    assert!(metric(addr, "sent_bytes_total") > 0);
+}
+
+#[test]
+fn cleanup_tasks_run_log_and_survive_a_failing_run() {
+    let world = World::new("scheduler");
+    let secs = [
+        ("CLEANUP_STREAMS_SECS", "1"),
+        ("CLEANUP_LOG_CACHE_SECS", "1"),
+        ("CLEANUP_MEMORY_SECS", "1"),
+        ("CLEANUP_STORE_SECS", "1"),
+        ("BANDWIDTH_FLUSH_SECS", "1"),
+    ];
+    let bot = world.start_bot(&secs);
+    for name in ["streams", "log cache", "memory", "store"] {
+        assert!(bot.wait_for_line(WAIT, &format!("cleanup {name}: ")).is_some(), "{name} never ran:\n{}", bot.output());
+    }
+    assert!(bot.output().contains("cleanup memory: rss "), "memory task reports rss before and after");
+
+    // Another writer holds the database: the store task fails, logs it, and runs again later.
+    let db = rusqlite::Connection::open(world.data.path().join("streambot.db")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE; INSERT INTO kv(key, value) VALUES('lock', 'held');").unwrap();
+    assert!(bot.wait_for_line(WAIT, "cleanup store failed").is_some(), "{}", bot.output());
+    db.execute_batch("ROLLBACK").unwrap();
+    let successes = bot.count_lines("cleanup store: ");
+    let deadline = Instant::now() + WAIT;
+    while bot.count_lines("cleanup store: ") <= successes {
+        assert!(Instant::now() < deadline, "store task stopped after failing:\n{}", bot.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_during_a_download_exits_cleanly_and_keeps_what_was_counted() {
+    let world = World::new("shutdown");
+    let bot = world.start_bot(&[("SHUTDOWN_GRACE_SECS", "2")]);
+    let file = world.tg.add_file(bytes(BIG, 22), "big.bin", "application/octet-stream");
+    let path = format!("/dl/{}", world.link_for(&file));
+    world.tg.send_text(&world.user, "marker before shutdown");
+    world.tg.wait_for_nth_sent(WAIT, 2, |s| s.method == "sendMessage").unwrap();
+
+    let stalled = start_download(bot.addr(), &path, &[], 512 * 1024);
+    let sent_before = metric(bot.addr(), "sent_bytes_total");
+    assert!(sent_before >= 512 * 1024);
+    let started = Instant::now();
+    bot.signal("TERM");
+    let status = bot.wait_exit(WAIT).expect("exits after SIGTERM");
+    assert!(status.success(), "exit status {status:?}\n{}", bot.output());
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?} with a 2 s grace", started.elapsed());
+    let out = bot.output();
+    assert!(out.contains("ended 1 downloads still running"), "{out}");
+    assert!(out.contains("memory (shutdown): rss "), "{out}");
+    drop(stalled);
+
+    let db = rusqlite::Connection::open(world.data.path().join("streambot.db")).unwrap();
+    let counted: i64 = db.query_row("SELECT COALESCE(SUM(bytes), 0) FROM bandwidth", [], |r| r.get(0)).unwrap();
+    assert!(counted as u64 >= sent_before, "bandwidth {counted} < {sent_before} sent before the signal");
+    let offset: String = db.query_row("SELECT value FROM kv WHERE key = 'poll_offset'", [], |r| r.get(0)).unwrap();
+    drop(db);
+
+    let calls_before = world.tg.get_updates_offsets().len();
+    let bot = world.start_bot(&[]);
+    world.tg.send_text(&world.user, "after restart");
+    world.tg.wait_for_nth_sent(WAIT, 3, |s| s.method == "sendMessage").unwrap();
+    let first_poll = world.tg.get_updates_offsets()[calls_before];
+    assert_eq!(first_poll, Some(offset.parse().unwrap()), "the restart resumes from the stored offset");
+    assert_eq!(world.tg.sent().iter().filter(|s| s.method == "sendMessage").count(), 3);
+    drop(bot);
+}
+
+#[test]
+fn memory_command_shows_every_field_to_admins_only() {
+    let world = World::new("memorycmd");
+    let _bot = world.start_bot(&[("ADMINS", "1001")]);
+    world.tg.send_text(&world.user, "/memory");
+    let reply = world.tg.wait_for_sent(WAIT, |s| s.method == "sendMessage").unwrap();
+    let text = reply.text().unwrap();
+    for field in [
+        "RSS: ",
+        " MB",
+        "VMS: ",
+        "RAM: ",
+        "Active streams: 0/",
+        "Telegram clients: 1",
+        "Logger cache: ",
+        "/1000",
+        "suppressed",
+        "Uptime: ",
+        "streams: every 10 minutes",
+        "log cache: every 30 minutes",
+        "memory: every 1 hour",
+        "store: every 1 day",
+        "next ",
+    ] {
+        assert!(text.contains(field), "{field:?} missing from:\n{text}");
+    }
+    let stranger = FakeUser::new(2002, "Bob");
+    world.tg.send_text(&stranger, "/memory");
+    let refusal = world.tg.wait_for_sent(WAIT, |s| s.chat_id() == Some(2002)).unwrap();
+    assert!(refusal.text().unwrap().contains("only for the bot's admins"));
+}
+
+#[test]
+fn metrics_and_api_info_and_memory_log_lines() {
+    let world = World::new("metrics");
+    let bot = world.start_bot(&[]);
+    for when in ["startup", "bot started", "web server started"] {
+        let line = format!("memory ({when}): rss ");
+        assert!(bot.wait_for_line(WAIT, &line).is_some(), "no {when} memory line:\n{}", bot.output());
+    }
+    assert!(metric(bot.addr(), "resident_memory_bytes") > 1024 * 1024);
+    assert_eq!(metric(bot.addr(), "log_cache_capacity"), 1000);
+
+    // The same debug line many times within the window: logged once, the rest counted.
+    for _ in 0..20 {
+        get(bot.addr(), "/health");
+    }
+    assert!(metric(bot.addr(), "log_suppressed_total") >= 10);
+    let text = get(bot.addr(), "/metrics").text();
+    assert!(text.contains("streambot_http_responses_total{status=\"200\"}"), "{text}");
+
+    let info = get(bot.addr(), "/api/info");
+    assert_eq!(info.status, 200);
+    let json = info.json().unwrap();
+    for key in [
+        "status",
+        "bot_status",
+        "bot_info",
+        "features",
+        "uptime",
+        "github_repo",
+        "server_time_utc",
+        "totaluser",
+        "bandwidth_info",
+    ] {
+        assert!(json.get(key).is_some(), "/api/info lacks {key}: {json}");
+    }
+    let body = info.text().to_lowercase();
+    assert!(!body.contains("rss") && !body.contains("memory"), "/api/info must stay free of memory figures: {body}");
+}
