@@ -3,7 +3,11 @@
 
 mod support;
 
+mod clients;
 mod foundation;
+mod hardening;
 mod harness;
+mod local;
 mod memory;
 mod streaming;
+mod watch;

@@ -154,7 +154,7 @@ fn sigterm_during_a_download_exits_cleanly_and_keeps_what_was_counted() {
 }
 
 #[test]
-fn memory_command_shows_every_field_to_admins_only() {
+fn admin_commands_answer_admins_and_refuse_others() {
     let world = World::new("memorycmd");
     let _bot = world.start_bot(&[("ADMINS", "1001")]);
     world.tg.send_text(&world.user, "/memory");
@@ -179,6 +179,16 @@ fn memory_command_shows_every_field_to_admins_only() {
     ] {
         assert!(text.contains(field), "{field:?} missing from:\n{text}");
     }
+    world.tg.send_text(&world.user, "/logs limit=3 filter=listening");
+    let logs = world.tg.wait_for_nth_sent(WAIT, 2, |s| s.method == "sendMessage").unwrap();
+    assert!(logs.text().unwrap().contains("listening on http://127.0.0.1:"), "{:?}", logs.text());
+    world.tg.send_text(&world.user, "/logs colour=red");
+    let bad = world.tg.wait_for_nth_sent(WAIT, 3, |s| s.method == "sendMessage").unwrap();
+    assert!(bad.text().unwrap().contains("unknown option 'colour=red'"));
+    world.tg.send_text(&world.user, "/stats");
+    let stats = world.tg.wait_for_nth_sent(WAIT, 4, |s| s.method == "sendMessage").unwrap();
+    assert!(stats.text().unwrap().contains("Users: 1") && stats.text().unwrap().contains("Bandwidth "));
+
     let stranger = FakeUser::new(2002, "Bob");
     world.tg.send_text(&stranger, "/memory");
     let refusal = world.tg.wait_for_sent(WAIT, |s| s.chat_id() == Some(2002)).unwrap();

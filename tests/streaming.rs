@@ -6,17 +6,19 @@ use crate::support::fake_telegram::Fault;
 use crate::support::raw_http::{self, Conn, Response};
 
 /// Expected outcome of one request against a 1000-byte file.
-struct Case {
-    method: &'static str,
+pub struct Case {
+    pub method: &'static str,
     headers: &'static [&'static str],
-    status: u16,
+    pub status: u16,
     content_range: Option<&'static str>,
     body: Option<std::ops::Range<usize>>,
 }
 
-const LEN: usize = 1000;
+/// Length of the file the cases are written for.
+pub const LEN: usize = 1000;
 
-fn cases() -> Vec<Case> {
+/// Every range, HEAD and precondition case, against a [`LEN`]-byte file.
+pub fn cases() -> Vec<Case> {
     let c = |method, headers, status, content_range, body| Case { method, headers, status, content_range, body };
     vec![
         c("GET", &[], 200, None, Some(0..LEN)),
@@ -39,7 +41,8 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn check(case: &Case, res: &Response, data: &[u8], etag: &str) {
+/// Asserts that `res` is what `case` expects.
+pub fn check(case: &Case, res: &Response, data: &[u8], etag: &str) {
     let what = format!("{} {:?}", case.method, case.headers);
     assert_eq!(res.status, case.status, "{what}");
     assert_eq!(res.header("content-range"), case.content_range, "{what}");
@@ -59,6 +62,22 @@ fn with_etag(headers: &[&'static str], etag: &str) -> Vec<String> {
     headers.iter().map(|h| h.replace("\"U-placeholder\"", etag)).collect()
 }
 
+/// Runs every case on fresh connections, then all again on one kept-alive connection.
+pub fn run_cases(addr: std::net::SocketAddr, path: &str, data: &[u8], etag: &str) {
+    for case in cases() {
+        let headers = with_etag(case.headers, etag);
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        check(&case, &request(addr, case.method, path, &headers), data, etag);
+    }
+    let mut conn = Conn::open(addr).unwrap();
+    for case in cases() {
+        let headers = with_etag(case.headers, etag);
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let res = conn.send(&raw(case.method, path, &headers, false)).unwrap();
+        check(&case, &res, data, etag);
+    }
+}
+
 #[test]
 fn ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     let world = World::new("ranges");
@@ -66,21 +85,8 @@ fn ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     let data = bytes(LEN, 11);
     let file = world.tg.add_file(data.clone(), "r.bin", "application/octet-stream");
     let token = world.link_for(&file);
-    let path = format!("/dl/{token}");
     let etag = format!("\"{}\"", file.file_unique_id);
-
-    for case in cases() {
-        let headers = with_etag(case.headers, &etag);
-        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-        check(&case, &request(bot.addr(), case.method, &path, &headers), &data, &etag);
-    }
-    let mut conn = Conn::open(bot.addr()).unwrap();
-    for case in cases() {
-        let headers = with_etag(case.headers, &etag);
-        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-        let res = conn.send(&raw(case.method, &path, &headers, false)).unwrap();
-        check(&case, &res, &data, &etag);
-    }
+    run_cases(bot.addr(), &format!("/dl/{token}"), &data, &etag);
     // HEAD and 304 never touched the upstream: one GET per file-serving case, twice over.
     let gets = cases().iter().filter(|c| c.method == "GET" && c.status != 304 && c.status != 416).count();
     assert_eq!(world.tg.file_requests().len(), gets * 2);

@@ -1,4 +1,5 @@
-//! Admin commands: `/memory` (the memory-management view). Non-admins get a polite refusal.
+//! Admin commands: `/memory` (the memory-management view), `/stats` and `/logs`. Non-admins get a
+//! polite refusal.
 
 use std::time::Instant;
 
@@ -72,10 +73,121 @@ pub fn memory_view(app: &App) -> MemoryView {
     }
 }
 
+/// `/logs` options: `limit=N` (default 20, at most 100), `level=L` (that level and worse),
+/// `filter=T` (lines containing T).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogQuery {
+    pub limit: usize,
+    pub level: Option<log::Level>,
+    pub filter: Option<String>,
+}
+
+/// Parses the words after `/logs`; an unknown option is an error that says what is allowed.
+pub fn parse_log_query(args: &str) -> Result<LogQuery, String> {
+    let mut q = LogQuery { limit: 20, level: None, filter: None };
+    for word in args.split_whitespace() {
+        match word.split_once('=') {
+            Some(("limit", n)) => {
+                q.limit = n.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or("limit must be 1-100")?;
+            }
+            Some(("level", l)) => {
+                q.level = Some(l.parse().map_err(|_| "level must be error, warn, info, debug or trace")?)
+            }
+            Some(("filter", t)) if !t.is_empty() => q.filter = Some(t.to_owned()),
+            _ => return Err(format!("unknown option '{word}': use limit=N, level=L, filter=TEXT")),
+        }
+    }
+    Ok(q)
+}
+
+/// The last `limit` lines matching the query, oldest first.
+pub fn select_lines(lines: &[String], q: &LogQuery) -> Vec<String> {
+    let level_ok = |line: &str| match q.level {
+        None => true,
+        Some(max) => {
+            line.split_whitespace().nth(1).and_then(|l| l.parse::<log::Level>().ok()).is_some_and(|l| l <= max)
+        }
+    };
+    let mut picked: Vec<String> = lines
+        .iter()
+        .rev()
+        .filter(|l| level_ok(l) && q.filter.as_deref().is_none_or(|f| l.contains(f)))
+        .take(q.limit)
+        .cloned()
+        .collect();
+    picked.reverse();
+    picked
+}
+
+/// The `/logs` message: matching lines in a `<pre>` block, cut to Telegram's 4096 characters.
+pub fn logs_text(args: &str) -> String {
+    let q = match parse_log_query(args) {
+        Ok(q) => q,
+        Err(e) => return crate::bot::handlers::escape_html(&e),
+    };
+    let lines = select_lines(&crate::logger::recent_lines(), &q);
+    if lines.is_empty() {
+        return "No matching log lines.".to_owned();
+    }
+    let mut body = crate::bot::handlers::escape_html(&lines.join("\n"));
+    // Keep the newest lines when the message would be too long for Telegram.
+    const ROOM: usize = 4000;
+    if body.len() > ROOM {
+        let mut cut = body.len() - ROOM;
+        while !body.is_char_boundary(cut) {
+            cut += 1;
+        }
+        body = body[cut..].split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
+    }
+    format!("<pre>{body}</pre>")
+}
+
+/// The `/stats` message: users, links, this month's bandwidth, streams now.
+pub fn stats_text(app: &App) -> String {
+    let month = crate::units::month_key(crate::units::now_unix());
+    let counted = app.store.bandwidth(&month).unwrap_or(0) + (app.streams.bytes_sent() - app.bandwidth_flushed.get());
+    let limit = app.config.bandwidth_limit.map_or_else(|| "unlimited".to_owned(), crate::units::human_size);
+    format!(
+        "<b>Stats</b>\nUsers: {}\nLinks stored: {}\nBandwidth {month}: {} of {limit}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
+        app.store.user_count().unwrap_or(0),
+        app.store.link_count().unwrap_or(0),
+        crate::units::human_size(counted),
+        app.streams.active(),
+        app.updates_handled.get(),
+        human_duration(app.started.elapsed().as_secs())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn log_query_parses_options_and_refuses_others() {
+        assert_eq!(parse_log_query("").unwrap(), LogQuery { limit: 20, level: None, filter: None });
+        let q = parse_log_query("limit=5 level=warn filter=getUpdates").unwrap();
+        assert_eq!(q, LogQuery { limit: 5, level: Some(log::Level::Warn), filter: Some("getUpdates".into()) });
+        assert!(parse_log_query("limit=0").is_err());
+        assert!(parse_log_query("level=loud").is_err());
+        assert!(parse_log_query("colour=red").unwrap_err().contains("colour=red"));
+    }
+
+    #[test]
+    fn selected_lines_are_the_newest_matching_ones_in_order() {
+        let lines: Vec<String> = [
+            "2026-11-25T15:00:00Z INFO  a: one",
+            "2026-11-25T15:00:01Z WARN  a: two",
+            "2026-11-25T15:00:02Z ERROR a: three",
+            "2026-11-25T15:00:03Z DEBUG a: four",
+        ]
+        .map(String::from)
+        .to_vec();
+        let q = |limit, level, filter: Option<&str>| LogQuery { limit, level, filter: filter.map(String::from) };
+        assert_eq!(select_lines(&lines, &q(2, None, None)), lines[2..]);
+        assert_eq!(select_lines(&lines, &q(9, Some(log::Level::Warn), None)), lines[1..3]);
+        assert_eq!(select_lines(&lines, &q(9, None, Some("one"))), lines[..1]);
+    }
 
     #[test]
     fn memory_text_has_every_field() {

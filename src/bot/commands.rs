@@ -8,6 +8,10 @@ pub enum Command {
     About,
     /// Admin: memory, streams, logger cache and cleanup tasks.
     Memory,
+    /// Admin: users, links, bandwidth.
+    Stats,
+    /// Admin: recent log lines (`limit=N level=L filter=T`).
+    Logs,
 }
 
 /// What a text message asks for.
@@ -18,6 +22,12 @@ pub enum Parsed<'a> {
     Unknown(&'a str),
     /// Plain text.
     Text,
+}
+
+/// The words after the command (`/logs limit=5` gives `limit=5`).
+pub fn args(text: &str) -> &str {
+    let text = text.trim_start();
+    text.split_once(char::is_whitespace).map_or("", |(_, rest)| rest.trim())
 }
 
 /// Parses `/cmd[@bot] [args]`. A command addressed to another bot (`/start@other_bot`) is text.
@@ -36,6 +46,8 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
         "help" => Parsed::Command(Command::Help),
         "about" => Parsed::Command(Command::About),
         "memory" => Parsed::Command(Command::Memory),
+        "stats" => Parsed::Command(Command::Stats),
+        "logs" => Parsed::Command(Command::Logs),
         _ => Parsed::Unknown(name),
     }
 }
@@ -77,6 +89,12 @@ mod tests {
         assert_eq!(parse("  /HELP extra words", "my_bot"), Parsed::Command(Command::Help));
         assert_eq!(parse("/about@My_Bot", "my_bot"), Parsed::Command(Command::About));
         assert_eq!(parse("/memory", "my_bot"), Parsed::Command(Command::Memory));
+    }
+
+    #[test]
+    fn args_follow_the_command_word() {
+        assert_eq!(args("/logs limit=5 level=warn"), "limit=5 level=warn");
+        assert_eq!(args("/logs"), "");
     }
 
     #[test]

@@ -116,8 +116,12 @@ fn about_text(app: &App) -> String {
 async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
     let Some(from) = message.from.as_deref() else { return Ok(()) };
     let chat_id = message.chat.id;
+    let private = message.chat.type_field == ChatType::Private;
+    if private {
+        register(app, from);
+    }
     if let Some(media) = intake::media_of(message) {
-        if message.chat.type_field != ChatType::Private {
+        if !private {
             return Ok(());
         }
         return intake::intake(app, message, from, media).await;
@@ -125,7 +129,6 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
     let text = message.text.as_deref().unwrap_or("");
     match commands::parse(text, &app.username) {
         Parsed::Command(Command::Start) => {
-            register(app, from);
             send(app, chat_id, start_text(app, &from.first_name), Some(menu())).await?;
         }
         Parsed::Command(Command::Help) => {
@@ -134,19 +137,23 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
         Parsed::Command(Command::About) => {
             send(app, chat_id, about_text(app), None).await?;
         }
-        Parsed::Command(Command::Memory) => {
-            let text = if app.config.is_admin(from.id) {
-                admin::memory_text(&admin::memory_view(app))
-            } else {
+        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
+            let reply = if !app.config.is_admin(from.id) {
                 admin::NOT_ADMIN.to_owned()
+            } else if cmd == Command::Memory {
+                admin::memory_text(&admin::memory_view(app))
+            } else if cmd == Command::Stats {
+                admin::stats_text(app)
+            } else {
+                admin::logs_text(commands::args(text))
             };
-            send(app, chat_id, text, None).await?;
+            send(app, chat_id, reply, None).await?;
         }
-        Parsed::Unknown(name) if message.chat.type_field == ChatType::Private => {
+        Parsed::Unknown(name) if private => {
             let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape_html(name));
             send(app, chat_id, hint, None).await?;
         }
-        Parsed::Text if message.chat.type_field == ChatType::Private => {
+        Parsed::Text if private => {
             send(app, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
         }
         _ => {}

@@ -228,7 +228,8 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
     // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
     app.files.prewarm(&media.file_id);
     let url = format!("{}/dl/{token}", app.base_url);
-    let watch = is_playable(&media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
+    let watch =
+        is_playable(&media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
     log::info!("link {} for user {} ({:?}, {})", token_prefix(&token), from.id, media.kind, human_size(row.file_size));
 
     let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };
@@ -302,7 +303,9 @@ mod tests {
 
     #[test]
     fn media_and_media_documents_are_playable() {
-        let video = message(serde_json::json!({"video": {"file_id": "V", "file_unique_id": "v", "width": 1, "height": 1, "duration": 1}}));
+        let video = message(
+            serde_json::json!({"video": {"file_id": "V", "file_unique_id": "v", "width": 1, "height": 1, "duration": 1}}),
+        );
         assert!(is_playable(&media_of(&video).unwrap()));
         let doc = |mime: &str| {
             message(serde_json::json!({"document": {"file_id": "D", "file_unique_id": "d", "mime_type": mime}}))

@@ -1,0 +1,175 @@
+//! A server abuse cannot sink: an endless header line, idle and slow clients, more connections
+//! than allowed, per-client limits, HTTP/1.0, CORS, `X-Forwarded-For`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::harness::{WAIT, World, bytes, get, raw, request};
+use crate::support::raw_http::{self, Conn};
+
+/// Waits until `/health` answers `status`, retrying with a deadline.
+fn wait_health(addr: SocketAddr, status: u16) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if raw_http::send(addr, &raw("GET", "/health", &[], true)).is_ok_and(|r| r.status == status) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/health never answered {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_one_mib_header_line_is_cut_off_and_memory_stays_flat() {
+    let world = World::new("longheader");
+    let bot = world.start_bot(&[]);
+    for _ in 0..20 {
+        assert_eq!(get(bot.addr(), "/health").status, 200);
+    }
+    let before = bot.rss_kib();
+    let mut s = TcpStream::connect(bot.addr()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Long: ").unwrap();
+    let line = vec![b'a'; 64 * 1024];
+    let mut sent = 0;
+    while sent < 1024 * 1024 {
+        // The server stops reading and closes: a write then fails (reset or broken pipe).
+        match s.write(&line) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut rest = Vec::new();
+    let read = s.read_to_end(&mut rest);
+    assert!(read.is_err() || !String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200"), "no answer to that");
+    let after = bot.rss_kib();
+    assert!(after < before + 1024, "rss grew from {before} KiB to {after} KiB");
+    assert_eq!(get(bot.addr(), "/health").status, 200, "the server still serves");
+}
+
+#[test]
+fn three_hundred_idle_connections_are_closed_after_the_timeout() {
+    let world = World::new("idle");
+    let bot = world.start_bot(&[("HTTP_IDLE_SECS", "2"), ("MAX_CONNECTIONS", "400")]);
+    let opened = Instant::now();
+    let mut conns: Vec<Conn> = (0..300).map(|_| Conn::open(bot.addr()).unwrap()).collect();
+    // A connection that half-sent a request is idle too.
+    conns[0].write(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let deadline = opened + Duration::from_secs(12);
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        assert!(conn.is_closed(left), "connection {i} still open {:?} after opening", opened.elapsed());
+    }
+    assert!(opened.elapsed() >= Duration::from_millis(1500), "closed before the timeout: {:?}", opened.elapsed());
+    assert_eq!(get(bot.addr(), "/health").status, 200);
+}
+
+#[test]
+fn connections_past_the_cap_get_503_with_retry_after() {
+    let world = World::new("cap");
+    let bot = world.start_bot(&[("MAX_CONNECTIONS", "3")]);
+    let mut held: Vec<Conn> = (0..3).map(|_| Conn::open(bot.addr()).unwrap()).collect();
+    for conn in &mut held {
+        assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+    }
+    let res = get(bot.addr(), "/health");
+    assert_eq!(res.status, 503);
+    assert_eq!(res.header("retry-after"), Some("5"));
+    drop(held.pop());
+    wait_health(bot.addr(), 200);
+}
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off() {
+    let world = World::new("slowreader");
+    let bot = world.start_bot(&[("HTTP_WRITE_TIMEOUT_SECS", "1")]);
+    let data = bytes(19 * 1024 * 1024, 31);
+    let file = world.tg.add_file(data, "big.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let mut s = TcpStream::connect(bot.addr()).unwrap();
+    s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
+    assert!(bot.wait_for_line(WAIT, "client stopped reading").is_some(), "the stalled download was not cut");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(got.len() < 19 * 1024 * 1024, "the whole file arrived anyway");
+}
+
+#[test]
+fn http10_clients_get_an_answer_and_a_close() {
+    let world = World::new("http10");
+    let bot = world.start_bot(&[]);
+    let data = bytes(3000, 32);
+    let file = world.tg.add_file(data.clone(), "o.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    let res = conn.send(b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!((res.status, res.text().as_str()), (200, "ok\n"));
+    assert!(conn.is_closed(WAIT), "HTTP/1.0 without keep-alive ends with the response");
+    let res = raw_http::send(
+        bot.addr(),
+        format!("GET /dl/{token} HTTP/1.0\r\nHost: x\r\nRange: bytes=10-19\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(res.status, 206);
+    assert!(res.body == data[10..20]);
+    // The same connection carries HTTP/1.1 requests afterwards, kept alive.
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+    assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+}
+
+#[test]
+fn per_client_request_limit_answers_429_and_honours_forwarded_for_only_when_trusted() {
+    let world = World::new("ratelimit");
+    let bot = world.start_bot(&[("REQUESTS_PER_MINUTE", "5")]);
+    for _ in 0..5 {
+        assert_eq!(request(bot.addr(), "GET", "/", &["X-Forwarded-For: 203.0.113.1"]).status, 302);
+    }
+    let res = request(bot.addr(), "GET", "/", &["X-Forwarded-For: 203.0.113.2"]);
+    assert_eq!(res.status, 429, "a forged X-Forwarded-For does not make a new client");
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(get(bot.addr(), "/health").status, 200, "health checks are never limited");
+
+    let trusted = world.start_bot(&[("REQUESTS_PER_MINUTE", "5"), ("TRUST_PROXY", "1")]);
+    for i in 0..12 {
+        let res = request(trusted.addr(), "GET", "/", &[&format!("X-Forwarded-For: 10.0.0.9, 203.0.113.{i}")]);
+        assert_eq!(res.status, 302, "client {i} behind the proxy");
+    }
+}
+
+#[test]
+fn guessing_tokens_gets_the_client_blocked() {
+    let world = World::new("badtokens");
+    let bot = world.start_bot(&[("BAD_TOKENS_PER_MINUTE", "3")]);
+    let file = world.tg.add_file(bytes(100, 33), "t.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    assert_eq!(get(bot.addr(), &format!("/dl/{token}")).status, 200);
+    for guess in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "nope", "x"] {
+        assert_eq!(get(bot.addr(), &format!("/dl/{guess}")).status, 404);
+    }
+    assert_eq!(get(bot.addr(), &format!("/dl/{token}")).status, 429, "blocked even for a real link");
+}
+
+#[test]
+fn cors_headers_only_for_allowed_origins() {
+    let world = World::new("cors");
+    let bot = world.start_bot(&[("CORS_ALLOWED_ORIGINS", "https://player.example")]);
+    let file = world.tg.add_file(bytes(100, 34), "c.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let path = format!("/stream/{token}");
+    let res = request(bot.addr(), "GET", &path, &["Origin: https://player.example"]);
+    assert_eq!(res.header("access-control-allow-origin"), Some("https://player.example"));
+    assert!(res.header("access-control-expose-headers").unwrap().contains("Content-Range"));
+    let res = request(bot.addr(), "GET", &path, &["Origin: https://evil.example"]);
+    assert_eq!((res.status, res.header("access-control-allow-origin")), (200, None));
+    let res = request(bot.addr(), "OPTIONS", &path, &["Origin: https://player.example"]);
+    assert_eq!(res.status, 204);
+    assert!(res.header("access-control-allow-headers").unwrap().contains("Range"));
+    let res = request(bot.addr(), "OPTIONS", &path, &["Origin: https://evil.example"]);
+    assert_eq!((res.status, res.header("allow")), (405, Some("GET, HEAD")));
+    let res = request(bot.addr(), "DELETE", &path, &[]);
+    assert_eq!((res.status, res.header("allow")), (405, Some("GET, HEAD")));
+}
