@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{WAIT, World, bytes, get, raw};
 use crate::support::fake_telegram::{FakeUser, Fault};
+use crate::support::raw_http::Conn;
 
 /// Nearly the cloud limit, so a download outlasts the socket buffers.
 const BIG: usize = 19 * 1024 * 1024;
@@ -232,4 +233,46 @@ fn metrics_and_api_info_and_memory_log_lines() {
     }
     let body = info.text().to_lowercase();
     assert!(!body.contains("rss") && !body.contains("memory"), "/api/info must stay free of memory figures: {body}");
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let world = World::new("twosignals");
+    let bot = world.start_bot(&[("SHUTDOWN_GRACE_SECS", "60")]);
+    let file = world.tg.add_file(bytes(BIG, 23), "big.bin", "application/octet-stream");
+    let path = format!("/dl/{}", world.link_for(&file));
+    let stalled = start_download(bot.addr(), &path, &[], 64 * 1024);
+    bot.signal("TERM");
+    assert!(bot.wait_for_line(WAIT, "waiting up to 60s").is_some(), "{}", bot.output());
+    let started = Instant::now();
+    bot.signal("INT");
+    let status = bot.wait_exit(WAIT).expect("exits on the second signal");
+    assert!(started.elapsed() < Duration::from_secs(10), "the second signal did not cut the 60 s grace");
+    assert!(!status.success(), "an interrupted shutdown is not a clean exit: {status:?}");
+    drop(stalled);
+}
+
+#[test]
+fn log_file_receives_the_log_and_rotates() {
+    let world = World::new("logfile");
+    let path = world.data.path().join("bot.log");
+    let rotated = world.data.path().join("bot.log.1");
+    let bot = world.start_bot(&[
+        ("LOG_FILE", path.to_str().unwrap()),
+        ("LOG_FILE_MAX_MB", "1"),
+        ("REQUESTS_PER_MINUTE", "0"),
+    ]);
+    assert!(std::fs::read_to_string(&path).unwrap().contains("listening on http://127.0.0.1:"));
+    // About 120 bytes of distinct log line per request: 9 000 of them pass 1 MiB.
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    for i in 0..9_000 {
+        let res = conn.send(&raw("GET", &format!("/unknown-{i:05}-{}", "x".repeat(40)), &[], false)).unwrap();
+        assert_eq!(res.status, 404);
+    }
+    assert!(rotated.exists(), "1 MiB of lines rotated the file");
+    assert!(std::fs::metadata(&path).unwrap().len() <= 1024 * 1024);
+    assert!(std::fs::metadata(&rotated).unwrap().len() <= 1024 * 1024);
+    let text = std::fs::read_to_string(&rotated).unwrap() + &std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("/unknown-08999-"), "the newest line is in the file");
+    assert!(!text.contains("TEST-secret_token"));
 }
