@@ -56,6 +56,23 @@ pub struct App {
     pub started: Instant,
 }
 
+impl App {
+    /// Bytes served this calendar month (UTC): the stored row plus what is not flushed yet.
+    pub fn bandwidth_this_month(&self) -> u64 {
+        let month = crate::units::month_key(crate::units::now_unix());
+        let stored = self.store.bandwidth(&month).unwrap_or_else(|e| {
+            log::warn!("cannot read this month's bandwidth: {e}");
+            0
+        });
+        stored + (self.streams.bytes_sent() - self.bandwidth_flushed.get())
+    }
+
+    /// Whether `BANDWIDTH_LIMIT_GB` is reached for this month.
+    pub fn bandwidth_exhausted(&self) -> bool {
+        self.config.bandwidth_limit.is_some_and(|limit| self.bandwidth_this_month() >= limit)
+    }
+}
+
 /// Response counts for a fixed set of statuses, plus one bucket for any other.
 pub struct StatusCounts {
     counts: [Cell<u64>; StatusCounts::CODES.len() + 1],

@@ -54,6 +54,24 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm, inverse of `civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix time of the first second of the calendar month (UTC) after the one `secs` falls in.
+pub fn next_month_start(secs: u64) -> u64 {
+    let (y, mo, ..) = fields(secs);
+    let (y, mo) = if mo == 12 { (y + 1, 1) } else { (y, mo + 1) };
+    u64::try_from(days_from_civil(y, mo, 1)).unwrap_or(0) * 86_400
+}
+
 /// Calendar fields of a Unix time: (year, month, day, hour, minute, second, weekday 0=Sunday).
 fn fields(secs: u64) -> (i64, u32, u32, u64, u64, u64, usize) {
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
@@ -120,6 +138,9 @@ mod tests {
         assert_eq!(http_date(1_795_619_509), "Wed, 25 Nov 2026 15:11:49 GMT");
         assert_eq!(month_key(1_795_619_509), "2026-11");
         assert_eq!(iso_utc(1_795_619_509), "2026-11-25T15:11:49Z");
+        assert_eq!(utc_minute(next_month_start(1_795_619_509)), "2026-12-01 00:00 UTC");
+        assert_eq!(utc_minute(next_month_start(1_798_761_599)), "2027-01-01 00:00 UTC", "December rolls the year");
+        assert_eq!(utc_minute(next_month_start(951_782_400)), "2000-03-01 00:00 UTC");
         // Leap day.
         assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
     }

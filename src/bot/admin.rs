@@ -145,7 +145,7 @@ pub fn logs_text(args: &str) -> String {
 /// The `/stats` message: users, links, this month's bandwidth, streams now.
 pub fn stats_text(app: &App) -> String {
     let month = crate::units::month_key(crate::units::now_unix());
-    let counted = app.store.bandwidth(&month).unwrap_or(0) + (app.streams.bytes_sent() - app.bandwidth_flushed.get());
+    let counted = app.bandwidth_this_month();
     let limit = app.config.bandwidth_limit.map_or_else(|| "unlimited".to_owned(), crate::units::human_size);
     format!(
         "<b>Stats</b>\nUsers: {}\nLinks stored: {}\nBandwidth {month}: {} of {limit}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",

@@ -44,7 +44,7 @@ pub fn metrics(app: &App) -> Response {
 pub fn api_info(app: &App) -> Response {
     let now = now_unix();
     let month = month_key(now);
-    let used = app.store.bandwidth(&month).unwrap_or(0) + (app.streams.bytes_sent() - app.bandwidth_flushed.get());
+    let used = app.bandwidth_this_month();
     let users = app.store.user_count().unwrap_or(0);
     let uptime = app.started.elapsed().as_secs();
     let body = serde_json::json!({
