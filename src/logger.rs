@@ -97,8 +97,6 @@ struct Tee(&'static Shared);
 
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // A logger cannot report its own failures anywhere better than stderr, which just failed.
-        let _ = io::stderr().write_all(buf);
         let text = String::from_utf8_lossy(buf);
         let mut ring = lock(&self.0.ring);
         for line in text.lines() {
@@ -108,6 +106,9 @@ impl Write for Tee {
         if let Some(file) = lock(&self.0.file).as_mut() {
             file.write(buf);
         }
+        // Last, so whoever reads a line on stderr finds it in the ring and the file already.
+        // A logger cannot report its own failures anywhere better than stderr, which just failed.
+        let _ = io::stderr().write_all(buf);
         Ok(buf.len())
     }
 

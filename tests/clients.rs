@@ -104,9 +104,11 @@ fn aria2c_with_four_connections_gets_the_same_checksum() {
         "-s4",
         "-k1M",
         "--min-split-size=1M",
+        // Slow enough that the first connection cannot finish before the others start.
+        "--max-download-limit=6M",
         "--allow-overwrite=true",
         "--file-allocation=none",
-        "--console-log-level=warn",
+        "--console-log-level=info",
         "--summary-interval=0",
         "--check-certificate=false",
         &format!("--checksum=sha-256={}", sha256_hex(&data)),
@@ -116,11 +118,13 @@ fn aria2c_with_four_connections_gets_the_same_checksum() {
         "a.bin",
         &format!("{}/dl/{token}", bot.base_url()),
     ]);
-    run(cmd);
+    let out = run(cmd);
     let got = std::fs::read(out_dir.path().join("a.bin")).unwrap();
     assert_eq!(sha256_hex(&got), sha256_hex(&data));
-    let ranged = bot.count_lines(" 206 ");
-    assert!(ranged >= 4, "aria2c made {ranged} range requests; four connections make at least four");
+    // aria2c's own log shows each connection's answer (ours dedupes identical debug lines).
+    let log = String::from_utf8_lossy(&out.stdout);
+    let ranged = log.matches("content-range: bytes ").count();
+    assert!(ranged >= 3, "aria2c got {ranged} ranged answers; with four connections it asks for three:\n{log}");
 }
 
 /// The `data-t` value (seconds played) the page script writes into the DOM.

@@ -107,6 +107,8 @@ fn http10_clients_get_an_answer_and_a_close() {
     let res = conn.send(b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
     assert_eq!((res.status, res.text().as_str()), (200, "ok\n"));
     assert!(conn.is_closed(WAIT), "HTTP/1.0 without keep-alive ends with the response");
+    let res = raw_http::send(bot.addr(), b"HEAD /health HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(res.status, 200, "an HTTP/1.0 request without Host is answered too");
     let res = raw_http::send(
         bot.addr(),
         format!("GET /dl/{token} HTTP/1.0\r\nHost: x\r\nRange: bytes=10-19\r\n\r\n").as_bytes(),

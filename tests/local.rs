@@ -77,6 +77,8 @@ fn a_file_past_the_cloud_limit_reassembles_from_sixteen_random_ranges() {
     let local = Local::start("local-big", &[]);
     let data = bytes(25 * 1024 * 1024 + 7, 22);
     let (_, token) = local.link(&data, "big.bin");
+    let reply = local.world.tg.wait_for_sent(WAIT, crate::harness::is_link_reply).unwrap();
+    assert!(reply.text().unwrap().contains("first download may wait"), "{:?}", reply.text());
     let path = format!("/dl/{token}");
     let head = request(local.bot.addr(), "HEAD", &path, &[]);
     assert_eq!((head.status, head.header("content-length")), (200, Some(data.len().to_string().as_str())));

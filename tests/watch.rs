@@ -73,10 +73,8 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     assert!(urls.contains(&("Download".into(), format!("https://dl.example.com/dl/{token}"))), "{urls:?}");
 
     let world = World::new("frontend2");
-    let _bot = world.start_bot(&[
-        ("BASE_URL", "https://dl.example.com"),
-        ("VIDEO_FRONTEND_URL", "https://player.example/play"),
-    ]);
+    let _bot = world
+        .start_bot(&[("BASE_URL", "https://dl.example.com"), ("VIDEO_FRONTEND_URL", "https://player.example/play")]);
     let file = world.tg.add_file(bytes(100, 44), "film.mp4", "video/mp4");
     let reply = reply_for(&world, "video", &file);
     let token = token_in(reply.text().unwrap()).unwrap();

@@ -4,6 +4,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 
 use futures_lite::io::{AsyncBufRead, AsyncRead};
@@ -18,10 +20,10 @@ pub const BUFFER_SIZE: usize = 64 * 1024;
 pub const LARGE_BUFFER: usize = 256 * 1024;
 /// Buffer of each stream when many run at once.
 pub const SMALL_BUFFER: usize = 16 * 1024;
-/// Streams that may run with large buffers (about 2 MiB of buffers in all).
-pub const LARGE_STREAMS: usize = 4;
+/// Streams that may run with large buffers (1 MiB of buffers in all).
+pub const LARGE_STREAMS: usize = 2;
 /// Up to this many streams, each gets [`BUFFER_SIZE`]; past it, [`SMALL_BUFFER`].
-pub const MEDIUM_STREAMS: usize = 16;
+pub const MEDIUM_STREAMS: usize = 8;
 
 /// How big one new stream's buffers are, given how many streams run (this one included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,33 @@ pub fn buffer_plan(active_streams: usize) -> BufferPlan {
         0..=LARGE_STREAMS => BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER },
         n if n <= MEDIUM_STREAMS => BufferPlan { read: BUFFER_SIZE, coalesce: 0 },
         _ => BufferPlan { read: SMALL_BUFFER, coalesce: 0 },
+    }
+}
+
+/// How many file bodies are streaming now. Buffers follow it: a stream that started alone with
+/// large buffers shrinks them at its next refill (and its socket stops coalescing at the next
+/// drain) once others join, so memory tracks the current load, not the load at each start.
+#[derive(Clone, Default)]
+pub struct Load(Arc<AtomicUsize>);
+
+impl Load {
+    pub fn streams(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more stream until the returned value drops.
+    fn enter(&self) -> Entered {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Entered(self.clone())
+    }
+}
+
+/// One stream counted in a [`Load`].
+struct Entered(Load);
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -68,6 +97,8 @@ pub struct ByteSource<R> {
     skip: u64,
     /// The stream's slot in the tracker: counts bytes as they are handed on, freed on drop.
     guard: Option<StreamGuard>,
+    /// Counted in the process's load; the buffer shrinks to the plan for the current load.
+    load: Option<Entered>,
 }
 
 impl<R: AsyncRead + Unpin> ByteSource<R> {
@@ -86,7 +117,14 @@ impl<R: AsyncRead + Unpin> ByteSource<R> {
             remaining: len,
             skip: 0,
             guard: None,
+            load: None,
         }
+    }
+
+    /// Counts this body in `load` and keeps its buffer no bigger than the plan for it.
+    pub fn loaded(mut self, load: &Load) -> Self {
+        self.load = Some(load.enter());
+        self
     }
 
     /// Tracks this body in the stream table.
@@ -117,6 +155,12 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
             this.skip -= n as u64;
         }
         if this.pos == this.filled && this.remaining > 0 {
+            if let Some(Entered(load)) = &this.load {
+                let want = buffer_plan(load.streams()).read;
+                if this.buf.len() > want {
+                    this.buf = vec![0; want].into_boxed_slice();
+                }
+            }
             let want = usize::try_from(this.remaining).unwrap_or(usize::MAX).min(this.buf.len());
             let n = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.buf[..want]))?;
             if n == 0 {
@@ -187,6 +231,22 @@ mod tests {
         assert_eq!(buffer_plan(1), BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER });
         assert_eq!(buffer_plan(LARGE_STREAMS + 1), BufferPlan { read: BUFFER_SIZE, coalesce: 0 });
         assert_eq!(buffer_plan(100), BufferPlan { read: SMALL_BUFFER, coalesce: 0 });
+    }
+
+    #[test]
+    fn a_buffer_shrinks_at_its_next_refill_when_streams_join() {
+        let data = vec![3u8; 3 * LARGE_BUFFER];
+        let load = Load::default();
+        let mut src = ByteSource::with_buffer(Cursor::new(data), 3 * LARGE_BUFFER as u64, LARGE_BUFFER).loaded(&load);
+        assert_eq!(load.streams(), 1);
+        smol::block_on(futures_lite::io::AsyncBufReadExt::fill_buf(&mut src)).unwrap();
+        assert_eq!(src.buf.len(), LARGE_BUFFER);
+        let others: Vec<Entered> = (0..MEDIUM_STREAMS).map(|_| load.enter()).collect();
+        Pin::new(&mut src).consume(LARGE_BUFFER);
+        smol::block_on(futures_lite::io::AsyncBufReadExt::fill_buf(&mut src)).unwrap();
+        assert_eq!(src.buf.len(), SMALL_BUFFER);
+        drop((others, src));
+        assert_eq!(load.streams(), 0);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use async_io::Timer;
 use async_net::TcpStream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
+use super::body::{Load, buffer_plan};
+
 /// Most bytes read between two writes: a request head and whatever follows it. async-h1 refuses
 /// heads over 8 KiB itself, but only after a whole line arrived.
 pub const HEAD_CAP: usize = 16 * 1024;
@@ -41,10 +43,12 @@ struct State {
     /// Writes gathered here while coalescing is on (capacity > 0); freed at the next flush.
     out: Vec<u8>,
     out_pos: usize,
+    /// Streams running in the process: coalescing stops when they get many.
+    load: Load,
 }
 
 impl Guarded {
-    pub fn new(stream: TcpStream, timeouts: Timeouts) -> Guarded {
+    pub fn new(stream: TcpStream, timeouts: Timeouts, load: Load) -> Guarded {
         Guarded(Arc::new(Mutex::new(State {
             stream,
             timeouts,
@@ -54,7 +58,13 @@ impl Guarded {
             line: RequestLine::new(),
             out: Vec::new(),
             out_pos: 0,
+            load,
         })))
+    }
+
+    /// The process's streaming load (to size a new body's buffers).
+    pub fn load(&self) -> Load {
+        self.state().load.clone()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -112,7 +122,7 @@ impl State {
                 }
             };
             let total = carried + n;
-            let out = if n == 0 { total } else { self.line.scan(&mut buf[..total]) };
+            let out = if n == 0 { total } else { self.line.scan(buf, total) };
             if out > 0 || n == 0 {
                 self.read_since_write += out;
                 return Poll::Ready(Ok(out));
@@ -149,6 +159,10 @@ impl State {
         }
         self.out.clear();
         self.out_pos = 0;
+        if self.out.capacity() > buffer_plan(self.load.streams()).coalesce {
+            // Other streams started: give the memory back and write through from now on.
+            self.out = Vec::new();
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -258,50 +272,155 @@ impl RequestLine {
         self.carry_len += n;
     }
 
-    /// Looks at freshly read `buf` (held-back bytes first); returns how many bytes to hand on.
-    /// The rest is held back.
-    fn scan(&mut self, buf: &mut [u8]) -> usize {
+    /// Looks at the `total` bytes freshly read into `room` (held-back bytes first); returns how
+    /// many bytes of `room` to hand on. The rest is held back.
+    fn scan(&mut self, room: &mut [u8], total: usize) -> usize {
         if !self.scanning {
-            return buf.len();
+            return total;
         }
+        let buf = &mut room[..total];
         match buf.iter().position(|&b| b == b'\n') {
             Some(i) => {
                 let line = buf[..i].strip_suffix(b"\r").unwrap_or(&buf[..i]);
                 let end = line.len();
                 self.http10 = line.ends_with(b" HTTP/1.0");
-                if self.http10 {
-                    buf[end - 1] = b'1';
-                }
                 self.scanning = false;
-                buf.len()
+                if !self.http10 {
+                    return total;
+                }
+                buf[end - 1] = b'1';
+                self.insert_host(room, total, i + 1)
             }
             None => {
-                let hold = CARRY.min(buf.len());
-                let keep = buf.len() - hold;
+                let hold = CARRY.min(total);
+                let keep = total - hold;
                 self.carry[..hold].copy_from_slice(&buf[keep..]);
                 self.carry_len = hold;
                 keep
             }
         }
     }
+
+    /// HTTP/1.0 requests may come without `Host`, which async-h1 requires: one goes in right after
+    /// the request line (async-h1 uses the first; our routes never read it). What no longer fits
+    /// in `room` is held back.
+    fn insert_host(&mut self, room: &mut [u8], total: usize, at: usize) -> usize {
+        const HOST: &[u8] = b"Host: _\r\n";
+        let grown = total + HOST.len();
+        let fits = grown.min(room.len());
+        // The final bytes at index `j`, read before anything moves (`j` only goes down, and
+        // the source `j - HOST.len()` is below `j`).
+        let byte = |room: &[u8], j: usize| match j {
+            j if j < at => room[j],
+            j if j < at + HOST.len() => HOST[j - at],
+            j => room[j - HOST.len()],
+        };
+        self.carry_len = grown - fits;
+        for (k, j) in (fits..grown).enumerate() {
+            self.carry[k] = byte(room, j);
+        }
+        for j in (at..fits).rev() {
+            room[j] = byte(room, j);
+        }
+        fits
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// Feeds `input` in `chunk`-sized reads through a `RequestLine`, as `poll_read` does.
-    fn feed(input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
+    /// A connected pair on loopback: the guarded server side and the plain client side.
+    async fn pair(timeouts: Timeouts) -> (Guarded, TcpStream) {
+        let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Guarded::new(server, timeouts, Load::default()), client)
+    }
+
+    const LONG: Timeouts = Timeouts { idle: Duration::from_secs(30), write: Duration::from_secs(30) };
+
+    #[test]
+    fn coalesced_writes_wait_for_the_flush_and_free_the_buffer() {
+        smol::block_on(async {
+            let (mut conn, mut client) = pair(LONG).await;
+            conn.coalesce(64 * 1024);
+            for _ in 0..4 {
+                conn.write_all(&[7u8; 8 * 1024]).await.unwrap();
+            }
+            assert_eq!(conn.state().out.len(), 32 * 1024, "gathered, not sent");
+            conn.flush().await.unwrap();
+            assert_eq!(conn.state().out.capacity(), 0, "freed once the response is out");
+            let mut got = vec![0u8; 32 * 1024];
+            client.read_exact(&mut got).await.unwrap();
+            assert!(got.iter().all(|&b| b == 7));
+        });
+    }
+
+    #[test]
+    fn a_head_past_the_cap_fails_the_read() {
+        smol::block_on(async {
+            let (mut conn, mut client) = pair(LONG).await;
+            let line = vec![b'a'; HEAD_CAP + 100];
+            let writer = smol::spawn(async move {
+                let _ = client.write_all(&line).await;
+                client
+            });
+            let mut buf = vec![0u8; 4096];
+            let mut read = 0;
+            let err = loop {
+                match conn.read(&mut buf).await {
+                    Ok(n) => read += n,
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!((read, err.kind()), (HEAD_CAP, io::ErrorKind::InvalidData));
+            drop(writer.await);
+        });
+    }
+
+    #[test]
+    fn a_client_silent_for_the_idle_time_fails_the_read() {
+        smol::block_on(async {
+            let quick = Timeouts { idle: Duration::from_millis(100), write: Duration::from_secs(30) };
+            let (mut conn, mut client) = pair(quick).await;
+            client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+            let mut buf = [0u8; 64];
+            assert_eq!(conn.read(&mut buf).await.unwrap(), 16);
+            let err = conn.read(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        });
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_fails_the_write() {
+        smol::block_on(async {
+            let quick = Timeouts { idle: Duration::from_secs(30), write: Duration::from_millis(200) };
+            let (mut conn, _client) = pair(quick).await;
+            let chunk = vec![1u8; 256 * 1024];
+            let err = loop {
+                if let Err(e) = conn.write_all(&chunk).await {
+                    break e;
+                }
+            };
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        });
+    }
+
+    /// Feeds `input` in `chunk`-sized reads into a `room`-byte buffer through a `RequestLine`,
+    /// as `poll_read` does.
+    fn feed_into(input: &[u8], chunk: usize, room: usize) -> (Vec<u8>, bool) {
         let mut line = RequestLine::new();
         let mut out = Vec::new();
         let mut rest = input;
-        let mut buf = vec![0u8; 64];
+        let mut buf = vec![0u8; room];
         loop {
             let carried = line.take_carry(&mut buf);
             let n = rest.len().min(chunk).min(buf.len() - carried);
             buf[carried..carried + n].copy_from_slice(&rest[..n]);
             rest = &rest[n..];
-            let handed = if n == 0 { carried } else { line.scan(&mut buf[..carried + n]) };
+            let handed = if n == 0 { carried } else { line.scan(&mut buf, carried + n) };
             out.extend_from_slice(&buf[..handed]);
             if n == 0 && handed == 0 {
                 return (out, line.http10);
@@ -309,18 +428,24 @@ mod tests {
         }
     }
 
+    fn feed(input: &[u8], chunk: usize) -> (Vec<u8>, bool) {
+        feed_into(input, chunk, 64)
+    }
+
     #[test]
-    fn http10_request_line_is_read_as_http11() {
+    fn http10_request_line_is_read_as_http11_with_a_host() {
         let (out, http10) = feed(b"GET /x HTTP/1.0\r\nHost: a\r\n\r\n", 64);
-        assert_eq!(out, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(out, b"GET /x HTTP/1.1\r\nHost: _\r\nHost: a\r\n\r\n");
         assert!(http10);
+        let (out, _) = feed(b"GET /x HTTP/1.0\r\n\r\n", 64);
+        assert_eq!(out, b"GET /x HTTP/1.1\r\nHost: _\r\n\r\n", "a request without Host gets one");
     }
 
     #[test]
     fn http10_split_across_many_reads_is_still_found() {
         for chunk in 1..20 {
             let (out, http10) = feed(b"GET /some/path HTTP/1.0\nHost: a\n\n", chunk);
-            assert_eq!(out, b"GET /some/path HTTP/1.1\nHost: a\n\n", "chunk {chunk}");
+            assert_eq!(out, b"GET /some/path HTTP/1.1\nHost: _\r\nHost: a\n\n", "chunk {chunk}");
             assert!(http10, "chunk {chunk}");
         }
     }
@@ -329,8 +454,21 @@ mod tests {
     fn http10_with_crlf_split_anywhere_is_found() {
         for chunk in 1..24 {
             let (out, http10) = feed(b"HEAD /a HTTP/1.0\r\nHost: a\r\n\r\n", chunk);
-            assert_eq!(out, b"HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n", "chunk {chunk}");
+            assert_eq!(out, b"HEAD /a HTTP/1.1\r\nHost: _\r\nHost: a\r\n\r\n", "chunk {chunk}");
             assert!(http10, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn the_added_host_spills_into_the_next_read_when_the_buffer_is_full() {
+        let input = b"GET /abcdefghij HTTP/1.0\r\nAccept: */*\r\n\r\n";
+        let want = b"GET /abcdefghij HTTP/1.1\r\nHost: _\r\nAccept: */*\r\n\r\n";
+        for room in [CARRY + 1, 20, 27, 30, 33, 40, 64] {
+            for chunk in [1, 7, 64] {
+                let (out, http10) = feed_into(input, chunk, room);
+                assert_eq!(out, want.as_slice(), "room {room} chunk {chunk}");
+                assert!(http10);
+            }
         }
     }
 
@@ -355,7 +493,7 @@ mod tests {
     fn put_back_keeps_the_order_of_held_bytes() {
         let mut line = RequestLine::new();
         let mut buf = *b"GET / HTTP/1.0";
-        assert_eq!(line.scan(&mut buf), 4);
+        assert_eq!(line.scan(&mut buf, 14), 4);
         let mut out = [0u8; 32];
         let n = line.take_carry(&mut out);
         line.put_back(&out[..n]);

@@ -52,7 +52,7 @@ var m=document.getElementById('m'),t=document.getElementById('t'),e=document.get
 function f(s){if(!isFinite(s))return'--:--';s=Math.floor(s);var h=Math.floor(s/3600),\
 mm=('0'+Math.floor(s%3600/60)).slice(-2),ss=('0'+s%60).slice(-2);return(h?h+':':'')+mm+':'+ss}\
 if(m){m.addEventListener('timeupdate',function(){t.dataset.t=m.currentTime.toFixed(2);\
-t.textContent=f(m.currentTime)+' / '+f(m.duration)});\
+t.textContent=' · '+f(m.currentTime)+' / '+f(m.duration)});\
 m.addEventListener('error',function(){e.hidden=false});\
 if(/[?&]autoplay(=|&|$)/.test(location.search)){m.muted=true;var p=m.play();if(p)p.catch(function(){})}}\
 var c=document.getElementById('c');c.addEventListener('click',function(){\
@@ -80,7 +80,7 @@ pub fn watch_page(w: &Watch<'_>) -> String {
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex\"><title>{name}</title><style>{STYLE}</style></head>\
 <body><main>{player}\
-<h1>{name}</h1><p>{size} · <span id=\"t\" data-t=\"0\"></span></p>\
+<h1>{name}</h1><p>{size}<span id=\"t\" data-t=\"0\"></span></p>\
 <p id=\"err\" hidden>This browser cannot play this file. Download it, or open the stream link in VLC or mpv.</p>\
 <div class=\"row\"><a class=\"b\" href=\"../dl/{token}\" download>Download</a>\
 <button id=\"c\" type=\"button\" data-u=\"{stream_url}\">Copy stream link</button></div>\

@@ -132,10 +132,14 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
             e.into_response()
         }
     };
-    if let Some(origin) = access::allowed_origin(&app.config.http.cors_origins, header(&req, "origin")) {
+    let cors = &app.config.http.cors_origins;
+    if let Some(origin) = access::allowed_origin(cors, header(&req, "origin")) {
         for (name, value) in access::cors_headers(origin, method == Method::Options) {
             res.insert_header(name, value);
         }
+    } else if !cors.is_empty() {
+        // The answer differs by origin: caches must not hand this one to an allowed origin.
+        res.insert_header("vary", "Origin");
     }
     if client.conn.is_http10() {
         res.insert_header("connection", "close");
@@ -286,11 +290,13 @@ async fn serve_file(
     };
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
-    let plan = buffer_plan(app.streams.active());
+    let load = client.conn.load();
+    let plan = buffer_plan(load.streams() + 1);
     client.conn.coalesce(plan.coalesce);
     let located = match opened.local_from(start) {
         Ok(file) => {
-            let source = ByteSource::with_buffer(Upstream::File(file), body_len, plan.read).tracked(guard);
+            let source =
+                ByteSource::with_buffer(Upstream::File(file), body_len, plan.read).loaded(&load).tracked(guard);
             res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
             return Ok(res);
         }
@@ -311,6 +317,7 @@ async fn serve_file(
     };
     let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), body_len, plan.read)
         .skipping(skip)
+        .loaded(&load)
         .tracked(guard);
     res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
     Ok(res)

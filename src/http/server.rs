@@ -11,6 +11,7 @@ use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
+use super::body::Load;
 use super::guard::{Guarded, Timeouts};
 use super::routes::{self, Client};
 use crate::app::App;
@@ -34,6 +35,8 @@ pub struct HttpState {
     pub limiter: RefCell<ClientLimiter>,
     open: Cell<usize>,
     rejecting: Cell<usize>,
+    /// File bodies streaming now (buffer sizes follow it).
+    pub load: Load,
 }
 
 impl HttpState {
@@ -43,6 +46,7 @@ impl HttpState {
             limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
             open: Cell::new(0),
             rejecting: Cell::new(0),
+            load: Load::default(),
         }
     }
 
@@ -109,7 +113,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         let state = state.clone();
         ex.spawn(async move {
             let _counted = Counted::new(&state.open);
-            let conn = Guarded::new(stream, timeouts);
+            let conn = Guarded::new(stream, timeouts, state.load.clone());
             // The stream tracker ends this connection through `end` (stalled or shutdown).
             let (end, ended) = shutdown::channel();
             let client = Client { peer, end, conn: conn.clone() };
