@@ -14,7 +14,7 @@ fn help() -> String {
         streambot::version()
     );
     for (name, default, meaning) in VARIABLES {
-        out.push_str(&format!("    {name:<22} {meaning} [default: {default}]\n"));
+        out.push_str(&format!("    {name:<24} {meaning} [default: {default}]\n"));
     }
     out
 }

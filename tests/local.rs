@@ -183,3 +183,16 @@ fn concurrent_downloads_share_one_get_file_call() {
     get(addr, &format!("/dl/{token}"));
     assert_eq!(world.tg.calls("getFile"), 1, "the answer is cached");
 }
+
+#[test]
+fn an_empty_file_is_served_empty_and_any_range_is_unsatisfiable() {
+    let local = Local::start("local-empty", &[]);
+    let (_, token) = local.link(&[], "empty.txt");
+    let path = format!("/dl/{token}");
+    let res = get(local.bot.addr(), &path);
+    assert_eq!((res.status, res.header("content-length"), res.body.len()), (200, Some("0"), 0));
+    let res = request(local.bot.addr(), "GET", &path, &["Range: bytes=0-0"]);
+    assert_eq!((res.status, res.header("content-range")), (416, Some("bytes */0")));
+    let res = request(local.bot.addr(), "HEAD", &path, &[]);
+    assert_eq!((res.status, res.header("content-length")), (200, Some("0")));
+}

@@ -87,9 +87,11 @@ fn ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     let token = world.link_for(&file);
     let etag = format!("\"{}\"", file.file_unique_id);
     run_cases(bot.addr(), &format!("/dl/{token}"), &data, &etag);
-    // HEAD and 304 never touched the upstream: one GET per file-serving case, twice over.
+    run_cases(bot.addr(), &format!("/stream/{token}"), &data, &etag);
+    // HEAD and 304 never touched the upstream: one GET per file-serving case, four times over.
     let gets = cases().iter().filter(|c| c.method == "GET" && c.status != 304 && c.status != 416).count();
-    assert_eq!(world.tg.file_requests().len(), gets * 2);
+    assert_eq!(world.tg.file_requests().len(), gets * 4);
+    assert_eq!(world.tg.calls("getFile"), 1, "one getFile, then its cached answer");
 }
 
 #[test]

