@@ -269,7 +269,15 @@ impl Config {
             stream_idle: secs("STREAM_IDLE_SECS", 300)?,
             shutdown_grace: Duration::from_secs(parse(&var, "SHUTDOWN_GRACE_SECS", 10, "a whole number of seconds")?),
         };
-        let bandwidth_gb: u64 = parse(&var, "BANDWIDTH_LIMIT_GB", 100, "a whole number of GB, 0 for unlimited")?;
+        let bandwidth_gb: f64 =
+            parse(&var, "BANDWIDTH_LIMIT_GB", 100.0, "a number of GB (like 100 or 0.5), 0 for unlimited")?;
+        if !bandwidth_gb.is_finite() || bandwidth_gb < 0.0 {
+            return Err(ConfigError {
+                variable: "BANDWIDTH_LIMIT_GB",
+                value: Some(bandwidth_gb.to_string()),
+                expected: "a number of GB (like 100 or 0.5), 0 for unlimited",
+            });
+        }
         Ok(Config {
             bot_token,
             base_url,
@@ -287,10 +295,19 @@ impl Config {
             local_files: var("TELEGRAM_LOCAL_FILES").map(PathBuf::from),
             http: HttpConfig::from_vars(&var)?,
             timers,
-            bandwidth_limit: (bandwidth_gb > 0).then(|| bandwidth_gb.saturating_mul(1_000_000_000)),
+            // f64 to u64 saturates; 1 GB = 10^9 bytes, as hosting plans count.
+            bandwidth_limit: (bandwidth_gb > 0.0).then_some((bandwidth_gb * 1e9) as u64),
             log_file: var("LOG_FILE").map(PathBuf::from),
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
         })
+    }
+
+    /// `100 GB per month` or `unlimited`.
+    pub fn bandwidth_limit_text(&self) -> String {
+        match self.bandwidth_limit {
+            Some(bytes) => format!("{} GB per month", bytes as f64 / 1e9),
+            None => "unlimited".to_owned(),
+        }
     }
 
     /// Whether `user_id` is listed in `ADMINS`.
@@ -451,6 +468,15 @@ mod tests {
         assert_eq!(c.timers.memory, Duration::from_secs(3600));
         assert_eq!(c.timers.store, Duration::from_secs(86_400));
         assert_eq!(c.bandwidth_limit, Some(100_000_000_000));
+        assert_eq!(c.bandwidth_limit_text(), "100 GB per month");
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_LIMIT_GB", "0.5")]).unwrap();
+        assert_eq!((c.bandwidth_limit, c.bandwidth_limit_text().as_str()), (Some(500_000_000), "0.5 GB per month"));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_LIMIT_GB", "0")]).unwrap();
+        assert_eq!((c.bandwidth_limit, c.bandwidth_limit_text().as_str()), (None, "unlimited"));
+        assert_eq!(
+            config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_LIMIT_GB", "-1")]).unwrap_err().variable,
+            "BANDWIDTH_LIMIT_GB"
+        );
         let err = config(&[("BOT_TOKEN", "1:abc"), ("CLEANUP_MEMORY_SECS", "0")]).unwrap_err();
         assert_eq!(err.variable, "CLEANUP_MEMORY_SECS");
     }

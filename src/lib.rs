@@ -9,6 +9,8 @@ pub mod app;
 pub mod bot;
 /// Environment (+ `.env`) to a validated `Config`.
 pub mod config;
+/// HTML escaping for Telegram messages and pages.
+pub mod html;
 /// HTTP server, routes and response bodies.
 pub mod http;
 /// Per-client request limits (pure).

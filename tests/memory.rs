@@ -185,7 +185,8 @@ fn admin_commands_answer_admins_and_refuse_others() {
     assert!(logs.text().unwrap().contains("listening on http://127.0.0.1:"), "{:?}", logs.text());
     world.tg.send_text(&world.user, "/logs colour=red");
     let bad = world.tg.wait_for_nth_sent(WAIT, 3, |s| s.method == "sendMessage").unwrap();
-    assert!(bad.text().unwrap().contains("unknown option 'colour=red'"));
+    // Sent as HTML: Telegram shows the entity as a quote.
+    assert!(bad.text().unwrap().contains("unknown option &#39;colour=red&#39;"), "{:?}", bad.text());
     world.tg.send_text(&world.user, "/stats");
     let stats = world.tg.wait_for_nth_sent(WAIT, 4, |s| s.method == "sendMessage").unwrap();
     assert!(stats.text().unwrap().contains("Users: 1") && stats.text().unwrap().contains("Bandwidth "));
@@ -275,4 +276,27 @@ fn log_file_receives_the_log_and_rotates() {
     let text = std::fs::read_to_string(&rotated).unwrap() + &std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("/unknown-08999-"), "the newest line is in the file");
     assert!(!text.contains("TEST-secret_token"));
+}
+
+#[test]
+fn a_used_up_bandwidth_limit_stops_downloads_and_new_links() {
+    let world = World::new("bandwidth");
+    let bot = world.start_bot(&[("BANDWIDTH_LIMIT_GB", "0.0001")]);
+    let data = bytes(150_000, 24);
+    let file = world.tg.add_file(data.clone(), "a.bin", "application/octet-stream");
+    let path = format!("/dl/{}", world.link_for(&file));
+    let first = get(bot.addr(), &path);
+    assert!(first.status == 200 && first.body == data, "under the limit the download works");
+
+    let refused = get(bot.addr(), &path);
+    assert_eq!(refused.status, 503);
+    assert!(refused.text().contains("bandwidth for the month"), "{}", refused.text());
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 31 * 86_400, "retry-after {retry} points at the next month");
+    assert_eq!(crate::harness::request(bot.addr(), "HEAD", &path, &[]).status, 200, "HEAD costs no bandwidth");
+
+    let other = world.tg.add_file(bytes(10, 25), "b.bin", "application/octet-stream");
+    world.tg.send_document(&world.user, &other);
+    let reply = world.tg.wait_for_sent(WAIT, |s| s.text().is_some_and(|t| t.contains("used its bandwidth"))).unwrap();
+    assert!(reply.text().unwrap().contains("0.0001 GB per month") && !reply.text().unwrap().contains("/dl/"));
 }

@@ -123,13 +123,13 @@ pub fn select_lines(lines: &[String], q: &LogQuery) -> Vec<String> {
 pub fn logs_text(args: &str) -> String {
     let q = match parse_log_query(args) {
         Ok(q) => q,
-        Err(e) => return crate::bot::handlers::escape_html(&e),
+        Err(e) => return crate::html::escape(&e),
     };
     let lines = select_lines(&crate::logger::recent_lines(), &q);
     if lines.is_empty() {
         return "No matching log lines.".to_owned();
     }
-    let mut body = crate::bot::handlers::escape_html(&lines.join("\n"));
+    let mut body = crate::html::escape(&lines.join("\n"));
     // Keep the newest lines when the message would be too long for Telegram.
     const ROOM: usize = 4000;
     if body.len() > ROOM {
@@ -146,7 +146,7 @@ pub fn logs_text(args: &str) -> String {
 pub fn stats_text(app: &App) -> String {
     let month = crate::units::month_key(crate::units::now_unix());
     let counted = app.bandwidth_this_month();
-    let limit = app.config.bandwidth_limit.map_or_else(|| "unlimited".to_owned(), crate::units::human_size);
+    let limit = app.config.bandwidth_limit_text();
     format!(
         "<b>Stats</b>\nUsers: {}\nLinks stored: {}\nBandwidth {month}: {} of {limit}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
         app.store.user_count().unwrap_or(0),

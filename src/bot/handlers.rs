@@ -14,6 +14,7 @@ use super::admin;
 use super::commands::{self, Callback, Command, Parsed};
 use super::intake;
 use crate::app::App;
+use crate::html::escape;
 use crate::telegram::transport::TelegramError;
 use crate::units::{human_duration, human_size};
 
@@ -32,21 +33,6 @@ pub async fn handle(app: &App, update: Update) {
     if let Err(e) = result {
         log::warn!("update {}: {e}", update.update_id);
     }
-}
-
-/// Escapes text for `parse_mode=HTML` (Telegram rejects stray `<`, `>`, `&`).
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Sends an HTML message without link previews.
@@ -86,7 +72,7 @@ fn expiry_text(app: &App) -> String {
 fn start_text(app: &App, first_name: &str) -> String {
     format!(
         "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.",
-        escape_html(first_name),
+        escape(first_name),
         expiry_text(app)
     )
 }
@@ -100,16 +86,13 @@ fn help_text(app: &App) -> String {
 }
 
 fn about_text(app: &App) -> String {
-    let bandwidth = app
-        .config
-        .bandwidth_limit
-        .map_or_else(|| "unlimited".to_owned(), |b| format!("{} GB per month", b / 1_000_000_000));
     format!(
-        "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {bandwidth}\nLargest file: {}\nSource: {}",
+        "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}\nLargest file: {}\nSource: {}",
         crate::version(),
         expiry_text(app),
+        app.config.bandwidth_limit_text(),
         human_size(app.config.file_size_limit()),
-        escape_html(&app.config.repo_url)
+        escape(&app.config.repo_url)
     )
 }
 
@@ -150,7 +133,7 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
             send(app, chat_id, reply, None).await?;
         }
         Parsed::Unknown(name) if private => {
-            let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape_html(name));
+            let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape(name));
             send(app, chat_id, hint, None).await?;
         }
         Parsed::Text if private => {
@@ -202,15 +185,4 @@ async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramErr
     };
     app.api.answer_callback_query(&answer).await?;
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(escape_html("<b>a&b</b> \"x\""), "&lt;b&gt;a&amp;b&lt;/b&gt; &quot;x&quot;");
-        assert_eq!(escape_html("тест.mp4"), "тест.mp4");
-    }
 }

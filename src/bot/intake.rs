@@ -6,9 +6,10 @@ use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::ForwardMessageParams;
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
-use super::handlers::{escape_html, register, send};
+use super::handlers::send;
 use crate::app::App;
 use crate::config::CLOUD_FILE_LIMIT;
+use crate::html::escape;
 use crate::http::pages::watch_url;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
@@ -170,14 +171,30 @@ fn random_link_id() -> Result<u64, TelegramError> {
 
 /// Makes a link for `media` and replies with it.
 pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media) -> Result<(), TelegramError> {
-    register(app, from);
     let chat_id = message.chat.id;
     let limit = app.config.file_size_limit();
     if let Some(size) = media.size.filter(|&s| s > limit) {
+        let text = if app.files.is_local() {
+            format!(
+                "This file is {}, but Telegram lets bots fetch files up to {}.",
+                human_size(size),
+                human_size(limit)
+            )
+        } else {
+            format!(
+                "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
+                human_size(size),
+                human_size(limit)
+            )
+        };
+        send(app, chat_id, text, None).await?;
+        return Ok(());
+    }
+    if app.bandwidth_exhausted() {
         let text = format!(
-            "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
-            human_size(size),
-            human_size(limit)
+            "This bot has used its bandwidth ({}) for this month, so it makes no new links until {}. Please try again then.",
+            app.config.bandwidth_limit_text(),
+            crate::units::utc_minute(crate::units::next_month_start(now_unix()))
         );
         send(app, chat_id, text, None).await?;
         return Ok(());
@@ -236,10 +253,10 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
         "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {url}",
-        escape_html(&media.name)
+        escape(&media.name)
     );
     if let Some(watch) = &watch {
-        text.push_str(&format!("\n<b>Watch:</b> {}", escape_html(watch)));
+        text.push_str(&format!("\n<b>Watch:</b> {}", escape(watch)));
     }
     if app.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
         // A local Bot API server answers getFile only once it has the whole file.

@@ -2,6 +2,7 @@
 //! fetched from elsewhere) with a player for the file's `/stream` link, its name and size, and a
 //! download button. Pure: the route passes everything the page shows.
 
+use crate::html::escape;
 use crate::units::human_size;
 
 /// `Content-Security-Policy` of the page: only its own inline style and script, media from us.
@@ -16,22 +17,6 @@ pub struct Watch<'a> {
     pub mime: &'a str,
     /// Absolute `/stream` URL, for "copy link" (VLC, mpv).
     pub stream_url: &'a str,
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "*{box-sizing:border-box}\

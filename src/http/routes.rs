@@ -23,7 +23,7 @@ use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
 use crate::telegram::local::loggable_path;
 use crate::telegram::transport::TelegramError;
-use crate::units::{http_date, now_unix};
+use crate::units::{http_date, next_month_start, now_unix};
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -36,6 +36,8 @@ pub enum RouteError {
     Busy,
     /// The client is over a request limit for this many seconds.
     TooMany(u64),
+    /// `BANDWIDTH_LIMIT_GB` is used up until the month ends, this many seconds from now.
+    BandwidthExhausted(u64),
     MethodNotAllowed,
     Store(StoreError),
     Upstream(TelegramError),
@@ -50,6 +52,10 @@ impl RouteError {
             RouteError::BadToken => (StatusCode::NotFound, "link not found"),
             RouteError::TooMany(_) => (StatusCode::TooManyRequests, "too many requests, slow down"),
             RouteError::Gone => (StatusCode::Gone, "link expired"),
+            RouteError::BandwidthExhausted(_) => (
+                StatusCode::ServiceUnavailable,
+                "this bot has used its bandwidth for the month, links work again next month",
+            ),
             RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
             RouteError::Store(e) => {
@@ -96,7 +102,7 @@ impl RouteError {
             RouteError::Busy | RouteError::Upstream(TelegramError::Timeout) => {
                 res.insert_header("retry-after", "5");
             }
-            RouteError::TooMany(secs) => {
+            RouteError::TooMany(secs) | RouteError::BandwidthExhausted(secs) => {
                 res.insert_header("retry-after", secs.to_string());
             }
             _ => {}
@@ -241,6 +247,10 @@ async fn serve_file(
         return Ok(res);
     }
 
+    if !head && app.bandwidth_exhausted() {
+        let now = now_unix();
+        return Err(RouteError::BandwidthExhausted(next_month_start(now) - now));
+    }
     // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
     let opened = if head {
         None

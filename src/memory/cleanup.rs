@@ -83,11 +83,12 @@ fn trim_memory(app: &App) -> Result<String, String> {
     let monitor = monitor.as_mut().ok_or("memory figures are not available on this system")?;
     let before = monitor.sample().ok_or("cannot read this process's memory")?;
     app.api.clear_idle();
+    let paths = app.files.sweep();
     app.store.shrink_memory().map_err(|e| e.to_string())?;
     let trimmed = monitor::trim_heap();
     let after = monitor.sample().ok_or("cannot read this process's memory")?;
     Ok(format!(
-        "rss {} -> {}, vms {}, {:.1}% of ram{}",
+        "rss {} -> {}, vms {}, {:.1}% of ram; {paths} stale file paths dropped{}",
         human_size(before.rss),
         human_size(after.rss),
         human_size(after.vms),

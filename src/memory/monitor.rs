@@ -65,6 +65,11 @@ pub fn trim_heap() -> bool {
     super::trim::malloc_trim()
 }
 
+/// Sets the allocator up for a long-running single-threaded server (glibc; nothing elsewhere).
+pub fn tune_allocator() {
+    super::trim::tune_allocator();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
