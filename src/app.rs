@@ -157,7 +157,10 @@ fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
     }
     let path = config.data_dir.join("link_secret");
     match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(s) if s.trim().len() >= 32 => {
+            warn_if_shared(&path);
+            return Ok(s.trim().as_bytes().to_vec());
+        }
         Ok(_) => {
             return Err(format!(
                 "{} is too short; delete it to make a new one (old links stop working)",
@@ -167,13 +170,22 @@ fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
         Err(_) => {}
     }
-    let mut bytes = [0u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| "the system random generator failed".to_owned())?;
+    let bytes = crate::links::random_bytes::<32>().ok_or("the system random generator failed")?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     write_private(&path, hex.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     log::info!("created a new link secret in {}", path.display());
     Ok(hex.into_bytes())
+}
+
+/// The secret signs every link: say so if other users can read it.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
+        if mode & 0o077 != 0 {
+            log::warn!("{} is readable by other users (mode {mode:o}): run chmod 600 on it", path.display());
+        }
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -344,7 +356,14 @@ fn signal_name(signal: Option<std::io::Result<async_signal::Signal>>) -> &'stati
 
 async fn poll(app: Rc<App>, shutdown: Shutdown) {
     poller::run(&app.api, &app.store, app.config.poll_timeout_secs, &shutdown, async |update| {
-        bot::handlers::handle(&app, update).await;
+        // An update being handled at shutdown gets the grace period, not the minutes that
+        // Telegram timeouts and retry_after waits could add up to.
+        let grace = async {
+            shutdown.wait().await;
+            async_io::Timer::after(app.config.timers.shutdown_grace).await;
+            log::warn!("shutdown: gave up on an update still being handled");
+        };
+        futures_lite::future::or(bot::handlers::handle(&app, update), grace).await;
         app.updates_handled.set(app.updates_handled.get() + 1);
     })
     .await;

@@ -36,7 +36,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("HTTP_IDLE_SECS", "60", "close a connection that sends no complete request for this long"),
     ("HTTP_WRITE_TIMEOUT_SECS", "60", "close a connection whose client reads nothing for this long"),
     ("RUST_LOG", "info", "log filter (env_logger syntax)"),
-    ("BANDWIDTH_LIMIT_GB", "100", "bytes served per calendar month (UTC), 0 = unlimited"),
+    ("BANDWIDTH_LIMIT_GB", "100", "GB (10^9 bytes) served per calendar month (UTC), 0 = unlimited"),
     ("STREAM_IDLE_SECS", "300", "a download without progress this long is ended"),
     ("SHUTDOWN_GRACE_SECS", "10", "running downloads may finish this long at shutdown"),
     ("CLEANUP_STREAMS_SECS", "600", "interval of the stalled-download sweep"),
@@ -214,7 +214,8 @@ impl Config {
                 expected: "a numeric chat id like -1001234567890",
             })?),
         };
-        let expiry_secs: u64 = parse(&var, "LINK_EXPIRY_SECONDS", 86_400, "a number of seconds, 0 for never")?;
+        let expiry_secs =
+            seconds(&var, "LINK_EXPIRY_SECONDS", 86_400, 0..=10 * YEAR, "0-315360000 seconds, 0 for never")?.as_secs();
         let link_secret = var("LINK_SECRET");
         if let Some(s) = &link_secret
             && s.len() < 16
@@ -249,25 +250,15 @@ impl Config {
                 expected: "a size in MiB, at least 1",
             });
         }
-        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
-            let v: u64 = parse(&var, name, default, "a whole number of seconds, at least 1")?;
-            if v == 0 {
-                return Err(ConfigError {
-                    variable: name,
-                    value: Some("0".into()),
-                    expected: "a whole number of seconds, at least 1",
-                });
-            }
-            Ok(Duration::from_secs(v))
-        };
+        let timer = |name, default| seconds(&var, name, default, 1..=YEAR, "1-31536000 seconds");
         let timers = Timers {
-            streams: secs("CLEANUP_STREAMS_SECS", 600)?,
-            log_cache: secs("CLEANUP_LOG_CACHE_SECS", 1800)?,
-            memory: secs("CLEANUP_MEMORY_SECS", 3600)?,
-            store: secs("CLEANUP_STORE_SECS", 86_400)?,
-            bandwidth_flush: secs("BANDWIDTH_FLUSH_SECS", 60)?,
-            stream_idle: secs("STREAM_IDLE_SECS", 300)?,
-            shutdown_grace: Duration::from_secs(parse(&var, "SHUTDOWN_GRACE_SECS", 10, "a whole number of seconds")?),
+            streams: timer("CLEANUP_STREAMS_SECS", 600)?,
+            log_cache: timer("CLEANUP_LOG_CACHE_SECS", 1800)?,
+            memory: timer("CLEANUP_MEMORY_SECS", 3600)?,
+            store: timer("CLEANUP_STORE_SECS", 86_400)?,
+            bandwidth_flush: timer("BANDWIDTH_FLUSH_SECS", 60)?,
+            stream_idle: timer("STREAM_IDLE_SECS", 300)?,
+            shutdown_grace: seconds(&var, "SHUTDOWN_GRACE_SECS", 10, 0..=3600, "0-3600 seconds")?,
         };
         let bandwidth_gb: f64 =
             parse(&var, "BANDWIDTH_LIMIT_GB", 100.0, "a number of GB (like 100 or 0.5), 0 for unlimited")?;
@@ -343,12 +334,7 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
-        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
-            match parse(var, name, default, "1-86400 seconds")? {
-                s @ 1..=86_400 => Ok(Duration::from_secs(s)),
-                s => Err(ConfigError { variable: name, value: Some(s.to_string()), expected: "1-86400 seconds" }),
-            }
-        };
+        let secs = |name, default| seconds(var, name, default, 1..=86_400, "1-86400 seconds");
         let trust_proxy = match var("TRUST_PROXY").as_deref() {
             None | Some("0" | "false" | "no") => false,
             Some("1" | "true" | "yes") => true,
@@ -389,6 +375,23 @@ fn parse<T: std::str::FromStr>(
     match var(name) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| ConfigError { variable: name, value: Some(v), expected }),
+    }
+}
+
+/// One year in seconds: the longest cleanup interval, and a tenth of the longest link life.
+const YEAR: u64 = 365 * 86_400;
+
+/// A number of seconds within `range` (bounded, so adding it to a clock never overflows).
+fn seconds(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    expected: &'static str,
+) -> Result<Duration, ConfigError> {
+    match parse(var, name, default, expected)? {
+        s if range.contains(&s) => Ok(Duration::from_secs(s)),
+        s => Err(ConfigError { variable: name, value: Some(s.to_string()), expected }),
     }
 }
 
@@ -479,6 +482,13 @@ mod tests {
         );
         let err = config(&[("BOT_TOKEN", "1:abc"), ("CLEANUP_MEMORY_SECS", "0")]).unwrap_err();
         assert_eq!(err.variable, "CLEANUP_MEMORY_SECS");
+        for (name, huge) in [("SHUTDOWN_GRACE_SECS", "99999999999"), ("LINK_EXPIRY_SECONDS", "18446744073709551615")] {
+            assert_eq!(
+                config(&[("BOT_TOKEN", "1:abc"), (name, huge)]).unwrap_err().variable,
+                name,
+                "{name} is bounded"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub mod links;
 pub mod logger;
 /// Fixed-bound tables and their sweeps: stream tracker.
 pub mod memory;
+/// MIME types safe for headers and for inline display (pure).
+pub mod mime;
 /// One shutdown signal for every task.
 pub mod shutdown;
 /// SQLite: migrations and typed queries.

@@ -84,6 +84,19 @@ impl Signer {
     }
 }
 
+/// `N` bytes from the system's secure random generator (link ids, the link secret); `None` only
+/// if the OS cannot provide randomness.
+pub fn random_bytes<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// A new link id: random, within SQLite's signed integers, never 0.
+pub fn new_link_id() -> Option<u64> {
+    random_bytes::<8>().map(|b| (u64::from_be_bytes(b) >> 1).max(1))
+}
+
 /// The loggable part of a token: its first 8 characters.
 pub fn token_prefix(token: &str) -> &str {
     token.get(..8).unwrap_or(token)

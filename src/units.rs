@@ -65,6 +65,13 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The month key (`YYYY-MM`) `back` calendar months before the month of `secs`.
+pub fn month_key_before(secs: u64, back: u32) -> String {
+    let (y, mo, ..) = fields(secs);
+    let index = y * 12 + i64::from(mo) - 1 - i64::from(back);
+    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
+}
+
 /// Unix time of the first second of the calendar month (UTC) after the one `secs` falls in.
 pub fn next_month_start(secs: u64) -> u64 {
     let (y, mo, ..) = fields(secs);
@@ -138,6 +145,9 @@ mod tests {
         assert_eq!(http_date(1_795_619_509), "Wed, 25 Nov 2026 15:11:49 GMT");
         assert_eq!(month_key(1_795_619_509), "2026-11");
         assert_eq!(iso_utc(1_795_619_509), "2026-11-25T15:11:49Z");
+        assert_eq!(month_key_before(1_795_619_509, 0), "2026-11");
+        assert_eq!(month_key_before(1_795_619_509, 2), "2026-09");
+        assert_eq!(month_key_before(1_795_619_509, 11), "2025-12");
         assert_eq!(utc_minute(next_month_start(1_795_619_509)), "2026-12-01 00:00 UTC");
         assert_eq!(utc_minute(next_month_start(1_798_761_599)), "2027-01-01 00:00 UTC", "December rolls the year");
         assert_eq!(utc_minute(next_month_start(951_782_400)), "2000-03-01 00:00 UTC");

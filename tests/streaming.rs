@@ -137,3 +137,22 @@ fn stream_route_serves_inline() {
     assert!(res.header("content-disposition").unwrap().starts_with("inline;"));
     assert!(res.body == data);
 }
+
+#[test]
+fn a_declared_mime_type_cannot_inject_headers_or_run_as_a_page() {
+    let world = World::new("mime");
+    let bot = world.start_bot(&[]);
+    let evil = world.tg.add_file(b"<script>alert(1)</script>".to_vec(), "x.html", "text/html\r\nX-Evil: 1");
+    let token = world.link_for(&evil);
+    let res = get(bot.addr(), &format!("/stream/{token}"));
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("x-evil"), None);
+    assert_eq!(res.header("content-type"), Some("application/octet-stream"));
+
+    let page = world.tg.add_file(b"<script>alert(1)</script>".to_vec(), "p.html", "text/html");
+    let token = world.link_for(&page);
+    let res = get(bot.addr(), &format!("/stream/{token}"));
+    assert_eq!(res.header("content-type"), Some("text/html"));
+    assert!(res.header("content-disposition").unwrap().starts_with("attachment;"), "a page is never shown inline");
+    assert_eq!(res.header("content-security-policy"), Some("sandbox"));
+}

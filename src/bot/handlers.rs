@@ -120,7 +120,8 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
         Parsed::Command(Command::About) => {
             send(app, chat_id, about_text(app), None).await?;
         }
-        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
+        // Admin views stay in private chats: in a group they would show everyone the figures.
+        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) if private => {
             let reply = if !app.config.is_admin(from.id) {
                 admin::NOT_ADMIN.to_owned()
             } else if cmd == Command::Memory {

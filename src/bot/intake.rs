@@ -47,8 +47,12 @@ fn named(name: Option<&String>, fallback: impl FnOnce() -> String) -> String {
     }
 }
 
+/// The declared type if it is usable in a header, else `fallback`.
 fn mime_or(mime: Option<&String>, fallback: &str) -> String {
-    mime.filter(|m| !m.is_empty()).map_or_else(|| fallback.to_owned(), Clone::clone)
+    match mime.map(|m| crate::mime::sanitize(m.trim())) {
+        Some(m) if m != crate::mime::OCTET_STREAM => m.to_owned(),
+        _ => fallback.to_owned(),
+    }
 }
 
 /// Finds the one file a message carries (pure).
@@ -140,8 +144,7 @@ pub fn media_of(m: &Message) -> Option<Media> {
 /// Whether the built-in player (or `VIDEO_FRONTEND_URL`) can play this file.
 pub fn is_playable(media: &Media) -> bool {
     matches!(media.kind, Kind::Video | Kind::Audio | Kind::Animation | Kind::Voice | Kind::VideoNote)
-        || media.mime.starts_with("video/")
-        || media.mime.starts_with("audio/")
+        || crate::mime::playable(&media.mime)
 }
 
 /// Whether Telegram accepts `url` in a URL button: it refuses localhost and loopback addresses.
@@ -159,14 +162,6 @@ pub fn button_url_allowed(url: &str) -> bool {
         Ok(ip) => !(ip.is_loopback() || ip.is_unspecified()),
         Err(_) => true,
     }
-}
-
-fn random_link_id() -> Result<u64, TelegramError> {
-    let mut bytes = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| TelegramError::Decode("system random generator failed".into()))?;
-    // Kept within SQLite's signed integers and never 0.
-    Ok((u64::from_be_bytes(bytes) >> 1).max(1))
 }
 
 /// Makes a link for `media` and replies with it.
@@ -218,7 +213,8 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
 
     let now = now_unix();
     let expires_at = app.config.link_expiry.map_or(0, |d| now + d.as_secs());
-    let id = random_link_id()?;
+    let id =
+        crate::links::new_link_id().ok_or_else(|| TelegramError::Decode("system random generator failed".into()))?;
     let row = LinkRow {
         id,
         owner: from.id,
@@ -252,8 +248,9 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
     let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
-        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {url}",
-        escape(&media.name)
+        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
+        escape(&media.name),
+        escape(&url)
     );
     if let Some(watch) = &watch {
         text.push_str(&format!("\n<b>Watch:</b> {}", escape(watch)));

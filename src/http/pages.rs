@@ -83,16 +83,19 @@ pub fn watch_url(base_url: &str, token: &str, frontend: Option<&str>) -> String 
         Some(front) => {
             let stream = format!("{base_url}/stream/{token}");
             let sep = if front.contains('?') { '&' } else { '?' };
-            format!("{front}{sep}url={}", percent_encode(&stream))
+            format!("{front}{sep}url={}", percent_encode(&stream, UNRESERVED))
         }
     }
 }
 
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(s: &str) -> String {
+/// RFC 3986 unreserved characters besides letters and digits: safe anywhere in a URL.
+pub const UNRESERVED: &[u8] = b"-._~";
+
+/// Percent-encoding of every byte but ASCII letters, digits and `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -260,7 +260,14 @@ async fn serve_file(
             e => RouteError::File(e),
         })?)
     };
-    let len = opened.as_ref().and_then(Opened::known_len).unwrap_or(link.file_size);
+    let len = match opened.as_ref().map(Opened::known_len) {
+        Some(Some(len)) => len,
+        // Neither the update nor getFile gave a size: serving it could cut the body short.
+        Some(None) if link.file_size == 0 => {
+            return Err(RouteError::Upstream(TelegramError::Decode("telegram gave no size for this file".into())));
+        }
+        _ => link.file_size,
+    };
     let range_header = match header(req, "if-range") {
         Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
         _ => header(req, "range"),
@@ -286,9 +293,14 @@ async fn serve_file(
         }
         Ranged::Full => {}
     }
-    res.insert_header("content-type", link.mime.as_str());
+    let mime = crate::mime::sanitize(&link.mime);
+    // Only media that cannot run script is shown inline; an uploaded page or SVG is a download,
+    // and the sandbox keeps anything a browser does render away from our origin.
+    let disposition = if crate::mime::inline_safe(mime) { disposition } else { "attachment" };
+    res.insert_header("content-type", mime);
     res.insert_header("content-disposition", content_disposition(disposition, &link.file_name));
     res.insert_header("x-content-type-options", "nosniff");
+    res.insert_header("content-security-policy", "sandbox");
     let body_len = ranged.body_len(len);
     let Some(opened) = opened else {
         res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(body_len)?)));
@@ -305,11 +317,13 @@ async fn serve_file(
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     let load = client.conn.load();
-    let plan = buffer_plan(load.streams() + 1);
-    // A small body needs no more gathering room than its own size.
-    client.conn.coalesce(plan.coalesce.min(usize::try_from(body_len).unwrap_or(usize::MAX)));
     let located = match opened.local_from(start) {
         Ok(file) => {
+            // Buffers are planned, and the stream counted, with no await in between.
+            let plan = buffer_plan(load.streams() + 1);
+            // Gathering writes pays off for fast local reads; a small body needs no more
+            // gathering room than its own size.
+            client.conn.coalesce(plan.coalesce.min(usize::try_from(body_len).unwrap_or(usize::MAX)));
             let source =
                 ByteSource::with_buffer(Upstream::File(file), body_len, plan.read).loaded(&load).tracked(guard);
             res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
@@ -317,8 +331,16 @@ async fn serve_file(
         }
         Err(located) => located,
     };
-    let mut upstream =
-        app.files.api().download(&located.path, upstream_range.as_deref()).await.map_err(RouteError::Upstream)?;
+    let mut upstream = match app.files.api().download(&located.path, upstream_range.as_deref()).await {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            // The path may have gone stale before its cache entry did: ask Telegram next time.
+            app.files.forget(&link.file_id);
+            return Err(RouteError::Upstream(e));
+        }
+    };
+    // Planned after the download started, so concurrent starts see each other.
+    let plan = buffer_plan(load.streams() + 1);
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
     let skip = match u16::from(upstream.status()) {
         206 => {
@@ -372,14 +394,8 @@ fn usize_len(len: u64) -> Result<usize, RouteError> {
 pub fn content_disposition(kind: &str, name: &str) -> String {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    let mut encoded = String::with_capacity(name.len() * 3);
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    // RFC 8187 attr-char: what may stand unencoded in `filename*`.
+    let encoded = pages::percent_encode(name, b"!#$&+-.^_`|~");
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::config::Timers;
 use crate::shutdown::Shutdown;
 use crate::store::StoreError;
-use crate::units::{human_size, month_key, now_unix};
+use crate::units::{human_size, month_key, month_key_before, now_unix};
 
 pub const STREAMS: &str = "streams";
 pub const LOG_CACHE: &str = "log cache";
@@ -20,8 +20,8 @@ pub const MEMORY: &str = "memory";
 pub const STORE: &str = "store";
 pub const BANDWIDTH: &str = "bandwidth flush";
 
-/// Bandwidth rows are kept for the current month and this many before it.
-const BANDWIDTH_MONTHS_KEPT: u64 = 2;
+/// Bandwidth rows are kept for the current month and this many before it (three months in all).
+const BANDWIDTH_MONTHS_KEPT: u32 = 2;
 
 /// The schedule of every task, first runs one interval from `now`.
 pub fn schedule(timers: &Timers, now: u64) -> Schedule {
@@ -88,7 +88,7 @@ fn trim_memory(app: &App) -> Result<String, String> {
     let trimmed = monitor::trim_heap();
     let after = monitor.sample().ok_or("cannot read this process's memory")?;
     Ok(format!(
-        "rss {} -> {}, vms {}, {:.1}% of ram; {paths} stale file paths dropped{}",
+        "rss {} -> {}, vms {}, {:.1}% of ram; {paths} file paths cached{}",
         human_size(before.rss),
         human_size(after.rss),
         human_size(after.vms),
@@ -100,7 +100,7 @@ fn trim_memory(app: &App) -> Result<String, String> {
 fn purge_store(app: &App) -> Result<String, String> {
     let now = now_unix();
     let links = app.store.purge_expired_links(now).map_err(|e| e.to_string())?;
-    let oldest_kept = month_key(now.saturating_sub(BANDWIDTH_MONTHS_KEPT * 31 * 86_400));
+    let oldest_kept = month_key_before(now, BANDWIDTH_MONTHS_KEPT);
     let months = app.store.purge_bandwidth_before(&oldest_kept).map_err(|e| e.to_string())?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
 }

@@ -208,6 +208,11 @@ impl Files {
             .detach();
     }
 
+    /// Drops the cached answer for `file_id` (its path failed).
+    pub fn forget(&self, file_id: &str) {
+        self.0.cache.borrow_mut().remove(file_id);
+    }
+
     /// Drops expired `getFile` answers; returns how many remain (for the cleanup scheduler).
     pub fn sweep(&self) -> usize {
         self.0.cache.borrow_mut().sweep(Instant::now())
