@@ -59,10 +59,6 @@ impl Root {
         Ok(Root(canonical))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
     /// Resolves `path` (absolute, or relative to the root) and opens it if it is a regular file
     /// inside the root. Resolving first and opening the resolved path means a symlink or `..`
     /// cannot lead out.

@@ -63,14 +63,6 @@ impl std::fmt::Display for TelegramError {
 impl std::error::Error for TelegramError {}
 
 impl TelegramError {
-    /// The status code of an API error, if this is one.
-    pub fn api_code(&self) -> Option<u64> {
-        match self {
-            TelegramError::Api { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-
     /// Whether the API description contains `text` (Telegram's error texts are stable phrases).
     pub fn description_contains(&self, text: &str) -> bool {
         matches!(self, TelegramError::Api { description, .. } if description.contains(text))
