@@ -9,8 +9,9 @@ use std::time::Duration;
 
 /// Cloud Bot API `getFile` limit (Bot API docs: "up to 20 MB").
 pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
-/// Largest upload a local Bot API server hands over (Telegram's 2000 MB upload limit).
-pub const LOCAL_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
+/// Largest upload a local Bot API server hands over: Telegram's upload limit, 2000 MB, or
+/// 4000 MB for Premium users (Telegram enforces which applies when the file is sent).
+pub const LOCAL_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
 /// Every variable streambot reads, with its default and meaning (for `--help`).
 pub const VARIABLES: &[(&str, &str, &str)] = &[

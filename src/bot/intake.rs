@@ -177,7 +177,7 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
             )
         } else {
             format!(
-                "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
+                "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB (4 GB for Premium users) by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
                 human_size(size),
                 human_size(limit)
             )
