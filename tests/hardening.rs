@@ -1,5 +1,6 @@
-//! A server abuse cannot sink: an endless header line, idle and slow clients, more connections
-//! than allowed, per-client limits, HTTP/1.0, CORS, `X-Forwarded-For`.
+//! A server abuse cannot sink: an endless header line, non-ASCII header bytes, idle and slow
+//! clients, more connections than allowed (also in a burst), per-client limits, HTTP/1.0, CORS,
+//! `X-Forwarded-For`, requests arriving during the shutdown grace period.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -46,6 +47,84 @@ fn a_one_mib_header_line_is_cut_off_and_memory_stays_flat() {
     let after = bot.rss_kib();
     assert!(after < before + 1024, "rss grew from {before} KiB to {after} KiB");
     assert_eq!(get(bot.addr(), "/health").status, 200, "the server still serves");
+}
+
+#[test]
+fn non_ascii_or_control_bytes_in_a_head_get_400_and_the_server_lives_on() {
+    let world = World::new("nonascii");
+    let bot = world.start_bot(&[]);
+    // async-h1 panics on a header value it cannot make a string of (an abort in release).
+    let heads: [&[u8]; 4] = [
+        "GET /health HTTP/1.1\r\nHost: x\r\nX: é\r\n\r\n".as_bytes(),
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX: \xff\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
+        b"GET /health\xc3\xa9 HTTP/1.0\r\n\r\n",
+    ];
+    for head in heads {
+        let res = raw_http::send(bot.addr(), head);
+        let status = res.as_ref().map(|r| r.status).ok();
+        assert_eq!(status, Some(400), "{:?}: {res:?}", String::from_utf8_lossy(head));
+        assert_eq!(get(bot.addr(), "/health").status, 200, "the server still serves");
+    }
+    // A body is not a head: any bytes there, the 405 comes, and the connection carries on.
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    let mut post = b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n".to_vec();
+    post.extend_from_slice(b"\xc3\xa9\xff\x00\x01");
+    assert_eq!(conn.send(&post).unwrap().status, 405);
+    assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+    // A bad head on a kept-alive connection is refused too.
+    assert_eq!(conn.send("GET /health HTTP/1.1\r\nX: é\r\n\r\n".as_bytes()).unwrap().status, 400);
+    assert!(conn.is_closed(WAIT), "a refused connection closes");
+    assert_eq!(bot.wait_exit(Duration::from_millis(1)), None, "the process is alive");
+    assert_eq!(get(bot.addr(), "/health").status, 200);
+}
+
+#[test]
+fn a_burst_of_connections_cannot_overshoot_the_cap() {
+    let world = World::new("burst");
+    let bot = world.start_bot(&[("MAX_CONNECTIONS", "5")]);
+    // All connected (queued in the backlog) before any request: the accept loop takes them in one
+    // go, before any connection task ran.
+    let mut conns: Vec<Conn> = (0..40).map(|_| Conn::open(bot.addr()).unwrap()).collect();
+    let mut served = 0;
+    for conn in &mut conns {
+        // A refused connection has its 503 already, or is closed (then writing may fail too).
+        match conn.send(&raw("GET", "/health", &[], false)) {
+            Ok(res) if res.status == 200 => served += 1,
+            Ok(res) => assert_eq!(res.status, 503),
+            Err(_) => {}
+        }
+    }
+    assert_eq!(served, 5, "exactly MAX_CONNECTIONS connections are served");
+    drop(conns);
+    wait_health(bot.addr(), 200);
+}
+
+#[test]
+fn requests_during_the_shutdown_grace_close_and_start_no_download() {
+    let world = World::new("gracereq");
+    let bot = world.start_bot(&[("SHUTDOWN_GRACE_SECS", "60")]);
+    let file = world.tg.add_file(bytes(19 * 1024 * 1024, 35), "big.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let mut kept = Conn::open(bot.addr()).unwrap();
+    assert_eq!(kept.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+    // A download that stalls keeps the process in its grace period.
+    let mut stalled = TcpStream::connect(bot.addr()).unwrap();
+    stalled.set_read_timeout(Some(WAIT)).unwrap();
+    stalled.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
+    let mut buf = [0u8; 64 * 1024];
+    let mut got = 0;
+    while got < 256 * 1024 {
+        got += stalled.read(&mut buf).unwrap();
+    }
+    bot.signal("TERM");
+    assert!(bot.wait_for_line(WAIT, "waiting up to 60s").is_some(), "{}", bot.output());
+    let res = kept.send(&raw("GET", &format!("/dl/{token}"), &[], false)).unwrap();
+    assert_eq!((res.status, res.header("connection")), (503, Some("close")), "{res:?}");
+    assert!(kept.is_closed(WAIT), "no further request on this connection");
+    drop(stalled);
+    let status = bot.wait_exit(WAIT).expect("exits once the running download ended");
+    assert!(status.success(), "{status:?}\n{}", bot.output());
 }
 
 #[test]

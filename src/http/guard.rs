@@ -1,6 +1,7 @@
 //! [`Guarded`]: the socket async-h1 reads and writes. It caps the bytes read between two writes
 //! (async-h1 grows one header line without bound), bounds the wait for a request and for write
-//! progress, lets HTTP/1.0 requests in (async-h1 drops them), and can coalesce a body's writes.
+//! progress, lets HTTP/1.0 requests in (async-h1 drops them), answers 400 to a request head
+//! async-h1 would panic on (a non-ASCII header value), and can coalesce a body's writes.
 
 use std::future::Future;
 use std::io;
@@ -10,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use async_io::Timer;
-use async_net::TcpStream;
+use async_net::{Shutdown as Half, TcpStream};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use super::body::{Load, buffer_plan};
@@ -18,6 +19,16 @@ use super::body::{Load, buffer_plan};
 /// Most bytes read between two writes: a request head and whatever follows it. async-h1 refuses
 /// heads over 8 KiB itself, but only after a whole line arrived.
 pub const HEAD_CAP: usize = 16 * 1024;
+
+/// The answer to a request head with a byte no head may hold. async-h1 must never see such a
+/// head: httparse lets bytes 0x80-0xFF through in header values and async-h1 then unwraps
+/// http-types' ASCII check, a panic (an abort in release) that one client could send at will.
+const BAD_REQUEST: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 37\r\nConnection: close\r\n\r\nrequest head must be printable ASCII\n";
+/// After the 400, the client's remaining bytes are read and dropped for at most this long and
+/// this many bytes (closing with unread bytes is a reset that can destroy the 400 in transit).
+const REFUSE_DRAIN_TIME: Duration = Duration::from_secs(2);
+const REFUSE_DRAIN: usize = HEAD_CAP;
 
 /// Timeouts of one connection.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +51,9 @@ struct State {
     read_timer: Option<Timer>,
     write_timer: Option<Timer>,
     line: RequestLine,
+    head: HeadCheck,
+    /// Set once a head was refused: the 400 goes out, then every read fails.
+    refusal: Option<Refusal>,
     /// Writes gathered here while coalescing is on (capacity > 0); freed at the next flush.
     out: Vec<u8>,
     out_pos: usize,
@@ -56,6 +70,8 @@ impl Guarded {
             read_timer: None,
             write_timer: None,
             line: RequestLine::new(),
+            head: HeadCheck::new(),
+            refusal: None,
             out: Vec::new(),
             out_pos: 0,
             load,
@@ -75,6 +91,13 @@ impl Guarded {
     /// Whether the request being served came as HTTP/1.0 (its response must close the connection).
     pub fn is_http10(&self) -> bool {
         self.state().line.http10
+    }
+
+    /// The previous request is done with (response sent, its body read): the next bytes read are a
+    /// request head again and get checked. Only the server loop knows this: a request body is
+    /// read (or discarded) after the response was written, so writes cannot tell it.
+    pub fn next_request(&self) {
+        self.state().head = HeadCheck::new();
     }
 
     /// Gathers the next writes into `capacity` bytes and sends them in big writes, until the
@@ -98,6 +121,9 @@ impl State {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if self.refusal.is_some() {
+            return self.poll_refuse(cx);
+        }
         let room = HEAD_CAP.saturating_sub(self.read_since_write).min(buf.len());
         if room == 0 && !buf.is_empty() {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "request head too large")));
@@ -106,8 +132,7 @@ impl State {
         loop {
             let carried = self.line.take_carry(buf);
             if carried == buf.len() {
-                self.read_since_write += carried;
-                return Poll::Ready(Ok(carried));
+                return self.hand_on(cx, &buf[..carried]);
             }
             let n = match Pin::new(&mut self.stream).poll_read(cx, &mut buf[carried..]) {
                 Poll::Ready(Ok(n)) => n,
@@ -124,22 +149,82 @@ impl State {
             let total = carried + n;
             let out = if n == 0 { total } else { self.line.scan(buf, total) };
             if out > 0 || n == 0 {
-                self.read_since_write += out;
-                return Poll::Ready(Ok(out));
+                return self.hand_on(cx, &buf[..out]);
+            }
+        }
+    }
+
+    /// Hands `bytes` on to async-h1, or refuses the request when they cannot be part of its head.
+    fn hand_on(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> Poll<io::Result<usize>> {
+        if !self.head.pass(bytes) {
+            self.refusal = Some(Refusal::Answering(0));
+            return self.poll_refuse(cx);
+        }
+        self.read_since_write += bytes.len();
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    /// Sends the 400, shuts the write side, drains what the client still sends (bounded), then
+    /// fails the read so async-h1 ends the connection without having seen the head.
+    fn poll_refuse(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            match self.refusal {
+                Some(Refusal::Answering(pos)) => {
+                    let sent = write_some(
+                        &mut self.stream,
+                        &mut self.write_timer,
+                        self.timeouts.write,
+                        cx,
+                        &BAD_REQUEST[pos..],
+                    );
+                    let pos = match ready!(sent) {
+                        Ok(n) if n > 0 => pos + n,
+                        // The client is gone or stuck: nothing more to tell it.
+                        _ => {
+                            self.refusal = Some(Refusal::Done);
+                            continue;
+                        }
+                    };
+                    if pos < BAD_REQUEST.len() {
+                        self.refusal = Some(Refusal::Answering(pos));
+                        continue;
+                    }
+                    let _ = self.stream.shutdown(Half::Write);
+                    self.read_timer = Some(Timer::after(REFUSE_DRAIN_TIME));
+                    self.refusal = Some(Refusal::Draining(0));
+                }
+                Some(Refusal::Draining(drained)) => {
+                    let mut sink = [0u8; 1024];
+                    self.refusal = match Pin::new(&mut self.stream).poll_read(cx, &mut sink) {
+                        Poll::Ready(Ok(n)) if n > 0 && drained + n < REFUSE_DRAIN => {
+                            Some(Refusal::Draining(drained + n))
+                        }
+                        Poll::Ready(_) => Some(Refusal::Done),
+                        Poll::Pending => {
+                            let timer = self.read_timer.get_or_insert_with(|| Timer::after(REFUSE_DRAIN_TIME));
+                            if Pin::new(timer).poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            Some(Refusal::Done)
+                        }
+                    };
+                }
+                Some(Refusal::Done) | None => {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "request head not ASCII")));
+                }
             }
         }
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         self.wrote();
-        let cap = self.out.capacity();
-        if cap == 0 {
-            return write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, data);
-        }
-        if self.out.len() == cap {
+        if self.out.capacity() > 0 && self.out.len() == self.out.capacity() {
             ready!(self.poll_drain(cx))?;
         }
-        if self.out.is_empty() && data.len() >= cap {
+        // Read after the drain: it may have released the buffer (other streams started), and
+        // then this write and the rest of the response go straight through.
+        let cap = self.out.capacity();
+        if cap == 0 || (self.out.is_empty() && data.len() >= cap) {
             return write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, data);
         }
         let n = data.len().min(cap - self.out.len());
@@ -221,6 +306,54 @@ impl AsyncWrite for Guarded {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.state().poll_close(cx)
+    }
+}
+
+/// Where a refused connection stands.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// This many bytes of [`BAD_REQUEST`] are sent.
+    Answering(usize),
+    /// The answer is out; this many bytes of the client's were dropped since.
+    Draining(usize),
+    /// Every read fails.
+    Done,
+}
+
+/// Follows one request head as it is handed on, up to the blank line that ends it (async-h1 stops
+/// at the first `\r\n\r\n` too). Bytes after it are a body or the next request: they are not
+/// looked at until [`Guarded::next_request`].
+#[derive(Debug)]
+struct HeadCheck {
+    /// Still inside the head.
+    armed: bool,
+    /// How many bytes of `\r\n\r\n` the bytes so far end with.
+    matched: u8,
+}
+
+impl HeadCheck {
+    fn new() -> HeadCheck {
+        HeadCheck { armed: true, matched: 0 }
+    }
+
+    /// Whether `bytes`, the next ones handed on, may be in a head: printable ASCII, `\t`, `\r`
+    /// and `\n` only (async-h1 panics on bytes from 0x80; control bytes are no header either).
+    fn pass(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if !self.armed {
+                return true;
+            }
+            if b >= 0x7f || (b < 0x20 && !matches!(b, b'\r' | b'\n' | b'\t')) {
+                return false;
+            }
+            self.matched = match (self.matched, b) {
+                (0 | 2, b'\r') | (1 | 3, b'\n') => self.matched + 1,
+                (_, b'\r') => 1,
+                _ => 0,
+            };
+            self.armed = self.matched < 4;
+        }
+        true
     }
 }
 
@@ -405,6 +538,96 @@ mod tests {
                 }
             };
             assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        });
+    }
+
+    #[test]
+    fn the_canned_400_declares_its_exact_length() {
+        let text = std::str::from_utf8(BAD_REQUEST).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let declared = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).unwrap();
+        assert_eq!(declared.parse::<usize>().unwrap(), body.len());
+        assert!(head.starts_with("HTTP/1.1 400 ") && head.ends_with("\r\nConnection: close"));
+    }
+
+    #[test]
+    fn the_head_check_refuses_non_ascii_and_control_bytes_but_never_looks_at_a_body() {
+        let ok = b"GET / HTTP/1.1\r\nHost: a\r\nX-T:\tb\r\n\r\n";
+        for chunk in [1, 2, 3, 64] {
+            let mut check = HeadCheck::new();
+            assert!(ok.chunks(chunk).all(|c| check.pass(c)), "chunk {chunk}");
+            assert!(check.pass("é\0\x01\x7f".as_bytes()), "a body after the blank line is not looked at");
+        }
+        for bad in ["X: é".as_bytes(), b"X: \xff", b"X: a\0", b"X: \x1b", b"X: \x7f", b"GET /\x80 HTTP/1.1"] {
+            let mut head = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            head.extend_from_slice(bad);
+            assert!(!HeadCheck::new().pass(&head), "{bad:?}");
+        }
+        // A lone `\n\n` or `\r\n\r` does not end the head (async-h1 waits for `\r\n\r\n`).
+        let mut check = HeadCheck::new();
+        assert!(check.pass(b"GET / HTTP/1.1\n\nX: \r\n\r"));
+        assert!(!check.pass(b"\xff"));
+    }
+
+    #[test]
+    fn a_non_ascii_head_gets_a_400_and_the_read_fails() {
+        smol::block_on(async {
+            let (mut conn, mut client) = pair(LONG).await;
+            client.write_all("GET / HTTP/1.1\r\nHost: a\r\nX: é\r\n\r\n".as_bytes()).await.unwrap();
+            // Like a real client, it closes once the announced body is in: the drain ends then.
+            let reader = smol::spawn(async move {
+                let mut got = vec![0u8; BAD_REQUEST.len()];
+                client.read_exact(&mut got).await.unwrap();
+                got
+            });
+            let mut buf = [0u8; 4096];
+            let err = conn.read(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            assert_eq!(conn.read(&mut buf).await.unwrap_err().kind(), io::ErrorKind::InvalidData, "and stays failed");
+            assert_eq!(reader.await, BAD_REQUEST);
+        });
+    }
+
+    #[test]
+    fn a_body_after_the_head_is_handed_on_and_the_next_request_is_checked_again() {
+        smol::block_on(async {
+            let (mut conn, mut client) = pair(LONG).await;
+            let mut sent = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n".to_vec();
+            sent.extend_from_slice(b"\xc3\xa9\xff\0");
+            client.write_all(&sent).await.unwrap();
+            let mut got = vec![0u8; sent.len()];
+            conn.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, sent);
+            conn.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await.unwrap();
+            conn.next_request();
+            client.write_all("GET / HTTP/1.1\r\nX: é\r\n\r\n".as_bytes()).await.unwrap();
+            client.close().await.unwrap();
+            assert_eq!(conn.read(&mut got).await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        });
+    }
+
+    #[test]
+    fn writes_go_straight_through_once_a_drain_released_the_buffer() {
+        smol::block_on(async {
+            let (mut conn, mut client) = pair(LONG).await;
+            // Bigger than any plan coalesces at: the first drain gives it back.
+            let cap = 2 * buffer_plan(0).coalesce;
+            let total = cap + 100;
+            let reader = smol::spawn(async move {
+                let mut got = vec![0u8; total];
+                client.read_exact(&mut got).await.unwrap();
+                got.iter().all(|&b| b == 3)
+            });
+            conn.coalesce(cap);
+            for _ in 0..cap / (8 * 1024) {
+                conn.write_all(&[3u8; 8 * 1024]).await.unwrap();
+            }
+            assert_eq!(conn.state().out.len(), cap, "gathered");
+            assert_eq!(conn.write(&[3u8; 100]).await.unwrap(), 100);
+            let capacity = conn.state().out.capacity();
+            let gathered = conn.state().out.len();
+            assert_eq!((capacity, gathered), (0, 0), "written through, no new buffer");
+            assert!(reader.await);
         });
     }
 

@@ -1,14 +1,18 @@
 //! Accepting HTTP connections: at most `MAX_CONNECTIONS` open (a canned 503 beyond), each one a
 //! task on the same `LocalExecutor`, its socket wrapped in a [`Guarded`], served by async-h1 with
-//! our router. The accept loop stops when shutdown fires.
+//! our router. The accept loop stops when shutdown fires; requests that still arrive on open
+//! connections during the shutdown grace period close their connection, and new downloads get a
+//! 503 (the grace period is for the downloads already running).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
+use async_h1::server::{ConnectionStatus, Server};
 use async_net::{Shutdown as Half, TcpListener, TcpStream};
 use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use http_types::{Method, Request, Response, StatusCode};
 use smol::LocalExecutor;
 
 use super::body::Load;
@@ -33,8 +37,8 @@ too many connections, try again soon\n";
 pub struct HttpState {
     /// Requests and invalid tokens per client address.
     pub limiter: RefCell<ClientLimiter>,
-    open: Cell<usize>,
-    rejecting: Cell<usize>,
+    open: Rc<Cell<usize>>,
+    rejecting: Rc<Cell<usize>>,
     /// File bodies streaming now (buffer sizes follow it).
     pub load: Load,
 }
@@ -44,8 +48,8 @@ impl HttpState {
         let http = &app.config.http;
         HttpState {
             limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
-            open: Cell::new(0),
-            rejecting: Cell::new(0),
+            open: Rc::default(),
+            rejecting: Rc::default(),
             load: Load::default(),
         }
     }
@@ -56,17 +60,20 @@ impl HttpState {
     }
 }
 
-/// Counts one connection for as long as it lives.
-struct Counted<'a>(&'a Cell<usize>);
+/// Counts one connection for as long as it lives. Made in the accept loop, before the task is
+/// spawned, and moved into it: `accept` returns at once while connections are queued, so counting
+/// only once a task first ran would let a whole burst past the cap. Dropping the task (run or
+/// not) uncounts it.
+struct Counted(Rc<Cell<usize>>);
 
-impl<'a> Counted<'a> {
-    fn new(cell: &'a Cell<usize>) -> Counted<'a> {
+impl Counted {
+    fn new(cell: &Rc<Cell<usize>>) -> Counted {
         cell.set(cell.get() + 1);
-        Counted(cell)
+        Counted(cell.clone())
     }
 }
 
-impl Drop for Counted<'_> {
+impl Drop for Counted {
     fn drop(&mut self) {
         self.0.set(self.0.get() - 1);
     }
@@ -98,9 +105,9 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         };
         if state.open.get() >= app.config.max_connections {
             if state.rejecting.get() < MAX_REJECTING {
-                let state = state.clone();
+                let counted = Counted::new(&state.rejecting);
                 ex.spawn(async move {
-                    let _counted = Counted::new(&state.rejecting);
+                    let _counted = counted;
                     reject(stream).await;
                 })
                 .detach();
@@ -109,18 +116,47 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             continue;
         }
         stream.set_nodelay(true).ok();
+        let counted = Counted::new(&state.open);
         let app = app.clone();
         let state = state.clone();
+        let shutdown = shutdown.clone();
         ex.spawn(async move {
-            let _counted = Counted::new(&state.open);
+            let _counted = counted;
             let conn = Guarded::new(stream, timeouts, state.load.clone());
             // The stream tracker ends this connection through `end` (stalled or shutdown).
             let (end, ended) = shutdown::channel();
             let client = Client { peer, end, conn: conn.clone() };
-            // Boxed: the handler's state (about 4 KiB) lives only while it runs, not for the whole
-            // connection (the task is sized by its largest state; measured 9.8 KiB unboxed, 6.1 boxed).
-            let serve =
-                async_h1::accept(conn, |req| Box::pin(routes::handle(app.clone(), state.clone(), client.clone(), req)));
+            let closing = shutdown.clone();
+            let endpoint = move |req: Request| {
+                let draining = closing.is_fired();
+                let handled = (!(draining && starts_download(&req)))
+                    .then(|| routes::handle(app.clone(), state.clone(), client.clone(), req));
+                let (app, closing) = (app.clone(), closing.clone());
+                // Boxed: the handler's state (about 4 KiB) lives only while it runs, not for the
+                // whole connection (the task is sized by its largest state; measured 9.8 KiB
+                // unboxed, 6.1 boxed).
+                Box::pin(async move {
+                    let Some(handled) = handled else {
+                        app.responses.count(503);
+                        return Ok(shutting_down());
+                    };
+                    let mut res = handled.await?;
+                    if draining || closing.is_fired() {
+                        // Shutting down: this connection carries no further request.
+                        res.insert_header("connection", "close");
+                    }
+                    Ok(res)
+                })
+            };
+            // async-h1's own loop, one request at a time: the guard has to learn when the next
+            // request head starts (after the previous body was read), and shutdown stops the loop.
+            let mut server = Server::new(conn.clone(), endpoint);
+            let serve = async {
+                while server.accept_one().await? == ConnectionStatus::KeepAlive && !shutdown.is_fired() {
+                    conn.next_request();
+                }
+                Ok(())
+            };
             let ended = async {
                 ended.wait().await;
                 Err(http_types::Error::from_str(500, "ended by the server"))
@@ -131,6 +167,22 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         })
         .detach();
     }
+}
+
+/// Whether `req` would start a file body (what the shutdown grace period does not take on).
+fn starts_download(req: &Request) -> bool {
+    let path = req.url().path();
+    req.method() == Method::Get && (path.starts_with("/dl/") || path.starts_with("/stream/"))
+}
+
+/// The answer to a new download once shutdown began.
+fn shutting_down() -> Response {
+    let mut res = Response::new(StatusCode::ServiceUnavailable);
+    res.insert_header("content-type", "text/plain; charset=utf-8");
+    res.insert_header("retry-after", "5");
+    res.insert_header("connection", "close");
+    res.set_body("shutting down, try again soon\n");
+    res
 }
 
 /// Answers a connection past the cap with a fixed 503, without parsing anything.
