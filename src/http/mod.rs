@@ -4,6 +4,7 @@ pub mod access;
 pub mod body;
 pub mod conditional;
 pub mod guard;
+pub mod head;
 pub mod info;
 pub mod pages;
 pub mod range;
