@@ -2,11 +2,11 @@
 //! handlers that answer each method against the shared state.
 
 use super::files::get_file;
-use super::http::{Request, api_error_json, write_head, write_json};
+use super::http::{FaultStep, Request, api_error_json, apply_fault, write_head, write_json};
 use super::params::{Uploads, param_i64, param_str, parse_params};
 use super::state::{Shared, State, push_capped};
 use super::updates::{bot_user_json, message_in_chat, unix_now};
-use super::{BOT_ID, Fault, MEDIA_KINDS, Sent};
+use super::{BOT_ID, MEDIA_KINDS, Sent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -317,17 +317,10 @@ pub(super) fn handle_method(
             return write_json(out, 400, &api_error_json(400, &description, None), keep, false);
         }
     };
-    let mut cut = None;
-    match fault {
-        Some(Fault::Status { code, description, retry_after }) => {
-            let body = api_error_json(code, &description, retry_after);
-            return write_json(out, code, &body, keep, false);
-        }
-        Some(Fault::Drop) => return Ok(false),
-        Some(Fault::Stall(d)) => shared.sleep(d),
-        Some(Fault::CutBody { after }) => cut = Some(after),
-        None => {}
-    }
+    let cut = match apply_fault(shared, fault, out, keep, false)? {
+        FaultStep::Answered(keep) => return Ok(keep),
+        FaultStep::Serve { cut } => cut,
+    };
     let result = match canonical {
         Some(method) => dispatch(shared, method, &params, &uploads),
         None => Err(ApiError { code: 404, description: "Not Found".to_string() }),

@@ -2,10 +2,10 @@
 //! `/file/bot<token>/<path>` download route with single `Range` support and fault injection.
 
 use super::api::{ApiError, bad};
-use super::http::{Request, api_error_json, not_found_json, write_head, write_json};
+use super::http::{FaultStep, Request, apply_fault, not_found_json, write_head, write_json};
 use super::params::param_str;
 use super::state::{Shared, State, push_capped};
-use super::{CLOUD_FILE_LIMIT, Fault, FileRef, FileRequest};
+use super::{CLOUD_FILE_LIMIT, FileRef, FileRequest};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -240,17 +240,10 @@ pub(super) fn handle_file(
         shared.notify();
         (fault, bytes, st.ignore_range)
     };
-    let mut cut = None;
-    match fault {
-        Some(Fault::Status { code, description, retry_after }) => {
-            let body = api_error_json(code, &description, retry_after);
-            return write_json(out, code, &body, keep, head_only);
-        }
-        Some(Fault::Drop) => return Ok(false),
-        Some(Fault::Stall(d)) => shared.sleep(d),
-        Some(Fault::CutBody { after }) => cut = Some(after),
-        None => {}
-    }
+    let cut = match apply_fault(shared, fault, out, keep, head_only)? {
+        FaultStep::Answered(keep) => return Ok(keep),
+        FaultStep::Serve { cut } => cut,
+    };
     let bytes = match bytes {
         Some(bytes) if req.method == "GET" || head_only => bytes,
         _ => return write_json(out, 404, &not_found_json(), keep, head_only),

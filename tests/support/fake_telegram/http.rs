@@ -329,3 +329,34 @@ pub(super) fn api_error_json(code: u16, description: &str, retry_after: Option<u
 pub(super) fn not_found_json() -> Value {
     api_error_json(404, "Not Found", None)
 }
+
+/// Where a queued fault leaves a request: answered already (with the keep-alive verdict), or to be
+/// served normally, its body cut after `cut` bytes if asked.
+pub(super) enum FaultStep {
+    Answered(bool),
+    Serve { cut: Option<u64> },
+}
+
+/// Applies the fault taken for this request, if any (Bot API methods and the file route alike).
+pub(super) fn apply_fault(
+    shared: &super::state::Shared,
+    fault: Option<super::Fault>,
+    out: &mut TcpStream,
+    keep: bool,
+    head_only: bool,
+) -> io::Result<FaultStep> {
+    use super::Fault;
+    Ok(match fault {
+        Some(Fault::Status { code, description, retry_after }) => {
+            let body = api_error_json(code, &description, retry_after);
+            FaultStep::Answered(write_json(out, code, &body, keep, head_only)?)
+        }
+        Some(Fault::Drop) => FaultStep::Answered(false),
+        Some(Fault::Stall(d)) => {
+            shared.sleep(d);
+            FaultStep::Serve { cut: None }
+        }
+        Some(Fault::CutBody { after }) => FaultStep::Serve { cut: Some(after) },
+        None => FaultStep::Serve { cut: None },
+    })
+}
