@@ -53,6 +53,8 @@ pub struct App {
     pub updates_handled: Cell<u64>,
     /// HTTP responses by status since start.
     pub responses: StatusCounts,
+    /// Panics caught, by failure domain.
+    pub panics: crate::panics::Panics,
     pub started: Instant,
 }
 
@@ -273,6 +275,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         bandwidth_flushed: Cell::new(0),
         updates_handled: Cell::new(0),
         responses: StatusCounts::new(),
+        panics: Default::default(),
         started: Instant::now(),
     });
     let (trigger, shutdown) = shutdown::channel();
@@ -363,7 +366,9 @@ async fn poll(app: Rc<App>, shutdown: Shutdown) {
             async_io::Timer::after(app.config.timers.shutdown_grace).await;
             log::warn!("shutdown: gave up on an update still being handled");
         };
-        futures_lite::future::or(bot::handlers::handle(&app, update), grace).await;
+        let kind = bot::handlers::kind(&update);
+        let handled = app.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update));
+        futures_lite::future::or(async { handled.await.unwrap_or_default() }, grace).await;
         app.updates_handled.set(app.updates_handled.get() + 1);
     })
     .await;

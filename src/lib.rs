@@ -23,6 +23,8 @@ pub mod logger;
 pub mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub mod mime;
+/// Failure domains: panics caught per connection and per update, logged and counted.
+pub mod panics;
 /// One shutdown signal for every task.
 pub mod shutdown;
 /// SQLite: migrations and typed queries.

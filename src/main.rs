@@ -55,6 +55,7 @@ fn main() -> ExitCode {
     async_global_executor::init_with_config(
         async_global_executor::GlobalExecutorConfig::default().with_min_threads(1).with_max_threads(1),
     );
+    streambot::panics::install_hook();
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
         return match smol::block_on(ex.run(app::check(&config))) {

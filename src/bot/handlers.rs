@@ -23,6 +23,16 @@ pub fn command_list() -> Vec<(&'static str, &'static str)> {
     vec![("start", "Start the bot"), ("help", "How to get a link"), ("about", "About this bot")]
 }
 
+/// What an update is, for log lines (no user content).
+pub fn kind(update: &Update) -> &'static str {
+    match &update.content {
+        UpdateContent::Message(m) if intake::media_of(m).is_some() => "file message",
+        UpdateContent::Message(_) => "message",
+        UpdateContent::CallbackQuery(_) => "button press",
+        _ => "other update",
+    }
+}
+
 /// Handles one update; errors are logged, never returned (one bad update must not stop the poll).
 pub async fn handle(app: &App, update: Update) {
     let result = match update.content {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use http_types::{Response, StatusCode};
 
 use crate::app::App;
+use crate::panics::Domain;
 use crate::units::{iso_utc, month_key, now_unix};
 
 /// Prometheus text exposition format 0.0.4.
@@ -32,6 +33,10 @@ pub fn metrics(app: &App) -> Response {
     for (status, count) in app.responses.all() {
         let status = status.map_or_else(|| "other".to_owned(), |s| s.to_string());
         let _ = writeln!(out, "streambot_http_responses_total{{status=\"{status}\"}} {count}");
+    }
+    out.push_str("# HELP streambot_panics_total Panics caught; each cost one connection or one update.\n# TYPE streambot_panics_total counter\n");
+    for (domain, name) in [(Domain::Http, "http"), (Domain::Update, "update")] {
+        let _ = writeln!(out, "streambot_panics_total{{domain=\"{name}\"}} {}", app.panics.count(domain));
     }
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
