@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::net::TrustedProxies;
+
 /// Cloud Bot API `getFile` limit (Bot API docs: "up to 20 MB").
 pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// Largest upload a local Bot API server hands over: Telegram's upload limit, 2000 MB, or
@@ -27,10 +29,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("LINK_SECRET", "generated", "HMAC secret for links (at least 16 characters); default: DATA_DIR/link_secret"),
     ("GITHUB_REPO_URL", "project page", "repository URL shown by /about"),
     ("POLL_TIMEOUT_SECS", "50", "getUpdates long-poll timeout"),
-    ("MAX_CONNECTIONS", "256", "open HTTP connections at most (503 beyond)"),
+    ("MAX_CONNECTIONS", "256", "open HTTP connections at most (the longest-idle one makes room)"),
     ("TELEGRAM_LOCAL_FILES", "unset", "local mode: the directory a telegram-bot-api --local server keeps files in"),
     ("VIDEO_FRONTEND_URL", "unset", "external player: Watch opens <url>?url=<stream URL> instead of /watch"),
-    ("TRUST_PROXY", "0", "1: take the client address from X-Forwarded-For (behind a reverse proxy)"),
+    ("MAX_CONNECTIONS_PER_IP", "32", "open HTTP connections per client address (IPv6: per /64)"),
+    ("TRUST_PROXY", "0", "proxies whose X-Forwarded-For is believed: 1 = loopback, or addresses/CIDRs"),
     ("CORS_ALLOWED_ORIGINS", "unset", "origins allowed to fetch links from scripts, comma separated, or *"),
     ("REQUESTS_PER_MINUTE", "600", "HTTP requests per client address per minute (429 beyond); 0 = no limit"),
     ("BAD_TOKENS_PER_MINUTE", "20", "invalid link tokens per client per minute before 429; 0 = no limit"),
@@ -321,8 +324,10 @@ pub struct HttpConfig {
     pub idle: Duration,
     /// `HTTP_WRITE_TIMEOUT_SECS`: longest a write may make no progress.
     pub write_timeout: Duration,
-    /// `TRUST_PROXY=1`: the client address is the last `X-Forwarded-For` entry.
-    pub trust_proxy: bool,
+    /// `TRUST_PROXY`: peers whose `X-Forwarded-For` names the client.
+    pub trust_proxy: TrustedProxies,
+    /// `MAX_CONNECTIONS_PER_IP`: open connections per client key (not for trusted proxies).
+    pub connections_per_ip: usize,
     /// `CORS_ALLOWED_ORIGINS`, without trailing slashes; `*` allows any origin.
     pub cors_origins: Vec<String>,
     /// `REQUESTS_PER_MINUTE` per client address; 0 = unlimited.
@@ -336,13 +341,22 @@ pub struct HttpConfig {
 impl HttpConfig {
     fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
         let secs = |name, default| seconds(var, name, default, 1..=86_400, "1-86400 seconds");
-        let trust_proxy = match var("TRUST_PROXY").as_deref() {
-            None | Some("0" | "false" | "no") => false,
-            Some("1" | "true" | "yes") => true,
-            Some(v) => {
-                return Err(ConfigError { variable: "TRUST_PROXY", value: Some(v.into()), expected: "0 or 1" });
-            }
+        let trust_proxy = match var("TRUST_PROXY") {
+            None => TrustedProxies::default(),
+            Some(v) => TrustedProxies::parse(&v).ok_or(ConfigError {
+                variable: "TRUST_PROXY",
+                value: Some(v),
+                expected: "0, 1 (loopback) or up to 32 addresses/CIDRs like 10.0.0.0/8",
+            })?,
         };
+        let connections_per_ip = parse(var, "MAX_CONNECTIONS_PER_IP", 32usize, "1-65535 connections")?;
+        if !(1..=65_535).contains(&connections_per_ip) {
+            return Err(ConfigError {
+                variable: "MAX_CONNECTIONS_PER_IP",
+                value: Some(connections_per_ip.to_string()),
+                expected: "1-65535 connections",
+            });
+        }
         let cors_origins = var("CORS_ALLOWED_ORIGINS")
             .map(|list| {
                 list.split([',', ' '])
@@ -359,6 +373,7 @@ impl HttpConfig {
             idle: secs("HTTP_IDLE_SECS", 60)?,
             write_timeout: secs("HTTP_WRITE_TIMEOUT_SECS", 60)?,
             trust_proxy,
+            connections_per_ip,
             cors_origins,
             requests_per_minute: parse(var, "REQUESTS_PER_MINUTE", 600, "a number of requests, 0 for no limit")?,
             bad_tokens_per_minute: parse(var, "BAD_TOKENS_PER_MINUTE", 20, "a number of tokens, 0 for no limit")?,
@@ -523,7 +538,8 @@ mod tests {
             ("HTTP_IDLE_SECS", "2"),
         ])
         .unwrap();
-        assert!(c.http.trust_proxy);
+        assert!(c.http.trust_proxy.trusts("127.0.0.1".parse().unwrap()));
+        assert_eq!(c.http.connections_per_ip, 32);
         assert_eq!(c.http.cors_origins, vec!["https://a.example", "http://b.example:8080"]);
         assert_eq!((c.http.idle, c.http.write_timeout), (Duration::from_secs(2), Duration::from_secs(60)));
         let err = config(&[("BOT_TOKEN", "1:abc"), ("HTTP_IDLE_SECS", "0")]).unwrap_err();

@@ -23,6 +23,8 @@ pub mod logger;
 pub mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub mod mime;
+/// Client addresses: per-client keys, trusted proxies, `X-Forwarded-For` (pure).
+pub mod net;
 /// Failure domains: panics caught per connection and per update, logged and counted.
 pub mod panics;
 /// One shutdown signal for every task.

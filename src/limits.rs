@@ -5,6 +5,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::net::ClientKey;
+
 /// Clients tracked at once; the table never grows past this.
 pub const CLIENT_SLOTS: usize = 1024;
 /// Length of one counting window.
@@ -18,24 +20,6 @@ pub enum Decision {
     Limited {
         retry_after_secs: u64,
     },
-}
-
-/// A client as the table keys it: an IPv4 address, or the /64 network of an IPv6 address (one
-/// host usually owns a whole /64, so counting single v6 addresses would be no limit at all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ClientKey(u128);
-
-impl ClientKey {
-    fn of(ip: IpAddr) -> ClientKey {
-        match ip {
-            IpAddr::V4(v4) => ClientKey(u128::from(u32::from(v4))),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => ClientKey(u128::from(u32::from(v4))),
-                // Tagged in the low bit so no v6 prefix equals a v4 address.
-                None => ClientKey((u128::from(v6) & !((1u128 << 64) - 1)) | 1),
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -66,13 +66,16 @@ fn non_ascii_or_control_bytes_in_a_head_get_400_and_the_server_lives_on() {
         assert_eq!(status, Some(400), "{:?}: {res:?}", String::from_utf8_lossy(head));
         assert_eq!(get(bot.addr(), "/health").status, 200, "the server still serves");
     }
-    // A body is not a head: any bytes there, the 405 comes, and the connection carries on.
+    // A body is never read: any bytes there, the 405 comes and the connection closes.
     let mut conn = Conn::open(bot.addr()).unwrap();
     let mut post = b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n".to_vec();
     post.extend_from_slice(b"\xc3\xa9\xff\x00\x01");
-    assert_eq!(conn.send(&post).unwrap().status, 405);
-    assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+    let res = conn.send(&post).unwrap();
+    assert_eq!((res.status, res.header("connection")), (405, Some("close")));
+    assert!(conn.is_closed(WAIT), "a request with a body closes its connection");
     // A bad head on a kept-alive connection is refused too.
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
     assert_eq!(conn.send("GET /health HTTP/1.1\r\nX: é\r\n\r\n".as_bytes()).unwrap().status, 400);
     assert!(conn.is_closed(WAIT), "a refused connection closes");
     assert_eq!(bot.wait_exit(Duration::from_millis(1)), None, "the process is alive");
@@ -81,6 +84,7 @@ fn non_ascii_or_control_bytes_in_a_head_get_400_and_the_server_lives_on() {
 
 #[test]
 fn a_burst_of_connections_cannot_overshoot_the_cap() {
+    // Each newcomer closes the longest-idle connection, so only the last MAX_CONNECTIONS live.
     let world = World::new("burst");
     let bot = world.start_bot(&[("MAX_CONNECTIONS", "5")]);
     // All connected (queued in the backlog) before any request: the accept loop takes them in one
@@ -130,11 +134,13 @@ fn requests_during_the_shutdown_grace_close_and_start_no_download() {
 #[test]
 fn three_hundred_idle_connections_are_closed_after_the_timeout() {
     let world = World::new("idle");
-    let bot = world.start_bot(&[("HTTP_IDLE_SECS", "2"), ("MAX_CONNECTIONS", "400")]);
+    let bot =
+        world.start_bot(&[("HTTP_IDLE_SECS", "2"), ("MAX_CONNECTIONS", "400"), ("MAX_CONNECTIONS_PER_IP", "400")]);
     let opened = Instant::now();
     let mut conns: Vec<Conn> = (0..300).map(|_| Conn::open(bot.addr()).unwrap()).collect();
-    // A connection that half-sent a request is idle too.
+    // A connection that half-sent a request is timed out too, and told so (408).
     conns[0].write(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    assert_eq!(conns[0].read_response(false).unwrap().status, 408);
     let deadline = opened + Duration::from_secs(12);
     for (i, conn) in conns.iter_mut().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
@@ -145,12 +151,14 @@ fn three_hundred_idle_connections_are_closed_after_the_timeout() {
 }
 
 #[test]
-fn connections_past_the_cap_get_503_with_retry_after() {
+fn connections_past_the_cap_get_503_when_every_slot_is_mid_request() {
     let world = World::new("cap");
     let bot = world.start_bot(&[("MAX_CONNECTIONS", "3")]);
     let mut held: Vec<Conn> = (0..3).map(|_| Conn::open(bot.addr()).unwrap()).collect();
     for conn in &mut held {
         assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
+        // Half a head: this connection is mid-request, not idle, so nobody may take its slot.
+        conn.write(b"GET /health HTTP/1.1\r\n").unwrap();
     }
     let res = get(bot.addr(), "/health");
     assert_eq!(res.status, 503);
@@ -248,6 +256,7 @@ fn cors_headers_only_for_allowed_origins() {
     assert_eq!((res.status, res.header("access-control-allow-origin")), (200, None));
     let res = request(bot.addr(), "OPTIONS", &path, &["Origin: https://player.example"]);
     assert_eq!(res.status, 204);
+    assert_eq!(res.header("content-length"), None, "a 204 has no Content-Length (RFC 9110 §8.6)");
     assert!(res.header("access-control-allow-headers").unwrap().contains("Range"));
     let res = request(bot.addr(), "OPTIONS", &path, &["Origin: https://evil.example"]);
     assert_eq!((res.status, res.header("allow")), (405, Some("GET, HEAD")));

@@ -3,10 +3,12 @@
 pub mod access;
 pub mod body;
 pub mod conditional;
+mod conn;
 pub mod guard;
-pub mod head;
 pub mod info;
 pub mod pages;
 pub mod range;
+mod request;
 pub mod routes;
 pub mod server;
+mod slots;

@@ -1,6 +1,6 @@
 //! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/health`, `/`.
-//! Every request gets an `Ok(Response)`: async-h1 drops the connection without a word if a handler
-//! returns `Err`, so one `match` turns each [`RouteError`] into a status with a short text body.
+//! Every request gets a `Response`: one `match` turns each [`RouteError`] into a status with a
+//! short text body.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -111,7 +111,8 @@ impl RouteError {
     }
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response {
+/// A short plain-text answer.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response {
     let mut res = Response::new(status);
     res.insert_header("content-type", "text/plain; charset=utf-8");
     res.set_body(format!("{body}\n"));
@@ -119,12 +120,12 @@ fn text(status: StatusCode, body: &'static str) -> Response {
 }
 
 /// The router: always answers. Per-client limits first (not for `/health`), then the route,
-/// then CORS for allowed origins and `Connection: close` for HTTP/1.0 clients.
-pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> http_types::Result<Response> {
+/// then CORS for allowed origins.
+pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> Response {
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
-    let ip = access::client_ip(client.peer.ip(), header(&req, "x-forwarded-for"), app.config.http.trust_proxy);
+    let ip = app.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
     // Behind a trusted proxy the stream table shows the real client, not the proxy.
     let client = Client { peer: SocketAddr::new(ip, client.peer.port()), ..client };
     let decision =
@@ -151,12 +152,9 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
         // The answer differs by origin: caches must not hand this one to an allowed origin.
         res.insert_header("vary", "Origin");
     }
-    if client.conn.is_http10() {
-        res.insert_header("connection", "close");
-    }
     app.responses.count(u16::from(res.status()));
     log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
-    Ok(res)
+    res
 }
 
 /// The path with any token cut to its prefix.

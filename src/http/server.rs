@@ -1,28 +1,31 @@
-//! Accepting HTTP connections: at most `MAX_CONNECTIONS` open (a canned 503 beyond), each one a
-//! task on the same `LocalExecutor`, its socket wrapped in a [`Guarded`], served by async-h1 with
-//! our router. The accept loop stops when shutdown fires; requests that still arrive on open
-//! connections during the shutdown grace period close their connection, and new downloads get a
-//! 503 (the grace period is for the downloads already running).
+//! Accepting HTTP connections: each one takes a slot in a fixed table (`MAX_CONNECTIONS`, at most
+//! `MAX_CONNECTIONS_PER_IP` per client; the longest-idle one makes room, see `slots.rs`) and
+//! becomes a task on the same `LocalExecutor`, served by `conn.rs` under `catch_unwind`. A
+//! newcomer that finds every slot mid-request gets a canned 503. The accept loop stops when
+//! shutdown fires; open connections finish their request and close.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use async_h1::server::{ConnectionStatus, Server};
+use std::time::Instant;
+
 use async_net::{Shutdown as Half, TcpListener, TcpStream};
 use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use http_types::{Method, Request, Response, StatusCode};
 use smol::LocalExecutor;
 
 use super::body::Load;
+use super::conn::{self, Connection};
 use super::guard::{Guarded, Timeouts};
-use super::routes::{self, Client};
+use super::slots::{self, Slots};
 use crate::app::App;
 use crate::limits::ClientLimiter;
+use crate::net::ClientKey;
+use crate::panics::Domain;
 use crate::shutdown::{self, Shutdown};
 
-/// Connections past the cap that are being answered 503 at once; past this they are just closed.
+/// Refused connections being answered 503 at once; past this they are just closed.
 pub const MAX_REJECTING: usize = 64;
 /// How long a refused connection may take to receive its 503 and close.
 const REJECT_DEADLINE: Duration = Duration::from_secs(2);
@@ -37,7 +40,7 @@ too many connections, try again soon\n";
 pub struct HttpState {
     /// Requests and invalid tokens per client address.
     pub limiter: RefCell<ClientLimiter>,
-    open: Rc<Cell<usize>>,
+    slots: Rc<RefCell<Slots>>,
     rejecting: Rc<Cell<usize>>,
     /// File bodies streaming now (buffer sizes follow it).
     pub load: Load,
@@ -48,22 +51,15 @@ impl HttpState {
         let http = &app.config.http;
         HttpState {
             limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
-            open: Rc::default(),
+            slots: Rc::new(RefCell::new(Slots::new(app.config.max_connections, http.connections_per_ip))),
             rejecting: Rc::default(),
             load: Load::default(),
         }
     }
-
-    /// Connections open now.
-    pub fn open_connections(&self) -> usize {
-        self.open.get()
-    }
 }
 
-/// Counts one connection for as long as it lives. Made in the accept loop, before the task is
-/// spawned, and moved into it: `accept` returns at once while connections are queued, so counting
-/// only once a task first ran would let a whole burst past the cap. Dropping the task (run or
-/// not) uncounts it.
+/// Counts one refused connection for as long as its 503 takes. Made in the accept loop, before
+/// the task is spawned, so a burst of refusals is bounded by [`MAX_REJECTING`].
 struct Counted(Rc<Cell<usize>>);
 
 impl Counted {
@@ -103,86 +99,45 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
                 continue;
             }
         };
-        if state.open.get() >= app.config.max_connections {
-            if state.rejecting.get() < MAX_REJECTING {
-                let counted = Counted::new(&state.rejecting);
-                ex.spawn(async move {
-                    let _counted = counted;
-                    reject(stream).await;
-                })
-                .detach();
-            }
-            log::debug!("connection from {peer} refused: {} open", state.open.get());
+        // Counted in the accept loop, before the task runs: `accept` returns at once while
+        // connections are queued, so counting later would let a whole burst past the cap.
+        let (end, ended) = shutdown::channel();
+        let capped = !app.config.http.trust_proxy.trusts(peer.ip());
+        let Some(slot) = slots::admit(&state.slots, ClientKey::of(peer.ip()), capped, end.clone(), Instant::now())
+        else {
+            refuse(&ex, &state, stream);
+            log::debug!("connection from {peer} refused: every slot is mid-request");
             continue;
-        }
+        };
         stream.set_nodelay(true).ok();
-        let counted = Counted::new(&state.open);
+        let io = Guarded::new(stream, timeouts, state.load.clone());
+        let conn =
+            Connection { app: app.clone(), http: state.clone(), io, peer, slot, end, shutdown: shutdown.clone() };
         let app = app.clone();
-        let state = state.clone();
-        let shutdown = shutdown.clone();
         ex.spawn(async move {
-            let _counted = counted;
-            let conn = Guarded::new(stream, timeouts, state.load.clone());
-            // The stream tracker ends this connection through `end` (stalled or shutdown).
-            let (end, ended) = shutdown::channel();
-            let client = Client { peer, end, conn: conn.clone() };
-            let closing = shutdown.clone();
-            let endpoint = move |req: Request| {
-                let draining = closing.is_fired();
-                let handled = (!(draining && starts_download(&req)))
-                    .then(|| routes::handle(app.clone(), state.clone(), client.clone(), req));
-                let (app, closing) = (app.clone(), closing.clone());
-                // Boxed: the handler's state (about 4 KiB) lives only while it runs, not for the
-                // whole connection (the task is sized by its largest state; measured 9.8 KiB
-                // unboxed, 6.1 boxed).
-                Box::pin(async move {
-                    let Some(handled) = handled else {
-                        app.responses.count(503);
-                        return Ok(shutting_down());
-                    };
-                    let mut res = handled.await?;
-                    if draining || closing.is_fired() {
-                        // Shutting down: this connection carries no further request.
-                        res.insert_header("connection", "close");
-                    }
-                    Ok(res)
-                })
-            };
-            // async-h1's own loop, one request at a time: the guard has to learn when the next
-            // request head starts (after the previous body was read), and shutdown stops the loop.
-            let mut server = Server::new(conn.clone(), endpoint);
-            let serve = async {
-                while server.accept_one().await? == ConnectionStatus::KeepAlive && !shutdown.is_fired() {
-                    conn.next_request();
-                }
-                Ok(())
-            };
-            let ended = async {
+            // The end signal first: an evicted connection must not answer one more request.
+            let served = async {
                 ended.wait().await;
-                Err(http_types::Error::from_str(500, "ended by the server"))
-            };
-            if let Err(e) = serve.or(ended).await {
-                log::debug!("connection from {peer} ended: {e}");
+                log::debug!("connection from {peer} ended by the server");
             }
+            .or(conn::serve(conn));
+            app.panics.catch(Domain::Http, "a connection", served).await;
         })
         .detach();
     }
 }
 
-/// Whether `req` would start a file body (what the shutdown grace period does not take on).
-fn starts_download(req: &Request) -> bool {
-    let path = req.url().path();
-    req.method() == Method::Get && (path.starts_with("/dl/") || path.starts_with("/stream/"))
-}
-
-/// The answer to a new download once shutdown began.
-fn shutting_down() -> Response {
-    let mut res = Response::new(StatusCode::ServiceUnavailable);
-    res.insert_header("content-type", "text/plain; charset=utf-8");
-    res.insert_header("retry-after", "5");
-    res.insert_header("connection", "close");
-    res.set_body("shutting down, try again soon\n");
-    res
+/// Spawns the canned 503 for a connection that found no slot (at most [`MAX_REJECTING`] at once;
+/// past that it is just closed).
+fn refuse(ex: &LocalExecutor<'static>, state: &HttpState, stream: TcpStream) {
+    if state.rejecting.get() < MAX_REJECTING {
+        let counted = Counted::new(&state.rejecting);
+        ex.spawn(async move {
+            let _counted = counted;
+            reject(stream).await;
+        })
+        .detach();
+    }
 }
 
 /// Answers a connection past the cap with a fixed 503, without parsing anything.

@@ -1,0 +1,257 @@
+//! One HTTP/1.1 connection: read a request head (bounded in bytes and time), answer it, and go on
+//! with the next one, in order (RFC 9112 §9.3.2: pipelined requests are answered in the order
+//! they came). No request body is read: a head that announces one, or any malformed head, gets
+//! its status line and the connection closes. A panic in a route costs that request a 500 and
+//! closes the connection; the process goes on.
+
+use std::fmt::Write as _;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use futures_lite::future::FutureExt;
+use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use http_types::{Body, Method, Response, StatusCode};
+
+use super::guard::Guarded;
+use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
+use super::routes::{self, Client, text};
+use super::server::HttpState;
+use super::slots::Slot;
+use crate::app::App;
+use crate::panics::Domain;
+use crate::shutdown::{Shutdown, Trigger};
+
+/// After a refusal, the client's remaining bytes are read and dropped for at most this long and
+/// this many bytes: closing with unread bytes is a reset that can destroy the answer in transit.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// What one connection task owns.
+pub(crate) struct Connection {
+    pub app: Rc<App>,
+    pub http: Rc<HttpState>,
+    pub io: Guarded,
+    pub peer: SocketAddr,
+    pub slot: Slot,
+    /// Ends this connection (the stream tracker's sweep, an eviction).
+    pub end: Trigger,
+    pub shutdown: Shutdown,
+}
+
+/// What reading the next head gave.
+enum Next {
+    Request(Box<Head>),
+    Refused(Refusal),
+    /// The client closed, or sent nothing for the idle time between requests.
+    Gone,
+}
+
+/// Serves requests until the client closes, a request asks to, or an error ends the connection.
+pub(crate) async fn serve(mut c: Connection) {
+    // Bytes read past the last head: the start of the next (pipelined) request; at most HEAD_MAX.
+    let mut pending = Vec::new();
+    loop {
+        let head = match read_head(&mut c, &mut pending).await {
+            Next::Request(head) => head,
+            Next::Refused(refusal) => return refuse(&mut c, refusal).await,
+            Next::Gone => return,
+        };
+        let draining = c.shutdown.is_fired();
+        let close = head.close || draining;
+        let head_only = head.request.method() == Method::Head;
+        let (res, panicked) = answer(&c, head, draining).await;
+        if let Err(e) = write_response(&mut c.io, res, head_only, close || panicked).await {
+            log::debug!("connection from {} ended: {e}", c.peer);
+            return;
+        }
+        if close || panicked {
+            return;
+        }
+        c.slot.idle(Instant::now());
+    }
+}
+
+/// The route's answer; a 500 if it panicked (and then the connection closes).
+async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, bool) {
+    let req = head.request;
+    if draining && starts_download(&req) {
+        c.app.responses.count(503);
+        return (shutting_down(), false);
+    }
+    let route = route_name(req.url().path());
+    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone() };
+    let handled = routes::handle(c.app.clone(), c.http.clone(), client, req);
+    match c.app.panics.catch(Domain::Http, route, handled).await {
+        Some(res) => (res, false),
+        None => {
+            c.app.responses.count(500);
+            (text(StatusCode::InternalServerError, "internal error"), true)
+        }
+    }
+}
+
+/// Reads until `pending` holds a whole head. The idle time runs from the end of the previous
+/// response; a client silent that long between requests is closed without a word, one that
+/// stopped in the middle of a head gets 408.
+async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
+    let deadline = Instant::now() + c.app.config.http.idle;
+    let mut fresh = pending.len();
+    loop {
+        if !pending.is_empty() {
+            c.slot.busy();
+        }
+        // A head ends with a line feed: parse only when one arrived (or nothing more fits).
+        if pending[pending.len() - fresh..].contains(&b'\n') || pending.len() >= HEAD_MAX {
+            match request::scan(pending, pending.len() >= HEAD_MAX) {
+                Scan::Complete(head, len) => {
+                    pending.drain(..len);
+                    if pending.is_empty() {
+                        // An idle keep-alive connection holds no buffer.
+                        *pending = Vec::new();
+                    }
+                    return Next::Request(head);
+                }
+                Scan::Refused(refusal) => return Next::Refused(refusal),
+                Scan::Partial => {}
+            }
+        }
+        let start = pending.len();
+        pending.resize(HEAD_MAX, 0);
+        let read = c.io.read(&mut pending[start..]).or(async {
+            Timer::at(deadline).await;
+            Err(io::ErrorKind::TimedOut.into())
+        });
+        let outcome = read.await;
+        match outcome {
+            Ok(n) if n > 0 => {
+                pending.truncate(start + n);
+                fresh = n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && start > 0 => {
+                pending.truncate(start);
+                return Next::Refused(Refusal { status: 408, why: "request head not received in time" });
+            }
+            _ => return Next::Gone,
+        }
+    }
+}
+
+/// Answers a refused head, then closes gracefully: FIN, and the client's remaining bytes
+/// drained (bounded) so the close is not a reset.
+async fn refuse(c: &mut Connection, refusal: Refusal) {
+    c.app.responses.count(refusal.status);
+    log::debug!("refused a request from {}: {} {}", c.peer, refusal.status, refusal.why);
+    let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
+    let mut res = text(status, refusal.why);
+    if refusal.status == 405 {
+        res.insert_header("allow", "GET, HEAD");
+    }
+    if write_response(&mut c.io, res, false, true).await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut sink = [0u8; 1024];
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            match c.io.read(&mut sink).await {
+                Ok(n) if n > 0 => drained += n,
+                _ => break,
+            }
+        }
+    };
+    drain
+        .or(async {
+            Timer::after(LINGER).await;
+        })
+        .await;
+}
+
+/// Writes `res` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (none for 204 and
+/// 304, RFC 9110 §8.6), and the body unless the request was HEAD. A body that ends before its
+/// declared length fails the write, so the connection is cut, never padded.
+pub(crate) async fn write_response(
+    io: &mut Guarded,
+    mut res: Response,
+    head_only: bool,
+    close: bool,
+) -> io::Result<()> {
+    let status = u16::from(res.status());
+    let bodiless = status == 204 || status == 304;
+    let close = close || res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+    for framing in ["connection", "content-length", "transfer-encoding", "date"] {
+        res.remove_header(framing);
+    }
+    let len = res.len();
+    // A body of unknown length is delimited by the close (RFC 9112 §6.3, rule 8).
+    let close = close || (len.is_none() && !bodiless);
+    let mut head = String::with_capacity(512);
+    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", request::reason(status));
+    for (name, values) in res.iter() {
+        for value in values.iter() {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
+    }
+    let _ = write!(head, "date: {}\r\n", crate::units::http_date(crate::units::now_unix()));
+    if let (Some(len), false) = (len, bodiless) {
+        let _ = write!(head, "content-length: {len}\r\n");
+    }
+    head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
+    io.write_all(head.as_bytes()).await?;
+    if !(bodiless || head_only) {
+        copy_body(&mut res.take_body(), io, len).await?;
+    }
+    io.flush().await?;
+    if close {
+        io.shutdown_write();
+    }
+    Ok(())
+}
+
+/// Copies a body chunk by chunk as its source fills its own buffer (no second copy buffer).
+async fn copy_body(body: &mut Body, io: &mut Guarded, len: Option<usize>) -> io::Result<()> {
+    let mut left = len.unwrap_or(usize::MAX);
+    while left > 0 {
+        let chunk = body.fill_buf().await?;
+        if chunk.is_empty() {
+            return match len {
+                None => Ok(()),
+                Some(_) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body ended before its length")),
+            };
+        }
+        let n = chunk.len().min(left);
+        io.write_all(&chunk[..n]).await?;
+        body.consume(n);
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Whether `req` would start a file body (what the shutdown grace period does not take on).
+fn starts_download(req: &http_types::Request) -> bool {
+    let path = req.url().path();
+    req.method() == Method::Get && (path.starts_with("/dl/") || path.starts_with("/stream/"))
+}
+
+/// The route a path belongs to, for a panic's log line (never the token).
+fn route_name(path: &str) -> &'static str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "dl" => "GET /dl",
+        "stream" => "GET /stream",
+        "watch" => "GET /watch",
+        "health" => "GET /health",
+        "metrics" => "GET /metrics",
+        "api" => "GET /api",
+        _ => "a request",
+    }
+}
+
+/// The answer to a new download once shutdown began.
+fn shutting_down() -> Response {
+    let mut res = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
+    res.insert_header("retry-after", "5");
+    res
+}

@@ -1,0 +1,278 @@
+//! Request heads (pure): finds where one head ends in the bytes read so far, parses it with
+//! httparse, and either turns it into a `Request` or says which status refuses it. No request
+//! body is ever parsed: GET and HEAD carry none, so any body framing is refused (RFC 9112 §6.3
+//! makes a server that cannot read a body close the connection after answering).
+
+use http_types::{Method, Request, Url};
+
+/// Most bytes of one request head, and of what may be read between two responses. nginx and
+/// async-h1 use the same 8 KiB; a longer head gets 431 (or 414 if its first line is that long).
+pub(crate) const HEAD_MAX: usize = 8 * 1024;
+/// Most header lines in one head; more get 431.
+pub(crate) const MAX_HEADERS: usize = 64;
+
+/// Why a head is refused: the status and a short text for the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub why: &'static str,
+}
+
+const fn refuse(status: u16, why: &'static str) -> Refusal {
+    Refusal { status, why }
+}
+
+const MALFORMED: Refusal = refuse(400, "malformed request");
+
+/// A head that passed every check.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub request: Request,
+    /// The connection closes after the answer (`Connection: close`, or HTTP/1.0).
+    pub close: bool,
+}
+
+/// What the bytes read so far hold.
+#[derive(Debug)]
+pub(crate) enum Scan {
+    /// No complete head yet; read more.
+    Partial,
+    /// A head of this many bytes (what follows is the next request).
+    Complete(Box<Head>, usize),
+    /// A head no request may have; answer and close.
+    Refused(Refusal),
+}
+
+/// Looks at `buf`, the bytes read since the last head. `full` says no more may be read.
+pub(crate) fn scan(buf: &[u8], full: bool) -> Scan {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(buf) {
+        Ok(httparse::Status::Partial) if full => Scan::Refused(too_large(buf)),
+        Ok(httparse::Status::Partial) => Scan::Partial,
+        Ok(httparse::Status::Complete(len)) => match check(&parsed) {
+            Ok(head) => Scan::Complete(Box::new(head), len),
+            Err(refusal) => Scan::Refused(refusal),
+        },
+        Err(httparse::Error::Version) => Scan::Refused(refuse(505, "HTTP version not supported")),
+        Err(httparse::Error::TooManyHeaders) => Scan::Refused(refuse(431, "too many header lines")),
+        Err(_) => Scan::Refused(MALFORMED),
+    }
+}
+
+/// A head that does not fit: 414 while the request line has not ended, else 431.
+fn too_large(buf: &[u8]) -> Refusal {
+    let line_ended = buf.iter().skip_while(|&&b| b == b'\r' || b == b'\n').any(|&b| b == b'\n');
+    if line_ended { refuse(431, "request head too large") } else { refuse(414, "request target too long") }
+}
+
+/// Framing first (a smuggling attempt is refused whatever its method), then the method, then the
+/// rest of what a GET or HEAD may carry.
+fn check(parsed: &httparse::Request<'_, '_>) -> Result<Head, Refusal> {
+    let (Some(method), Some(target), Some(version)) = (parsed.method, parsed.path, parsed.version) else {
+        return Err(MALFORMED);
+    };
+    if !parsed.headers.iter().all(|h| printable(h.value)) || !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(400, "request head must be printable ASCII"));
+    }
+    let framing = framing(parsed.headers)?;
+    let method = method_of(method)?;
+    if framing != Framing::None {
+        return Err(refuse(400, "GET and HEAD requests carry no body"));
+    }
+    let http10 = version == 0;
+    let hosts = parsed.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host")).count();
+    // RFC 9112 §3.2: a 1.1 request without exactly one Host is answered 400.
+    if !http10 && hosts != 1 {
+        return Err(refuse(400, "a Host header is required"));
+    }
+    let url = url_of(target)?;
+    let mut request = Request::new(method, url);
+    for h in parsed.headers.iter() {
+        // Checked printable above, so http-types' ASCII conversions cannot panic.
+        let value = std::str::from_utf8(h.value).map_err(|_| MALFORMED)?;
+        request.append_header(h.name, value.trim());
+    }
+    // HTTP/1.0 keep-alive is an old extension; such a client is answered once and closed.
+    let close = http10 || connection_has(parsed.headers, "close");
+    Ok(Head { request, close })
+}
+
+/// Visible ASCII, space and tab: what a field value may hold here (RFC 9110 §5.5 allows obs-text
+/// too, but http-types panics on it, and no header we read needs it).
+fn printable(value: &[u8]) -> bool {
+    value.iter().all(|&b| b == b'\t' || (b' '..0x7f).contains(&b))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Framing {
+    None,
+    Body,
+}
+
+/// Whether the head announces a body. `Transfer-Encoding`, a repeated, listed or unparsable
+/// `Content-Length` are refused outright (RFC 9112 §6.3: the shapes request smuggling uses).
+fn framing(headers: &[httparse::Header<'_>]) -> Result<Framing, Refusal> {
+    if headers.iter().any(|h| h.name.eq_ignore_ascii_case("transfer-encoding")) {
+        return Err(refuse(400, "Transfer-Encoding is not accepted"));
+    }
+    let mut lengths = headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length"));
+    let Some(first) = lengths.next() else { return Ok(Framing::None) };
+    if lengths.next().is_some() {
+        return Err(refuse(400, "repeated Content-Length"));
+    }
+    let value = first.value.trim_ascii();
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return Err(refuse(400, "invalid Content-Length"));
+    }
+    Ok(if value.iter().all(|&b| b == b'0') { Framing::None } else { Framing::Body })
+}
+
+/// GET, HEAD and OPTIONS (CORS preflights) are served; other standard methods get 405 (RFC 9110
+/// §15.5.6), methods nobody defined get 501 (§15.6.2).
+fn method_of(name: &str) -> Result<Method, Refusal> {
+    match name {
+        "GET" => Ok(Method::Get),
+        "HEAD" => Ok(Method::Head),
+        "OPTIONS" => Ok(Method::Options),
+        "POST" | "PUT" | "DELETE" | "PATCH" | "CONNECT" | "TRACE" => Err(refuse(405, "method not allowed")),
+        _ => Err(refuse(501, "method not implemented")),
+    }
+}
+
+/// The origin-form target (`/path?query`) or the absolute form a proxy may send (RFC 9112 §3.2),
+/// as a URL on a fixed host: routes read the path and query only. `*` is for OPTIONS.
+fn url_of(target: &str) -> Result<Url, Refusal> {
+    let path = if target.starts_with('/') || target == "*" {
+        target
+    } else if let Some(rest) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+        rest.find('/').map_or("/", |i| &rest[i..])
+    } else {
+        return Err(MALFORMED);
+    };
+    let path = if path == "*" { "/" } else { path };
+    Url::parse(&format!("http://localhost{path}")).map_err(|_| MALFORMED)
+}
+
+/// Whether a `Connection` header lists `token`.
+fn connection_has(headers: &[httparse::Header<'_>], token: &str) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The reason phrase of a status this server sends (RFC 9110 §15).
+pub(crate) fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        206 => "Partial Content",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(head: &[u8]) -> Option<u16> {
+        match scan(head, false) {
+            Scan::Refused(r) => Some(r.status),
+            Scan::Complete(..) => None,
+            Scan::Partial => Some(0),
+        }
+    }
+
+    #[test]
+    fn malformed_heads_get_the_status_nginx_gives() {
+        let many: String = (0..MAX_HEADERS + 1).map(|i| format!("X-{i}: a\r\n")).collect();
+        let many = format!("GET / HTTP/1.1\r\nHost: a\r\n{many}\r\n");
+        let table: &[(&[u8], Option<u16>)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"HEAD /x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", None),
+            (b"GET / HTTP/1.0\r\n\r\n", None),
+            (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"GET http://example.com/dl/x HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", Some(501)),
+            (b"POST / HTTP/1.1\r\nHost: a\r\n\r\n", Some(405)),
+            (b"DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", Some(405)),
+            (b"GET / HTTP/9.9\r\nHost: a\r\n\r\n", Some(505)),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", Some(505)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", Some(400)),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: \xff\r\n\r\n", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", Some(400)),
+            (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", Some(400)),
+            (b"GET nowhere HTTP/1.1\r\nHost: a\r\n\r\n", Some(400)),
+            (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", Some(400)),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n", Some(0)),
+            (many.as_bytes(), Some(431)),
+        ];
+        for (head, want) in table {
+            assert_eq!(status_of(head), *want, "{:?}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn a_head_that_does_not_fit_is_414_or_431() {
+        let long_line = [b"GET /".as_slice(), &[b'a'; HEAD_MAX]].concat();
+        assert!(matches!(scan(&long_line[..HEAD_MAX], true), Scan::Refused(Refusal { status: 414, .. })));
+        let long_head = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; HEAD_MAX]].concat();
+        assert!(matches!(scan(&long_head[..HEAD_MAX], true), Scan::Refused(Refusal { status: 431, .. })));
+    }
+
+    #[test]
+    fn a_complete_head_says_its_length_so_a_pipelined_request_stays_unread() {
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        let Scan::Complete(head, len) = scan(two, false) else { panic!("complete") };
+        assert_eq!((head.request.url().path(), len), ("/a", 28));
+        let Scan::Complete(head, _) = scan(&two[len..], false) else { panic!("complete") };
+        assert_eq!(head.request.url().path(), "/b");
+    }
+
+    #[test]
+    fn connection_close_and_http10_close_the_connection() {
+        let close = |head: &[u8]| match scan(head, false) {
+            Scan::Complete(h, _) => h.close,
+            other => panic!("{other:?}"),
+        };
+        assert!(!close(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(close(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n"));
+        assert!(close(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(close(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn headers_reach_the_request_trimmed() {
+        let Scan::Complete(head, _) = scan(b"GET /x HTTP/1.1\r\nHost: a\r\nRange:  bytes=0-1 \r\n\r\n", false) else {
+            panic!("complete")
+        };
+        assert_eq!(head.request.header("range").map(|v| v.as_str()), Some("bytes=0-1"));
+    }
+}
