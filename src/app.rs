@@ -82,7 +82,8 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     /// The statuses this server answers with; anything else is counted as `other`.
-    pub const CODES: [u16; 14] = [200, 206, 302, 304, 400, 404, 405, 410, 416, 429, 431, 500, 502, 503];
+    pub const CODES: [u16; 19] =
+        [200, 204, 206, 302, 304, 400, 404, 405, 408, 410, 414, 416, 429, 431, 500, 501, 502, 503, 505];
 
     pub fn new() -> StatusCounts {
         StatusCounts { counts: std::array::from_fn(|_| Cell::new(0)) }

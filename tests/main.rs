@@ -9,5 +9,6 @@ mod hardening;
 mod harness;
 mod local;
 mod memory;
+mod robustness;
 mod streaming;
 mod watch;

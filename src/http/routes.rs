@@ -200,6 +200,9 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
     match path {
         "/health" => Ok(text(StatusCode::Ok, "ok")),
         "/metrics" => Ok(super::info::metrics(app)),
+        // Built only for the integration tests: shows that a panicking route costs one request.
+        #[cfg(feature = "test-hooks")]
+        "/_test/panic" => panic!("test hook: this route panics (token 123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw)"),
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
@@ -249,8 +252,9 @@ async fn serve_file(
         let now = now_unix();
         return Err(RouteError::BandwidthExhausted(next_month_start(now) - now));
     }
-    // HEAD answers from the stored row: no getFile, no upstream download, no bandwidth.
-    let opened = if head {
+    // HEAD and GET announce the same length from the same place: the size stored at intake, or,
+    // when the update had none, the size getFile gives. HEAD starts no download either way.
+    let opened = if head && link.file_size > 0 {
         None
     } else {
         Some(app.files.open(&link.file_id).await.map_err(|e| match e {
@@ -258,14 +262,15 @@ async fn serve_file(
             e => RouteError::File(e),
         })?)
     };
-    let len = match opened.as_ref().map(Opened::known_len) {
-        Some(Some(len)) => len,
+    let len = match (link.file_size, opened.as_ref().and_then(Opened::known_len)) {
+        (0, Some(len)) => len,
         // Neither the update nor getFile gave a size: serving it could cut the body short.
-        Some(None) if link.file_size == 0 => {
+        (0, None) => {
             return Err(RouteError::Upstream(TelegramError::Decode("telegram gave no size for this file".into())));
         }
-        _ => link.file_size,
+        (stored, _) => stored,
     };
+    let opened = opened.filter(|_| !head);
     let range_header = match header(req, "if-range") {
         Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
         _ => header(req, "range"),
