@@ -50,11 +50,6 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    // async-h1 spawns its `Expect: 100-continue` helper on async-global-executor, whose pool
-    // otherwise starts one thread per core. One is enough for that tiny write.
-    async_global_executor::init_with_config(
-        async_global_executor::GlobalExecutorConfig::default().with_min_threads(1).with_max_threads(1),
-    );
     streambot::panics::install_hook();
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
