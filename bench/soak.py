@@ -83,7 +83,8 @@ def main():
     time.sleep(1)
     env = {"PATH": os.environ["PATH"], "BOT_TOKEN": "123456:soak", "TELEGRAM_API_URL": f"http://127.0.0.1:{FAKE_PORT}",
            "DATA_DIR": f"{work}/data", "PORT": str(BOT_PORT), "BIND_ADDRESS": "127.0.0.1", "RUST_LOG": "debug",
-           "REQUESTS_PER_MINUTE": "0", "BAD_TOKENS_PER_MINUTE": "0", "MAX_LINKS_PER_DAY": "0"}
+           "REQUESTS_PER_MINUTE": "0", "BAD_TOKENS_PER_MINUTE": "0", "MAX_LINKS_PER_DAY": "0",
+           "MAX_CONNECTIONS_PER_IP": "256"}
     log = open(f"{work}/bot.log", "w")
     bot = subprocess.Popen([f"{ROOT}/target/release/streambot"], env=env, stderr=log, stdout=log)
     try:

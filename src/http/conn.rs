@@ -56,7 +56,8 @@ pub(crate) async fn serve(mut c: Connection) {
     loop {
         let head = match read_head(&mut c, &mut pending).await {
             Next::Request(head) => head,
-            Next::Refused(refusal) => return refuse(&mut c, refusal).await,
+            // Boxed, as the route is: the rare refusal's state stays out of every task's size.
+            Next::Refused(refusal) => return Box::pin(refuse(&mut c, refusal)).await,
             Next::Gone => return,
         };
         let draining = c.shutdown.is_fired();
@@ -83,7 +84,9 @@ async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, b
     }
     let route = route_name(req.url().path());
     let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone() };
-    let handled = routes::handle(c.app.clone(), c.http.clone(), client, req);
+    // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
+    // connection's task for its whole life (a task is as big as its largest state).
+    let handled = Box::pin(routes::handle(c.app.clone(), c.http.clone(), client, req));
     match c.app.panics.catch(Domain::Http, route, handled).await {
         Some(res) => (res, false),
         None => {

