@@ -174,6 +174,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         410 => "Gone",
         414 => "URI Too Long",
         416 => "Range Not Satisfiable",
@@ -266,6 +267,14 @@ mod tests {
         assert!(close(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n"));
         assert!(close(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(close(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn every_status_this_server_sends_has_its_reason_phrase() {
+        for code in crate::app::StatusCounts::CODES {
+            assert_ne!(reason(code), "Unknown", "{code}");
+        }
+        assert_eq!(reason(304), "Not Modified");
     }
 
     #[test]
