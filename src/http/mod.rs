@@ -7,6 +7,7 @@ mod conn;
 pub mod guard;
 pub mod info;
 pub mod pages;
+mod plan;
 pub mod range;
 mod request;
 pub mod routes;

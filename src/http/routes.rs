@@ -10,10 +10,9 @@ use http_types::{Body, Method, Request, Response, StatusCode};
 
 use super::access;
 use super::body::{ByteSource, Upstream, buffer_plan};
-use super::conditional;
 use super::guard::Guarded;
 use super::pages;
-use super::range::{self, Ranged};
+use super::plan::{self, Disposition, PlannedBody};
 use super::server::HttpState;
 use crate::app::App;
 use crate::limits::Decision;
@@ -23,7 +22,7 @@ use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
 use crate::telegram::local::loggable_path;
 use crate::telegram::transport::TelegramError;
-use crate::units::{http_date, next_month_start, now_unix};
+use crate::units::{next_month_start, now_unix};
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -189,10 +188,10 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
     }
     let path = req.url().path();
     if let Some(token) = path.strip_prefix("/dl/") {
-        return serve_file(app, client, req, token, "attachment").await;
+        return serve_file(app, client, req, token, Disposition::Attachment).await;
     }
     if let Some(token) = path.strip_prefix("/stream/") {
-        return serve_file(app, client, req, token, "inline").await;
+        return serve_file(app, client, req, token, Disposition::Inline).await;
     }
     if let Some(token) = path.strip_prefix("/watch/") {
         return watch(app, token);
@@ -225,98 +224,77 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.header(name).map(|v| v.last().as_str())
 }
 
-/// `/dl` and `/stream`: validators, preconditions, one byte range, HEAD, then the bytes.
+/// `/dl` and `/stream`: the plan (validators, preconditions, one byte range), then the bytes.
 async fn serve_file(
     app: &App,
     client: &Client,
     req: &Request,
     token: &str,
-    disposition: &str,
+    disposition: Disposition,
 ) -> Result<Response, RouteError> {
     let link = find_link(app, token)?;
     let head = req.method() == Method::Head;
-    let etag = conditional::etag(&link.file_unique_id);
-    let last_modified = http_date(link.created_at);
-    let validators = |res: &mut Response| {
-        res.insert_header("etag", etag.as_str());
-        res.insert_header("last-modified", last_modified.as_str());
-        res.insert_header("cache-control", "private, max-age=3600");
-    };
-    if header(req, "if-none-match").is_some_and(|v| conditional::none_match_hits(v, &etag)) {
-        let mut res = Response::new(StatusCode::NotModified);
-        validators(&mut res);
-        return Ok(res);
+    let (len, opened) = file_len(app, &link).await?;
+    let now = now_unix();
+    let plan = plan::plan(&link, |name| header(req, name), len, disposition, now);
+    let mut res = Response::new(StatusCode::try_from(plan.status).expect("plans use statuses http-types knows"));
+    for (name, value) in &plan.headers {
+        res.insert_header(*name, value.as_str());
     }
+    match plan.body {
+        PlannedBody::None => {}
+        PlannedBody::Text(text) => res.set_body(text),
+        PlannedBody::File { len: 0, .. } => res.set_body(Body::empty()),
+        // HEAD announces GET's length and starts no download.
+        PlannedBody::File { len, .. } if head => {
+            res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
+        }
+        PlannedBody::File { start, len, whole } => {
+            if app.bandwidth_exhausted() {
+                return Err(RouteError::BandwidthExhausted(next_month_start(now) - now));
+            }
+            let opened = match opened {
+                Some(opened) => opened,
+                None => open(app, &link).await?,
+            };
+            res.set_body(stream(app, client, &link, opened, start, len, whole).await?);
+        }
+    }
+    Ok(res)
+}
 
-    if !head && app.bandwidth_exhausted() {
-        let now = now_unix();
-        return Err(RouteError::BandwidthExhausted(next_month_start(now) - now));
+/// The length GET and HEAD both announce, from one place: the size stored at intake, or, when
+/// the update had none, the size getFile gives (then the opened file comes along).
+async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), RouteError> {
+    if link.file_size > 0 {
+        return Ok((link.file_size, None));
     }
-    // HEAD and GET announce the same length from the same place: the size stored at intake, or,
-    // when the update had none, the size getFile gives. HEAD starts no download either way.
-    let opened = if head && link.file_size > 0 {
-        None
-    } else {
-        Some(app.files.open(&link.file_id).await.map_err(|e| match e {
-            FileError::Telegram(e) => RouteError::Upstream(e),
-            e => RouteError::File(e),
-        })?)
-    };
-    let len = match (link.file_size, opened.as_ref().and_then(Opened::known_len)) {
-        (0, Some(len)) => len,
+    let opened = open(app, link).await?;
+    match opened.known_len() {
+        Some(len) => Ok((len, Some(opened))),
         // Neither the update nor getFile gave a size: serving it could cut the body short.
-        (0, None) => {
-            return Err(RouteError::Upstream(TelegramError::Decode("telegram gave no size for this file".into())));
-        }
-        (stored, _) => stored,
-    };
-    let opened = opened.filter(|_| !head);
-    let range_header = match header(req, "if-range") {
-        Some(v) if !conditional::if_range_holds(v, &etag, &last_modified) => None,
-        _ => header(req, "range"),
-    };
-    let ranged = range::resolve(range_header, len);
+        _ => Err(RouteError::Upstream(TelegramError::Decode("telegram gave no size for this file".into()))),
+    }
+}
 
-    let mut res = Response::new(match ranged {
-        Ranged::Full => StatusCode::Ok,
-        Ranged::Partial { .. } => StatusCode::PartialContent,
-        Ranged::Unsatisfiable => StatusCode::RequestedRangeNotSatisfiable,
-    });
-    validators(&mut res);
-    res.insert_header("accept-ranges", "bytes");
-    match ranged {
-        Ranged::Unsatisfiable => {
-            res.insert_header("content-range", format!("bytes */{len}"));
-            res.insert_header("content-type", "text/plain; charset=utf-8");
-            res.set_body("range not satisfiable\n");
-            return Ok(res);
-        }
-        Ranged::Partial { start, end } => {
-            res.insert_header("content-range", format!("bytes {start}-{end}/{len}"));
-        }
-        Ranged::Full => {}
-    }
-    let mime = crate::mime::sanitize(&link.mime);
-    // Only media that cannot run script is shown inline; an uploaded page or SVG is a download,
-    // and the sandbox keeps anything a browser does render away from our origin.
-    let disposition = if crate::mime::inline_safe(mime) { disposition } else { "attachment" };
-    res.insert_header("content-type", mime);
-    res.insert_header("content-disposition", content_disposition(disposition, &link.file_name));
-    res.insert_header("x-content-type-options", "nosniff");
-    res.insert_header("content-security-policy", "sandbox");
-    let body_len = ranged.body_len(len);
-    let Some(opened) = opened else {
-        res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(body_len)?)));
-        return Ok(res);
-    };
-    if body_len == 0 {
-        res.set_body(Body::empty());
-        return Ok(res);
-    }
-    let (start, upstream_range) = match ranged {
-        Ranged::Partial { start, end } => (start, Some(format!("bytes={start}-{end}"))),
-        _ => (0, None),
-    };
+async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
+    app.files.open(&link.file_id).await.map_err(|e| match e {
+        FileError::Telegram(e) => RouteError::Upstream(e),
+        e => RouteError::File(e),
+    })
+}
+
+/// The body: `len` bytes from `start`, read from the local file or downloaded from Telegram,
+/// through one tracked, counted byte source.
+async fn stream(
+    app: &App,
+    client: &Client,
+    link: &LinkRow,
+    opened: Opened,
+    start: u64,
+    len: u64,
+    whole: bool,
+) -> Result<Body, RouteError> {
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     let load = client.conn.load();
@@ -326,14 +304,13 @@ async fn serve_file(
             let plan = buffer_plan(load.streams() + 1);
             // Gathering writes pays off for fast local reads; a small body needs no more
             // gathering room than its own size.
-            client.conn.coalesce(plan.coalesce.min(usize::try_from(body_len).unwrap_or(usize::MAX)));
-            let source =
-                ByteSource::with_buffer(Upstream::File(file), body_len, plan.read).loaded(&load).tracked(guard);
-            res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
-            return Ok(res);
+            client.conn.coalesce(plan.coalesce.min(usize::try_from(len).unwrap_or(usize::MAX)));
+            let source = ByteSource::with_buffer(Upstream::File(file), len, plan.read).loaded(&load).tracked(guard);
+            return Ok(Body::from_reader(source, Some(usize_len(len)?)));
         }
         Err(located) => located,
     };
+    let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
     let mut upstream = match app.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
         Err(e) => {
@@ -355,12 +332,11 @@ async fn serve_file(
         }
         _ => start,
     };
-    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), body_len, plan.read)
+    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), len, plan.read)
         .skipping(skip)
         .loaded(&load)
         .tracked(guard);
-    res.set_body(Body::from_reader(source, Some(usize_len(body_len)?)));
-    Ok(res)
+    Ok(Body::from_reader(source, Some(usize_len(len)?)))
 }
 
 /// `/watch/<token>`: the player page (HEAD gets the same headers).
@@ -392,35 +368,9 @@ fn usize_len(len: u64) -> Result<usize, RouteError> {
     usize::try_from(len).map_err(|_| RouteError::NotFound("file too large for this platform"))
 }
 
-/// RFC 6266 `Content-Disposition`: an ASCII `filename` for old clients and an RFC 8187
-/// `filename*` with the exact UTF-8 name.
-pub fn content_disposition(kind: &str, name: &str) -> String {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    // RFC 8187 attr-char: what may stand unencoded in `filename*`.
-    let encoded = pages::percent_encode(name, b"!#$&+-.^_`|~");
-    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ascii_name_is_quoted_and_encoded() {
-        assert_eq!(
-            content_disposition("attachment", "my file.txt"),
-            "attachment; filename=\"my file.txt\"; filename*=UTF-8''my%20file.txt"
-        );
-    }
-
-    #[test]
-    fn unicode_name_gets_a_fallback_and_utf8_form() {
-        assert_eq!(
-            content_disposition("inline", "видео \"1\".mp4"),
-            "inline; filename=\"_____ _1_.mp4\"; filename*=UTF-8''%D0%B2%D0%B8%D0%B4%D0%B5%D0%BE%20%221%22.mp4"
-        );
-    }
 
     #[test]
     fn tokens_are_cut_in_logs() {
