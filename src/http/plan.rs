@@ -139,7 +139,8 @@ mod tests {
     fn plans_follow_the_conditional_and_range_table() {
         let date = http_date(CREATED);
         let file = |start, len| PlannedBody::File { start, len, whole: start == 0 && len == 1000 };
-        let table: &[(&[(&str, &str)], u16, PlannedBody)] = &[
+        type Row<'a> = (&'a [(&'a str, &'a str)], u16, PlannedBody);
+        let table: &[Row] = &[
             (&[], 200, file(0, 1000)),
             (&[("range", "bytes=0-99")], 206, file(0, 100)),
             (&[("range", "bytes=-10")], 206, file(990, 10)),
