@@ -15,42 +15,10 @@ pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// 4000 MB for Premium users (Telegram enforces which applies when the file is sent).
 pub const LOCAL_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
-/// Every variable streambot reads, with its default and meaning (for `--help`).
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("BOT_TOKEN", "required", "bot token from @BotFather"),
-    ("BASE_URL", "http://localhost:<port>", "public URL that links start with"),
-    ("BIND_ADDRESS", "0.0.0.0", "address the HTTP server listens on"),
-    ("PORT", "8080", "HTTP port; 0 picks a free port"),
-    ("ADMINS", "empty", "admin user ids, space or comma separated"),
-    ("LOG_CHANNEL", "unset", "channel id files are forwarded to (a backup copy)"),
-    ("LINK_EXPIRY_SECONDS", "86400", "link lifetime; 0 = links never expire"),
-    ("DATA_DIR", "./data", "SQLite database and link secret"),
-    ("TELEGRAM_API_URL", "https://api.telegram.org", "Bot API base URL (local server or test fake)"),
-    ("LINK_SECRET", "generated", "HMAC secret for links (at least 16 characters); default: DATA_DIR/link_secret"),
-    ("GITHUB_REPO_URL", "project page", "repository URL shown by /about"),
-    ("POLL_TIMEOUT_SECS", "50", "getUpdates long-poll timeout"),
-    ("MAX_CONNECTIONS", "256", "open HTTP connections at most (the longest-idle one makes room)"),
-    ("TELEGRAM_LOCAL_FILES", "unset", "local mode: the directory a telegram-bot-api --local server keeps files in"),
-    ("VIDEO_FRONTEND_URL", "unset", "external player: Watch opens <url>?url=<stream URL> instead of /watch"),
-    ("MAX_CONNECTIONS_PER_IP", "32", "open HTTP connections per client address (IPv6: per /64)"),
-    ("TRUST_PROXY", "0", "proxies whose X-Forwarded-For is believed: 1 = loopback, or addresses/CIDRs"),
-    ("CORS_ALLOWED_ORIGINS", "unset", "origins allowed to fetch links from scripts, comma separated, or *"),
-    ("REQUESTS_PER_MINUTE", "600", "HTTP requests per client address per minute (429 beyond); 0 = no limit"),
-    ("BAD_TOKENS_PER_MINUTE", "20", "invalid link tokens per client per minute before 429; 0 = no limit"),
-    ("HTTP_IDLE_SECS", "60", "close a connection that sends no complete request for this long"),
-    ("HTTP_WRITE_TIMEOUT_SECS", "60", "close a connection whose client reads nothing for this long"),
-    ("RUST_LOG", "info", "log filter (env_logger syntax)"),
-    ("BANDWIDTH_LIMIT_GB", "100", "GB (10^9 bytes) served per calendar month (UTC), 0 = unlimited"),
-    ("STREAM_IDLE_SECS", "300", "a download without progress this long is ended"),
-    ("SHUTDOWN_GRACE_SECS", "10", "running downloads may finish this long at shutdown"),
-    ("CLEANUP_STREAMS_SECS", "600", "interval of the stalled-download sweep"),
-    ("CLEANUP_LOG_CACHE_SECS", "1800", "interval of the log rate-limiter sweep"),
-    ("CLEANUP_MEMORY_SECS", "3600", "interval of the memory report and heap trim"),
-    ("CLEANUP_STORE_SECS", "86400", "interval of the expired-link and old-bandwidth purge"),
-    ("BANDWIDTH_FLUSH_SECS", "60", "interval of writing bandwidth counters to the database"),
-    ("LOG_FILE", "unset", "also append logs to this file"),
-    ("LOG_FILE_MAX_MB", "10", "rotate LOG_FILE to LOG_FILE.1 past this size"),
-];
+mod table;
+
+use table::Lookup;
+pub use table::{VARIABLES, Var};
 
 const DEFAULT_REPO_URL: &str = "https://github.com/streambot/streambot";
 
@@ -124,6 +92,21 @@ pub struct Timers {
     pub shutdown_grace: Duration,
 }
 
+impl Timers {
+    fn from_vars(vars: &Lookup<impl Fn(&str) -> Option<String>>) -> Result<Timers, ConfigError> {
+        let timer = |name| vars.seconds(name, 1..=YEAR);
+        Ok(Timers {
+            streams: timer("CLEANUP_STREAMS_SECS")?,
+            log_cache: timer("CLEANUP_LOG_CACHE_SECS")?,
+            memory: timer("CLEANUP_MEMORY_SECS")?,
+            store: timer("CLEANUP_STORE_SECS")?,
+            bandwidth_flush: timer("BANDWIDTH_FLUSH_SECS")?,
+            stream_idle: timer("STREAM_IDLE_SECS")?,
+            shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECS", 0..=3600)?,
+        })
+    }
+}
+
 /// A bad or missing variable: names it, quotes the value (tokens masked), says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -174,125 +157,39 @@ impl Config {
 
     /// Builds a config from any variable lookup (pure; used by tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let var = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let bot_token = var("BOT_TOKEN").ok_or(ConfigError {
-            variable: "BOT_TOKEN",
-            value: None,
-            expected: "the token from @BotFather, like 123456:ABC-DEF",
-        })?;
+        let vars = Lookup(get);
+        let bot_token = vars.set("BOT_TOKEN").ok_or_else(|| vars.error("BOT_TOKEN", None))?;
         if !valid_token(&bot_token) {
-            return Err(ConfigError {
-                variable: "BOT_TOKEN",
-                value: Some(mask_token(&bot_token)),
-                expected: "<digits>:<secret> as given by @BotFather",
-            });
+            return Err(vars.error("BOT_TOKEN", Some(mask_token(&bot_token))));
         }
-        let port = parse(&var, "PORT", 8080u16, "0-65535")?;
-        let bind_address = parse(&var, "BIND_ADDRESS", IpAddr::from([0, 0, 0, 0]), "an IP address like 0.0.0.0 or ::")?;
-        let base_url = match var("BASE_URL") {
-            None => None,
-            Some(url) => Some(http_url(&url, "BASE_URL")?),
-        };
-        let api_url = match var("TELEGRAM_API_URL") {
-            None => "https://api.telegram.org".to_owned(),
-            Some(url) => http_url(&url, "TELEGRAM_API_URL")?,
-        };
-        let admins = match var("ADMINS") {
-            None => Vec::new(),
-            Some(list) => list
-                .split([' ', ','])
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<u64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| ConfigError {
-                    variable: "ADMINS",
-                    value: Some(list.clone()),
-                    expected: "numeric user ids separated by spaces or commas",
-                })?,
-        };
-        let log_channel = match var("LOG_CHANNEL") {
-            None => None,
-            Some(v) => Some(v.parse::<i64>().map_err(|_| ConfigError {
-                variable: "LOG_CHANNEL",
-                value: Some(v.clone()),
-                expected: "a numeric chat id like -1001234567890",
-            })?),
-        };
-        let expiry_secs =
-            seconds(&var, "LINK_EXPIRY_SECONDS", 86_400, 0..=10 * YEAR, "0-315360000 seconds, 0 for never")?.as_secs();
-        let link_secret = var("LINK_SECRET");
-        if let Some(s) = &link_secret
-            && s.len() < 16
-        {
-            return Err(ConfigError {
-                variable: "LINK_SECRET",
-                value: Some("<hidden>".into()),
-                expected: "at least 16 characters",
-            });
+        let link_secret = vars.set("LINK_SECRET");
+        if link_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(vars.error("LINK_SECRET", Some("<hidden>".into())));
         }
-        let poll_timeout_secs = parse(&var, "POLL_TIMEOUT_SECS", 50u32, "1-300 seconds")?;
-        if !(1..=300).contains(&poll_timeout_secs) {
-            return Err(ConfigError {
-                variable: "POLL_TIMEOUT_SECS",
-                value: Some(poll_timeout_secs.to_string()),
-                expected: "1-300 seconds",
-            });
-        }
-        let max_connections = parse(&var, "MAX_CONNECTIONS", 256usize, "1-65535 connections")?;
-        if !(1..=65_535).contains(&max_connections) {
-            return Err(ConfigError {
-                variable: "MAX_CONNECTIONS",
-                value: Some(max_connections.to_string()),
-                expected: "1-65535 connections",
-            });
-        }
-        let log_file_max_mb: u64 = parse(&var, "LOG_FILE_MAX_MB", 10, "a size in MiB, at least 1")?;
-        if log_file_max_mb == 0 {
-            return Err(ConfigError {
-                variable: "LOG_FILE_MAX_MB",
-                value: Some("0".into()),
-                expected: "a size in MiB, at least 1",
-            });
-        }
-        let timer = |name, default| seconds(&var, name, default, 1..=YEAR, "1-31536000 seconds");
-        let timers = Timers {
-            streams: timer("CLEANUP_STREAMS_SECS", 600)?,
-            log_cache: timer("CLEANUP_LOG_CACHE_SECS", 1800)?,
-            memory: timer("CLEANUP_MEMORY_SECS", 3600)?,
-            store: timer("CLEANUP_STORE_SECS", 86_400)?,
-            bandwidth_flush: timer("BANDWIDTH_FLUSH_SECS", 60)?,
-            stream_idle: timer("STREAM_IDLE_SECS", 300)?,
-            shutdown_grace: seconds(&var, "SHUTDOWN_GRACE_SECS", 10, 0..=3600, "0-3600 seconds")?,
-        };
-        let bandwidth_gb: f64 =
-            parse(&var, "BANDWIDTH_LIMIT_GB", 100.0, "a number of GB (like 100 or 0.5), 0 for unlimited")?;
-        if !bandwidth_gb.is_finite() || bandwidth_gb < 0.0 {
-            return Err(ConfigError {
-                variable: "BANDWIDTH_LIMIT_GB",
-                value: Some(bandwidth_gb.to_string()),
-                expected: "a number of GB (like 100 or 0.5), 0 for unlimited",
-            });
-        }
+        let expiry = vars.seconds("LINK_EXPIRY_SECONDS", 0..=10 * YEAR)?;
+        let bandwidth_gb =
+            vars.optional("BANDWIDTH_LIMIT_GB", |v| v.parse::<f64>().ok().filter(|g| g.is_finite() && *g >= 0.0))?;
+        let log_file_max_mb: u64 = vars.within("LOG_FILE_MAX_MB", 1..=100_000)?;
         Ok(Config {
             bot_token,
-            base_url,
-            bind_address,
-            port,
-            admins,
-            log_channel,
-            link_expiry: (expiry_secs > 0).then(|| Duration::from_secs(expiry_secs)),
-            data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into())),
-            api_url,
+            base_url: vars.optional("BASE_URL", http_url)?,
+            bind_address: vars.value("BIND_ADDRESS")?,
+            port: vars.value("PORT")?,
+            admins: vars.optional("ADMINS", admins)?.unwrap_or_default(),
+            log_channel: vars.optional("LOG_CHANNEL", |v| v.parse().ok())?,
+            link_expiry: (!expiry.is_zero()).then_some(expiry),
+            data_dir: vars.value("DATA_DIR")?,
+            api_url: vars.optional("TELEGRAM_API_URL", http_url)?.expect("TELEGRAM_API_URL has a default"),
             link_secret,
-            repo_url: var("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
-            poll_timeout_secs,
-            max_connections,
-            local_files: var("TELEGRAM_LOCAL_FILES").map(PathBuf::from),
-            http: HttpConfig::from_vars(&var)?,
-            timers,
+            repo_url: vars.set("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
+            poll_timeout_secs: vars.within("POLL_TIMEOUT_SECS", 1..=300)?,
+            max_connections: vars.within("MAX_CONNECTIONS", 1..=65_535)?,
+            local_files: vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?,
+            http: HttpConfig::from_vars(&vars)?,
+            timers: Timers::from_vars(&vars)?,
             // f64 to u64 saturates; 1 GB = 10^9 bytes, as hosting plans count.
-            bandwidth_limit: (bandwidth_gb > 0.0).then_some((bandwidth_gb * 1e9) as u64),
-            log_file: var("LOG_FILE").map(PathBuf::from),
+            bandwidth_limit: bandwidth_gb.filter(|&g| g > 0.0).map(|g| (g * 1e9) as u64),
+            log_file: vars.optional("LOG_FILE", |v| Some(PathBuf::from(v)))?,
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
         })
     }
@@ -339,86 +236,37 @@ pub struct HttpConfig {
 }
 
 impl HttpConfig {
-    fn from_vars(var: &impl Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
-        let secs = |name, default| seconds(var, name, default, 1..=86_400, "1-86400 seconds");
-        let trust_proxy = match var("TRUST_PROXY") {
-            None => TrustedProxies::default(),
-            Some(v) => TrustedProxies::parse(&v).ok_or(ConfigError {
-                variable: "TRUST_PROXY",
-                value: Some(v),
-                expected: "0, 1 (loopback) or up to 32 addresses/CIDRs like 10.0.0.0/8",
-            })?,
+    fn from_vars(vars: &Lookup<impl Fn(&str) -> Option<String>>) -> Result<HttpConfig, ConfigError> {
+        let origins = |list: &str| -> Option<Vec<String>> {
+            let origin = |o: &str| if o == "*" { Some("*".to_owned()) } else { http_url(o) };
+            list.split([',', ' ']).filter(|o| !o.is_empty()).map(origin).collect()
         };
-        let connections_per_ip = parse(var, "MAX_CONNECTIONS_PER_IP", 32usize, "1-65535 connections")?;
-        if !(1..=65_535).contains(&connections_per_ip) {
-            return Err(ConfigError {
-                variable: "MAX_CONNECTIONS_PER_IP",
-                value: Some(connections_per_ip.to_string()),
-                expected: "1-65535 connections",
-            });
-        }
-        let cors_origins = var("CORS_ALLOWED_ORIGINS")
-            .map(|list| {
-                list.split([',', ' '])
-                    .filter(|o| !o.is_empty())
-                    .map(|o| match o {
-                        "*" => Ok("*".to_owned()),
-                        o => http_url(o, "CORS_ALLOWED_ORIGINS"),
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
         Ok(HttpConfig {
-            idle: secs("HTTP_IDLE_SECS", 60)?,
-            write_timeout: secs("HTTP_WRITE_TIMEOUT_SECS", 60)?,
-            trust_proxy,
-            connections_per_ip,
-            cors_origins,
-            requests_per_minute: parse(var, "REQUESTS_PER_MINUTE", 600, "a number of requests, 0 for no limit")?,
-            bad_tokens_per_minute: parse(var, "BAD_TOKENS_PER_MINUTE", 20, "a number of tokens, 0 for no limit")?,
-            video_frontend_url: var("VIDEO_FRONTEND_URL").map(|u| http_url(&u, "VIDEO_FRONTEND_URL")).transpose()?,
+            idle: vars.seconds("HTTP_IDLE_SECS", 1..=86_400)?,
+            write_timeout: vars.seconds("HTTP_WRITE_TIMEOUT_SECS", 1..=86_400)?,
+            trust_proxy: vars.optional("TRUST_PROXY", TrustedProxies::parse)?.unwrap_or_default(),
+            connections_per_ip: vars.within("MAX_CONNECTIONS_PER_IP", 1..=65_535)?,
+            cors_origins: vars.optional("CORS_ALLOWED_ORIGINS", origins)?.unwrap_or_default(),
+            requests_per_minute: vars.value("REQUESTS_PER_MINUTE")?,
+            bad_tokens_per_minute: vars.value("BAD_TOKENS_PER_MINUTE")?,
+            video_frontend_url: vars.optional("VIDEO_FRONTEND_URL", http_url)?,
         })
-    }
-}
-
-fn parse<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    expected: &'static str,
-) -> Result<T, ConfigError> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError { variable: name, value: Some(v), expected }),
     }
 }
 
 /// One year in seconds: the longest cleanup interval, and a tenth of the longest link life.
 const YEAR: u64 = 365 * 86_400;
 
-/// A number of seconds within `range` (bounded, so adding it to a clock never overflows).
-fn seconds(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-    expected: &'static str,
-) -> Result<Duration, ConfigError> {
-    match parse(var, name, default, expected)? {
-        s if range.contains(&s) => Ok(Duration::from_secs(s)),
-        s => Err(ConfigError { variable: name, value: Some(s.to_string()), expected }),
-    }
+/// An `http(s)://` URL without its trailing slash.
+fn http_url(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    (!rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace))
+        .then(|| url.trim_end_matches('/').to_owned())
 }
 
-fn http_url(url: &str, name: &'static str) -> Result<String, ConfigError> {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && !url.contains(char::is_whitespace) => {
-            Ok(url.trim_end_matches('/').to_owned())
-        }
-        _ => Err(ConfigError { variable: name, value: Some(url.to_owned()), expected: "an http:// or https:// URL" }),
-    }
+/// `ADMINS`: user ids separated by spaces or commas.
+fn admins(list: &str) -> Option<Vec<u64>> {
+    list.split([' ', ',']).filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect()
 }
 
 fn valid_token(token: &str) -> bool {

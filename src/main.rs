@@ -13,8 +13,8 @@ fn help() -> String {
         "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --version | --help]\n\nOPTIONS:\n    --check      validate the configuration, call getMe, print the bot's username and exit\n    --version    print the version and exit\n    --help       print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
         streambot::version()
     );
-    for (name, default, meaning) in VARIABLES {
-        out.push_str(&format!("    {name:<24} {meaning} [default: {default}]\n"));
+    for v in VARIABLES {
+        out.push_str(&format!("    {:<24} {} [default: {}]\n", v.name, v.help, v.default));
     }
     out
 }

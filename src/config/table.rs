@@ -1,0 +1,194 @@
+//! The one table of variables: name, default, what a value must be, and what it does. The
+//! default is text that is parsed as the real default, so `--help`, the parsing code and the
+//! README's table (checked by a test) cannot disagree.
+
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::ConfigError;
+
+/// One variable streambot reads.
+#[derive(Debug)]
+pub struct Var {
+    pub name: &'static str,
+    /// Parsed when the variable is unset, unless it is one of [`NO_VALUE`].
+    pub default: &'static str,
+    /// What a value must be, for the error that refuses one.
+    pub expected: &'static str,
+    pub help: &'static str,
+}
+
+/// Defaults that say there is no value (shown as they are, never parsed).
+const NO_VALUE: [&str; 6] = ["required", "unset", "empty", "generated", "project page", "http://localhost:PORT"];
+
+const fn var(name: &'static str, default: &'static str, expected: &'static str, help: &'static str) -> Var {
+    Var { name, default, expected, help }
+}
+
+const SECS: &str = "1-86400 seconds";
+const TIMER: &str = "1-31536000 seconds";
+const CONNS: &str = "1-65535 connections";
+const URL: &str = "an http:// or https:// URL";
+
+/// Every variable streambot reads.
+pub const VARIABLES: &[Var] = &[
+    var("BOT_TOKEN", "required", "<digits>:<secret> as given by @BotFather", "bot token from @BotFather"),
+    var("BASE_URL", "http://localhost:PORT", URL, "public URL that links start with"),
+    var("BIND_ADDRESS", "0.0.0.0", "an IP address like 0.0.0.0 or ::", "address the HTTP server listens on"),
+    var("PORT", "8080", "0-65535", "HTTP port; 0 picks a free port"),
+    var(
+        "ADMINS",
+        "empty",
+        "numeric user ids separated by spaces or commas",
+        "admin user ids, space or comma separated",
+    ),
+    var(
+        "LOG_CHANNEL",
+        "unset",
+        "a numeric chat id like -1001234567890",
+        "channel id files are forwarded to (a backup copy)",
+    ),
+    var("LINK_EXPIRY_SECONDS", "86400", "0-315360000 seconds, 0 for never", "link lifetime; 0 = links never expire"),
+    var("DATA_DIR", "./data", "a directory", "SQLite database and link secret"),
+    var("TELEGRAM_API_URL", "https://api.telegram.org", URL, "Bot API base URL (local server or test fake)"),
+    var("LINK_SECRET", "generated", "at least 16 characters", "HMAC secret for links; default: DATA_DIR/link_secret"),
+    var("GITHUB_REPO_URL", "project page", "a URL", "repository URL shown by /about"),
+    var("POLL_TIMEOUT_SECS", "50", "1-300 seconds", "getUpdates long-poll timeout"),
+    var("MAX_CONNECTIONS", "256", CONNS, "open HTTP connections at most (the longest-idle one makes room)"),
+    var(
+        "TELEGRAM_LOCAL_FILES",
+        "unset",
+        "a directory",
+        "local mode: the directory a telegram-bot-api --local server keeps files in",
+    ),
+    var("VIDEO_FRONTEND_URL", "unset", URL, "external player: Watch opens <url>?url=<stream URL> instead of /watch"),
+    var("MAX_CONNECTIONS_PER_IP", "32", CONNS, "open HTTP connections per client address (IPv6: per /64)"),
+    var(
+        "TRUST_PROXY",
+        "0",
+        "0, 1 (loopback) or up to 32 addresses/CIDRs like 10.0.0.0/8",
+        "proxies whose X-Forwarded-For is believed: 1 = loopback, or addresses/CIDRs",
+    ),
+    var(
+        "CORS_ALLOWED_ORIGINS",
+        "unset",
+        "origins like https://a.example, or *",
+        "origins allowed to fetch links from scripts, comma separated, or *",
+    ),
+    var(
+        "REQUESTS_PER_MINUTE",
+        "600",
+        "a number of requests, 0 for no limit",
+        "HTTP requests per client address per minute (429 beyond); 0 = no limit",
+    ),
+    var(
+        "BAD_TOKENS_PER_MINUTE",
+        "20",
+        "a number of tokens, 0 for no limit",
+        "invalid link tokens per client per minute before 429; 0 = no limit",
+    ),
+    var("HTTP_IDLE_SECS", "60", SECS, "close a connection that sends no complete request for this long"),
+    var("HTTP_WRITE_TIMEOUT_SECS", "60", SECS, "close a connection whose client reads nothing for this long"),
+    var("RUST_LOG", "info", "an env_logger filter", "log filter (env_logger syntax)"),
+    var(
+        "BANDWIDTH_LIMIT_GB",
+        "100",
+        "a number of GB (like 100 or 0.5), 0 for unlimited",
+        "GB (10^9 bytes) served per calendar month (UTC), 0 = unlimited",
+    ),
+    var("STREAM_IDLE_SECS", "300", TIMER, "a download without progress this long is ended"),
+    var("SHUTDOWN_GRACE_SECS", "10", "0-3600 seconds", "running downloads may finish this long at shutdown"),
+    var("CLEANUP_STREAMS_SECS", "600", TIMER, "interval of the stalled-download sweep"),
+    var("CLEANUP_LOG_CACHE_SECS", "1800", TIMER, "interval of the log rate-limiter sweep"),
+    var("CLEANUP_MEMORY_SECS", "3600", TIMER, "interval of the memory report and heap trim"),
+    var("CLEANUP_STORE_SECS", "86400", TIMER, "interval of the expired-link and old-bandwidth purge"),
+    var("BANDWIDTH_FLUSH_SECS", "60", TIMER, "interval of writing bandwidth counters to the database"),
+    var("LOG_FILE", "unset", "a file path", "also append logs to this file"),
+    var("LOG_FILE_MAX_MB", "10", "a size in MiB, 1-100000", "rotate LOG_FILE to LOG_FILE.1 past this size"),
+];
+
+/// The entry of `name`; reading a variable the table does not list is a bug.
+pub fn spec(name: &str) -> &'static Var {
+    VARIABLES.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("{name} is listed in VARIABLES"))
+}
+
+/// Reads variables through a lookup (the environment, or a test's table), with the defaults,
+/// bounds and error texts of [`VARIABLES`].
+pub(crate) struct Lookup<F>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Lookup<F> {
+    /// The value set for `name`, trimmed; empty counts as unset.
+    pub fn set(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// The refusal of `value` for `name`.
+    pub fn error(&self, name: &str, value: Option<String>) -> ConfigError {
+        let spec = spec(name);
+        ConfigError { variable: spec.name, value, expected: spec.expected }
+    }
+
+    /// The value set, or the table's default; `None` where the default is no value.
+    fn text(&self, name: &str) -> Option<String> {
+        let default = spec(name).default;
+        self.set(name).or_else(|| (!NO_VALUE.contains(&default)).then(|| default.to_owned()))
+    }
+
+    /// `name` parsed by `parse`, or `None` when it is unset and has no default.
+    pub fn optional<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ConfigError> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => parse(&v).map(Some).ok_or_else(|| self.error(name, Some(v))),
+        }
+    }
+
+    /// `name` parsed as a `T` within `range` (its default if unset).
+    pub fn within<T: FromStr + PartialOrd>(&self, name: &str, range: RangeInclusive<T>) -> Result<T, ConfigError> {
+        let value = self.optional(name, |v| v.parse::<T>().ok().filter(|n| range.contains(n)))?;
+        value.ok_or_else(|| self.error(name, None))
+    }
+
+    /// `name` parsed as a `T` (its default if unset).
+    pub fn value<T: FromStr>(&self, name: &str) -> Result<T, ConfigError> {
+        self.optional(name, |v| v.parse::<T>().ok())?.ok_or_else(|| self.error(name, None))
+    }
+
+    /// A number of seconds within `range` (bounded, so adding it to a clock never overflows).
+    pub fn seconds(&self, name: &str, range: RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.within(name, range).map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `| `A`, `B` | `1`, `2` | meaning |` rows of the README's configuration table.
+    fn readme_rows() -> Vec<(String, String)> {
+        let readme = include_str!("../../README.md");
+        let table = readme.split("## Configuration").nth(1).expect("README has a Configuration section");
+        let cells = |line: &str| line.split('|').map(|c| c.trim().replace('`', "")).collect::<Vec<_>>();
+        let mut rows = Vec::new();
+        for line in table.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|')).skip(2) {
+            let c = cells(line);
+            let names: Vec<&str> = c[1].split(',').map(str::trim).collect();
+            let defaults: Vec<&str> = c[2].split(',').map(str::trim).collect();
+            let defaults = if defaults.len() == names.len() { defaults } else { vec![c[2].as_str(); names.len()] };
+            rows.extend(names.iter().zip(defaults).map(|(n, d)| (n.to_string(), d.to_string())));
+        }
+        rows
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_variable_with_its_default() {
+        let rows = readme_rows();
+        for v in VARIABLES {
+            let row = rows.iter().find(|(n, _)| n == v.name);
+            assert_eq!(row.map(|(_, d)| d.as_str()), Some(v.default), "README row of {}", v.name);
+        }
+        for (name, _) in &rows {
+            assert!(VARIABLES.iter().any(|v| v.name == name), "README lists {name}, which the code does not read");
+        }
+    }
+}
