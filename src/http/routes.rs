@@ -20,7 +20,6 @@ use crate::links::{TokenError, token_prefix};
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
-use crate::telegram::local::loggable_path;
 use crate::telegram::transport::TelegramError;
 use crate::units::{next_month_start, now_unix};
 
@@ -70,26 +69,12 @@ impl RouteError {
                 log::warn!("telegram could not provide a file: {e}");
                 (StatusCode::BadGateway, "telegram could not provide the file, try again later")
             }
-            RouteError::File(FileError::Telegram(e)) => {
-                log::warn!("telegram could not provide a file: {e}");
+            RouteError::File(e @ FileError::Telegram(_)) => {
+                log::warn!("{e}");
                 (StatusCode::BadGateway, "telegram could not provide the file, try again later")
             }
-            RouteError::File(FileError::Outside(path)) => {
-                log::error!(
-                    "refused to serve '{}': it is outside TELEGRAM_LOCAL_FILES (a '..' or symlink in the path the Bot API server gave)",
-                    loggable_path(path)
-                );
-                (StatusCode::InternalServerError, "internal error")
-            }
-            RouteError::File(FileError::Missing(path)) => {
-                log::error!(
-                    "the Bot API server names '{}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)",
-                    loggable_path(std::path::Path::new(path))
-                );
-                (StatusCode::InternalServerError, "internal error")
-            }
-            RouteError::File(FileError::Io(e)) => {
-                log::error!("cannot read a local file: {e}");
+            RouteError::File(e) => {
+                log::error!("{e}");
                 (StatusCode::InternalServerError, "internal error")
             }
         };

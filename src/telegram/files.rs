@@ -36,6 +36,26 @@ pub enum FileError {
     Io(std::io::Error),
 }
 
+/// What the operator reads in the log: the cause and what to do, paths with tokens masked.
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::Telegram(e) => write!(f, "telegram could not provide a file: {e}"),
+            FileError::Outside(path) => write!(
+                f,
+                "refused to serve '{}': it is outside TELEGRAM_LOCAL_FILES (a '..' or symlink in the path the Bot API server gave)",
+                super::local::loggable_path(path)
+            ),
+            FileError::Missing(path) => write!(
+                f,
+                "the Bot API server names '{}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)",
+                super::local::loggable_path(Path::new(path))
+            ),
+            FileError::Io(e) => write!(f, "cannot read a local file: {e}"),
+        }
+    }
+}
+
 /// A file ready to stream.
 pub enum Opened {
     /// Download `path` from the Bot API file URL.
