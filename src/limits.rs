@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::memory::fixed_table::FixedTable;
 use crate::net::ClientKey;
 
 /// Clients tracked at once; the table never grows past this.
@@ -24,7 +25,6 @@ pub enum Decision {
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    key: ClientKey,
     window_start: Instant,
     last_seen: Instant,
     requests: u32,
@@ -33,7 +33,7 @@ struct Slot {
 
 /// Requests and invalid tokens per client per [`WINDOW`]; 0 turns a limit off.
 pub struct ClientLimiter {
-    slots: Box<[Option<Slot>]>,
+    slots: FixedTable<ClientKey, Slot>,
     requests_per_window: u32,
     bad_tokens_per_window: u32,
 }
@@ -45,7 +45,7 @@ impl ClientLimiter {
     }
 
     fn with_slots(slots: usize, requests_per_window: u32, bad_tokens_per_window: u32) -> ClientLimiter {
-        ClientLimiter { slots: vec![None; slots].into_boxed_slice(), requests_per_window, bad_tokens_per_window }
+        ClientLimiter { slots: FixedTable::new(slots), requests_per_window, bad_tokens_per_window }
     }
 
     /// Counts one request from `ip` at `now` and says whether to serve it.
@@ -78,32 +78,16 @@ impl ClientLimiter {
 
     /// Clients with a slot now (for tests and metrics).
     pub fn tracked(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        self.slots.len()
     }
 
     /// The slot of `ip`, with its window restarted if it ended. A new client takes a free slot,
     /// else one whose window ended, else the one seen longest ago.
     fn slot(&mut self, ip: IpAddr, now: Instant) -> &mut Slot {
-        let key = ClientKey::of(ip);
-        let index = match self.slots.iter().position(|s| s.is_some_and(|s| s.key == key)) {
-            Some(i) => i,
-            None => {
-                let i = self
-                    .slots
-                    .iter()
-                    .position(Option::is_none)
-                    .or_else(|| self.slots.iter().position(|s| s.is_some_and(|s| expired(&s, now))))
-                    .unwrap_or_else(|| {
-                        let oldest = self.slots.iter().enumerate().min_by_key(|(_, s)| s.map(|s| s.last_seen));
-                        oldest.map_or(0, |(i, _)| i)
-                    });
-                self.slots[i] = Some(Slot { key, window_start: now, last_seen: now, requests: 0, bad_tokens: 0 });
-                i
-            }
-        };
-        let slot = self.slots[index].as_mut().expect("the slot was found or filled above");
+        let fresh = Slot { window_start: now, last_seen: now, requests: 0, bad_tokens: 0 };
+        let slot = self.slots.entry(ClientKey::of(ip), |s| expired(s, now), |s| s.last_seen, || fresh);
         if expired(slot, now) {
-            *slot = Slot { key, window_start: now, last_seen: now, requests: 0, bad_tokens: 0 };
+            *slot = fresh;
         }
         slot.last_seen = now;
         slot

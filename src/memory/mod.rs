@@ -2,6 +2,7 @@
 //! monitor reports what the process holds.
 
 pub mod cleanup;
+pub mod fixed_table;
 pub mod line_ring;
 pub mod log_cache;
 pub mod monitor;

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::memory::fixed_table::FixedTable;
+
 /// Answers kept at once; the table never grows past this.
 pub const PATH_CACHE_SLOTS: usize = 256;
 /// How long an answer is used: Telegram keeps a `file_path` valid for at least an hour.
@@ -17,14 +19,13 @@ pub struct Located {
 }
 
 struct Entry {
-    file_id: String,
     located: Located,
     fetched: Instant,
 }
 
 /// `file_id` → [`Located`], for at most [`PATH_TTL`].
 pub struct PathCache {
-    slots: Box<[Option<Entry>]>,
+    table: FixedTable<String, Entry>,
     ttl: Duration,
 }
 
@@ -34,65 +35,43 @@ impl PathCache {
     }
 
     fn with_slots(slots: usize, ttl: Duration) -> PathCache {
-        PathCache { slots: (0..slots).map(|_| None).collect(), ttl }
+        PathCache { table: FixedTable::new(slots), ttl }
+    }
+
+    fn fresh(&self, e: &Entry, now: Instant) -> bool {
+        now.saturating_duration_since(e.fetched) < self.ttl
     }
 
     /// The answer for `file_id`, if one younger than the TTL is kept.
     pub fn get(&self, file_id: &str, now: Instant) -> Option<Located> {
-        self.slots
-            .iter()
-            .flatten()
-            .find(|e| e.file_id == file_id && now.saturating_duration_since(e.fetched) < self.ttl)
-            .map(|e| e.located.clone())
+        self.table.get(file_id).filter(|e| self.fresh(e, now)).map(|e| e.located.clone())
     }
 
     /// Keeps `located` for `file_id`: in its old slot, a free or expired one, or the oldest.
     pub fn put(&mut self, file_id: &str, located: Located, now: Instant) {
         let ttl = self.ttl;
-        let slot = self
-            .slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|e| e.file_id == file_id))
-            .or_else(|| {
-                self.slots
-                    .iter()
-                    .position(|s| s.as_ref().is_none_or(|e| now.saturating_duration_since(e.fetched) >= ttl))
-            })
-            .unwrap_or_else(|| {
-                let oldest = self.slots.iter().enumerate().min_by_key(|(_, s)| s.as_ref().map(|e| e.fetched));
-                oldest.map_or(0, |(i, _)| i)
-            });
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(Entry { file_id: file_id.to_owned(), located, fetched: now });
-        }
+        let expired = |e: &Entry| now.saturating_duration_since(e.fetched) >= ttl;
+        self.table.insert(file_id.to_owned(), Entry { located, fetched: now }, expired, |e| e.fetched);
     }
 
     /// Forgets `file_id` (its local file vanished).
     pub fn remove(&mut self, file_id: &str) {
-        for s in self.slots.iter_mut() {
-            if s.as_ref().is_some_and(|e| e.file_id == file_id) {
-                *s = None;
-            }
-        }
+        self.table.retain(|k, _| k != file_id);
     }
 
     /// Drops expired answers; returns how many entries remain.
     pub fn sweep(&mut self, now: Instant) -> usize {
-        for s in self.slots.iter_mut() {
-            if s.as_ref().is_some_and(|e| now.saturating_duration_since(e.fetched) >= self.ttl) {
-                *s = None;
-            }
-        }
-        self.len()
+        let ttl = self.ttl;
+        self.table.retain(|_, e| now.saturating_duration_since(e.fetched) < ttl)
     }
 
     /// Entries kept now (expired ones included until swept or reused).
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.table.is_empty()
     }
 }
 
