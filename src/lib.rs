@@ -6,15 +6,15 @@
 /// Builds the shared state, starts the poller and the HTTP server, owns shutdown.
 pub mod app;
 /// Commands, update handlers and file intake.
-pub mod bot;
+pub(crate) mod bot;
 /// Environment (+ `.env`) to a validated `Config`.
 pub mod config;
 /// HTML escaping for Telegram messages and pages.
-pub mod html;
+pub(crate) mod html;
 /// HTTP server, routes and response bodies.
-pub mod http;
+pub(crate) mod http;
 /// Per-client request limits (pure).
-pub mod limits;
+pub(crate) mod limits;
 /// Link tokens: mint and verify (pure).
 pub mod links;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
@@ -22,19 +22,19 @@ pub mod logger;
 /// Fixed-bound tables and their sweeps: stream tracker.
 pub mod memory;
 /// MIME types safe for headers and for inline display (pure).
-pub mod mime;
+pub(crate) mod mime;
 /// Client addresses: per-client keys, trusted proxies, `X-Forwarded-For` (pure).
-pub mod net;
+pub(crate) mod net;
 /// Failure domains: panics caught per connection and per update, logged and counted.
 pub mod panics;
 /// One shutdown signal for every task.
-pub mod shutdown;
+pub(crate) mod shutdown;
 /// SQLite: migrations and typed queries.
-pub mod store;
+pub(crate) mod store;
 /// Bot API transport, long polling, file access.
-pub mod telegram;
+pub(crate) mod telegram;
 /// Human-readable sizes and UTC times (pure).
-pub mod units;
+pub(crate) mod units;
 
 /// `0.1.0 (abc1234 2026-11-25)`: version, git hash and build date from build.rs.
 pub fn version() -> String {

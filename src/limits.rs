@@ -76,8 +76,9 @@ impl ClientLimiter {
         slot.bad_tokens = slot.bad_tokens.saturating_add(1);
     }
 
-    /// Clients with a slot now (for tests and metrics).
-    pub fn tracked(&self) -> usize {
+    /// Clients with a slot now.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
         self.slots.len()
     }
 

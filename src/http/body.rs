@@ -103,11 +103,8 @@ pub struct ByteSource<R> {
 }
 
 impl<R: AsyncRead + Unpin> ByteSource<R> {
-    pub fn new(inner: R, len: u64) -> Self {
-        ByteSource::with_buffer(inner, len, BUFFER_SIZE)
-    }
-
-    /// Like [`ByteSource::new`] with a `size`-byte buffer (no bigger than the body needs).
+    /// A source of `len` bytes from `inner` with a `size`-byte buffer (no bigger than the body
+    /// needs).
     pub fn with_buffer(inner: R, len: u64, size: usize) -> Self {
         let size = usize::try_from(len).map_or(size, |len| len.clamp(1, size));
         ByteSource {
@@ -204,7 +201,7 @@ mod tests {
     #[test]
     fn reads_exactly_the_promised_length() {
         let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-        let mut src = ByteSource::new(Cursor::new(data.clone()), 150_000);
+        let mut src = ByteSource::with_buffer(Cursor::new(data.clone()), 150_000, BUFFER_SIZE);
         let mut out = Vec::new();
         smol::block_on(src.read_to_end(&mut out)).unwrap();
         assert_eq!(out, data[..150_000]);
@@ -212,7 +209,7 @@ mod tests {
 
     #[test]
     fn short_upstream_is_an_error_not_a_short_body() {
-        let mut src = ByteSource::new(Cursor::new(vec![1u8; 1000]), 2000);
+        let mut src = ByteSource::with_buffer(Cursor::new(vec![1u8; 1000]), 2000, BUFFER_SIZE);
         let mut out = Vec::new();
         let err = smol::block_on(src.read_to_end(&mut out)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
@@ -221,7 +218,7 @@ mod tests {
     #[test]
     fn skipping_starts_the_body_later() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        let mut src = ByteSource::new(Cursor::new(data.clone()), 1000).skipping(200_000);
+        let mut src = ByteSource::with_buffer(Cursor::new(data.clone()), 1000, BUFFER_SIZE).skipping(200_000);
         let mut out = Vec::new();
         smol::block_on(src.read_to_end(&mut out)).unwrap();
         assert_eq!(out, data[200_000..201_000]);
@@ -258,7 +255,7 @@ mod tests {
 
     #[test]
     fn empty_body_is_fine() {
-        let mut src = ByteSource::new(Cursor::new(Vec::new()), 0);
+        let mut src = ByteSource::with_buffer(Cursor::new(Vec::new()), 0, BUFFER_SIZE);
         let mut out = Vec::new();
         smol::block_on(src.read_to_end(&mut out)).unwrap();
         assert!(out.is_empty());

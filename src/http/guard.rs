@@ -15,15 +15,6 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use super::body::{Load, buffer_plan};
 
-/// Timeouts of one connection.
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// From the end of the previous response (or the connect) to a whole request head.
-    pub idle: Duration,
-    /// Longest time a write may make no progress (a client that stopped reading).
-    pub write: Duration,
-}
-
 /// A clonable handle on one client connection (the connection loop writes, a route asks it to
 /// coalesce). `Arc<Mutex>` because http-types bodies must be `Send`; the lock is only held inside
 /// one call, so it never contends on our one thread.
@@ -32,7 +23,8 @@ pub struct Guarded(Arc<Mutex<State>>);
 
 struct State {
     stream: TcpStream,
-    timeouts: Timeouts,
+    /// Longest time a write may make no progress (a client that stopped reading).
+    write_timeout: Duration,
     write_timer: Option<Timer>,
     /// Writes gathered here while coalescing is on (capacity > 0); freed at the next flush.
     out: Vec<u8>,
@@ -42,8 +34,15 @@ struct State {
 }
 
 impl Guarded {
-    pub fn new(stream: TcpStream, timeouts: Timeouts, load: Load) -> Guarded {
-        Guarded(Arc::new(Mutex::new(State { stream, timeouts, write_timer: None, out: Vec::new(), out_pos: 0, load })))
+    pub fn new(stream: TcpStream, write_timeout: Duration, load: Load) -> Guarded {
+        Guarded(Arc::new(Mutex::new(State {
+            stream,
+            write_timeout,
+            write_timer: None,
+            out: Vec::new(),
+            out_pos: 0,
+            load,
+        })))
     }
 
     /// The process's streaming load (to size a new body's buffers).
@@ -83,7 +82,7 @@ impl State {
         // then this write and the rest of the response go straight through.
         let cap = self.out.capacity();
         if cap == 0 || (self.out.is_empty() && data.len() >= cap) {
-            return write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, data);
+            return write_some(&mut self.stream, &mut self.write_timer, self.write_timeout, cx, data);
         }
         let n = data.len().min(cap - self.out.len());
         self.out.extend_from_slice(&data[..n]);
@@ -94,7 +93,7 @@ impl State {
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.out_pos < self.out.len() {
             let pending = &self.out[self.out_pos..];
-            let n = ready!(write_some(&mut self.stream, &mut self.write_timer, self.timeouts.write, cx, pending))?;
+            let n = ready!(write_some(&mut self.stream, &mut self.write_timer, self.write_timeout, cx, pending))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -173,14 +172,14 @@ mod tests {
     use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A connected pair on loopback: the guarded server side and the plain client side.
-    async fn pair(timeouts: Timeouts) -> (Guarded, TcpStream) {
+    async fn pair(write_timeout: Duration) -> (Guarded, TcpStream) {
         let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (Guarded::new(server, timeouts, Load::default()), client)
+        (Guarded::new(server, write_timeout, Load::default()), client)
     }
 
-    const LONG: Timeouts = Timeouts { idle: Duration::from_secs(30), write: Duration::from_secs(30) };
+    const LONG: Duration = Duration::from_secs(30);
 
     #[test]
     fn coalesced_writes_wait_for_the_flush_and_free_the_buffer() {
@@ -202,7 +201,7 @@ mod tests {
     #[test]
     fn a_client_that_stops_reading_fails_the_write() {
         smol::block_on(async {
-            let quick = Timeouts { idle: Duration::from_secs(30), write: Duration::from_millis(200) };
+            let quick = Duration::from_millis(200);
             let (mut conn, _client) = pair(quick).await;
             let chunk = vec![1u8; 256 * 1024];
             let err = loop {

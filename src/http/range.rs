@@ -13,17 +13,6 @@ pub enum Ranged {
     Unsatisfiable,
 }
 
-impl Ranged {
-    /// Length of the body this outcome sends for a file of `len` bytes.
-    pub fn body_len(self, len: u64) -> u64 {
-        match self {
-            Ranged::Full => len,
-            Ranged::Partial { start, end } => end - start + 1,
-            Ranged::Unsatisfiable => 0,
-        }
-    }
-}
-
 /// Digits to a number; too many digits saturate (a huge end is clamped to the file anyway).
 fn number(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -120,12 +109,5 @@ mod tests {
             assert_eq!(resolve(*header, *len), *want, "{header:?} on {len} bytes");
         }
         assert!(cases.len() >= 25);
-    }
-
-    #[test]
-    fn body_length_follows_the_outcome() {
-        assert_eq!(Full.body_len(10), 10);
-        assert_eq!(Partial { start: 2, end: 5 }.body_len(10), 4);
-        assert_eq!(Unsatisfiable.body_len(10), 0);
     }
 }

@@ -17,7 +17,7 @@ use smol::LocalExecutor;
 
 use super::body::Load;
 use super::conn::{self, Connection};
-use super::guard::{Guarded, Timeouts};
+use super::guard::Guarded;
 use super::slots::{self, Slots};
 use crate::app::App;
 use crate::limits::ClientLimiter;
@@ -78,7 +78,6 @@ impl Drop for Counted {
 /// Accepts connections until `shutdown` fires.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpListener, shutdown: Shutdown) {
     let state = Rc::new(HttpState::new(&app));
-    let timeouts = Timeouts { idle: app.config.http.idle, write: app.config.http.write_timeout };
     loop {
         let accepted = listener
             .accept()
@@ -110,7 +109,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             continue;
         };
         stream.set_nodelay(true).ok();
-        let io = Guarded::new(stream, timeouts, state.load.clone());
+        let io = Guarded::new(stream, app.config.http.write_timeout, state.load.clone());
         let conn =
             Connection { app: app.clone(), http: state.clone(), io, peer, slot, end, shutdown: shutdown.clone() };
         let app = app.clone();

@@ -66,12 +66,9 @@ impl PathCache {
     }
 
     /// Entries kept now (expired ones included until swept or reused).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.table.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
     }
 }
 
@@ -131,6 +128,6 @@ mod tests {
         c.remove("B");
         assert_eq!(c.get("B", t0 + PATH_TTL), None);
         assert_eq!(c.sweep(t0 + PATH_TTL), 0);
-        assert!(c.is_empty());
+        assert_eq!(c.len(), 0);
     }
 }
