@@ -10,4 +10,5 @@ mod harness;
 mod local;
 mod memory;
 mod streaming;
+mod updates;
 mod watch;
