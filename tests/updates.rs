@@ -172,3 +172,22 @@ fn a_burst_of_a_thousand_files_from_fifty_users_gets_every_link_in_order_per_use
     let offset: String = db.query_row("SELECT value FROM kv WHERE key = 'poll_offset'", [], |r| r.get(0)).unwrap();
     assert_eq!((journal, offset), (0, (last_update + 1).to_string()));
 }
+
+#[test]
+fn a_flood_wait_on_the_log_channel_skips_the_backup_and_holds_up_no_link() {
+    const CHANNEL: i64 = -1009876;
+    let world = World::new("flood-channel");
+    let bot = world.start_bot(&[("LOG_CHANNEL", &CHANNEL.to_string())]);
+    world.tg.fail_next_for_chat("forwardMessage", CHANNEL, Fault::too_many_requests(30));
+    for i in 0..2 {
+        let data = bytes(3000, 40 + i);
+        let file = world.tg.add_file(data.clone(), &format!("c-{i}.bin"), "application/octet-stream");
+        let started = Instant::now();
+        let token = world.link_for(&file);
+        assert!(started.elapsed() < Duration::from_secs(2), "link {i} waited {:?} for the channel", started.elapsed());
+        let res = get(bot.addr(), &format!("/dl/{token}"));
+        assert!(res.status == 200 && res.body == data, "link {i} serves the original file");
+    }
+    assert_eq!(world.tg.calls("forwardMessage"), 1, "while the channel is held, no backup is tried");
+    assert_eq!(bot.count_lines("cannot forward to LOG_CHANNEL"), 2, "{}", bot.output());
+}

@@ -2,8 +2,8 @@
 //! `LOG_CHANNEL`, mint the link, store its row, pre-warm `getFile` in local mode, and reply with
 //! the link (and a Watch link for media). Nothing is stored when a step before the reply fails.
 
-use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::ForwardMessageParams;
+use frankenstein::response::MethodResponse;
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
 use super::handlers::send;
@@ -234,7 +234,11 @@ async fn backup(app: &App, message: &Message, media: &mut Media) {
         .from_chat_id(message.chat.id)
         .message_id(message.message_id)
         .build();
-    match app.api.forward_message(&params).await {
+    // Every intake writes to this one chat: waiting out its flood limit (Telegram's bot FAQ: about
+    // 20 messages a minute into one group) would hold up every user's link, so a 429 skips the
+    // backup instead.
+    let copy: Result<MethodResponse<Message>, _> = app.api.request_or_skip("forwardMessage", &params).await;
+    match copy {
         // The copy in the channel is ours to keep: serve from its file_id.
         Ok(copy) => match media_of(&copy.result) {
             Some(backup) => media.file_id = backup.file_id,

@@ -96,6 +96,21 @@ fn api_error(status: u16, body: &[u8]) -> TelegramError {
     }
 }
 
+/// Whether a call waits out 429s (up to [`MAX_RATE_RETRIES`] of [`MAX_RETRY_AFTER`]) or gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patience {
+    Wait,
+    Skip,
+}
+
+/// The JSON body of a call and the chat it writes to.
+fn json_body<P: serde::Serialize>(params: Option<&P>) -> Result<(Vec<u8>, Option<i64>), TelegramError> {
+    let Some(params) = params else { return Ok((Vec::new(), None)) };
+    let value = serde_json::to_value(params).map_err(|e| TelegramError::Decode(e.to_string()))?;
+    let json = serde_json::to_vec(&value).map_err(|e| TelegramError::Decode(e.to_string()))?;
+    Ok((json, chat_of(&value)))
+}
+
 /// The chat a call writes to, from its parameters (`@username` chats are not told apart).
 fn chat_of(params: &serde_json::Value) -> Option<i64> {
     params.get("chat_id").and_then(serde_json::Value::as_i64)
@@ -236,12 +251,13 @@ impl Transport {
         &self,
         method: &str,
         chat: Option<i64>,
+        patience: Patience,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<Output, TelegramError> {
         let mut attempt = 0;
         loop {
             if let Some(chat) = chat {
-                self.wait_for_chat(chat).await?;
+                self.wait_for_chat(chat, patience).await?;
             }
             let (status, body) = self.exchange_in_turn(method, &make).await?;
             if (200..300).contains(&status) {
@@ -249,7 +265,7 @@ impl Transport {
             }
             match api_error(status, &body) {
                 TelegramError::Api { code: 429, retry_after: Some(secs), .. }
-                    if secs <= MAX_RETRY_AFTER && attempt < MAX_RATE_RETRIES =>
+                    if secs <= MAX_RETRY_AFTER && attempt < MAX_RATE_RETRIES && patience == Patience::Wait =>
                 {
                     attempt += 1;
                     let wait = Duration::from_secs(u64::from(secs.max(1)));
@@ -296,12 +312,13 @@ impl Transport {
     }
 
     /// Waits out a hold on `chat`. A hold longer than one call ever sleeps fails the call at once,
-    /// unsent: sending into a flood wait only makes Telegram extend it.
-    async fn wait_for_chat(&self, chat: i64) -> Result<(), TelegramError> {
+    /// unsent (sending into a flood wait only makes Telegram extend it); so does any hold for a
+    /// call that would rather be skipped.
+    async fn wait_for_chat(&self, chat: i64, patience: Patience) -> Result<(), TelegramError> {
         loop {
             let left = self.inner.flood.lock().expect("flood table lock is never poisoned").left(chat, Instant::now());
             let Some(left) = left else { return Ok(()) };
-            if left > Duration::from_secs(u64::from(MAX_RETRY_AFTER)) {
+            if left > Duration::from_secs(u64::from(MAX_RETRY_AFTER)) || patience == Patience::Skip {
                 return Err(TelegramError::Api {
                     code: 429,
                     description: format!("chat {chat} is held back by an earlier rate limit"),
@@ -310,6 +327,39 @@ impl Transport {
             }
             async_io::Timer::after(left).await;
         }
+    }
+
+    /// A JSON call to `method` with the body already serialized (so no `Params` lives across an
+    /// await: frankenstein's futures must be `Send`, its `Params` need not be `Sync`).
+    async fn post_json<Output: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        json: Vec<u8>,
+        chat: Option<i64>,
+        patience: Patience,
+    ) -> Result<Output, TelegramError> {
+        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
+        self.call(method, chat, patience, || {
+            let mut req = Request::new(Method::Post, url.clone());
+            if !json.is_empty() {
+                req.insert_header("content-type", "application/json");
+            }
+            req.set_body(Body::from_bytes(json.clone()));
+            Ok(req)
+        })
+        .await
+    }
+
+    /// Like [`AsyncTelegramApi::request`], but a 429, or a hold on the chat from an earlier one,
+    /// fails the call at once instead of waiting: for work that can be skipped (the `LOG_CHANNEL`
+    /// backup), so one busy chat written to by every update never holds them all up.
+    pub async fn request_or_skip<Params, Output>(&self, method: &str, params: &Params) -> Result<Output, TelegramError>
+    where
+        Params: serde::ser::Serialize,
+        Output: serde::de::DeserializeOwned,
+    {
+        let (json, chat) = json_body(Some(params))?;
+        self.post_json(method, json, chat, Patience::Skip).await
     }
 
     fn hold(&self, chat: i64, wait: Duration) {
@@ -357,23 +407,8 @@ impl AsyncTelegramApi for Transport {
         Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
         Output: serde::de::DeserializeOwned,
     {
-        let (json, chat) = match &params {
-            Some(p) => {
-                let value = serde_json::to_value(p).map_err(|e| TelegramError::Decode(e.to_string()))?;
-                (serde_json::to_vec(&value).map_err(|e| TelegramError::Decode(e.to_string()))?, chat_of(&value))
-            }
-            None => (Vec::new(), None),
-        };
-        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, || {
-            let mut req = Request::new(Method::Post, url.clone());
-            if !json.is_empty() {
-                req.insert_header("content-type", "application/json");
-            }
-            req.set_body(Body::from_bytes(json.clone()));
-            Ok(req)
-        })
-        .await
+        let (json, chat) = json_body(params.as_ref())?;
+        self.post_json(method, json, chat, Patience::Wait).await
     }
 
     async fn request_with_form_data<Params, Output>(
@@ -389,7 +424,7 @@ impl AsyncTelegramApi for Transport {
         let chat = serde_json::to_value(&params).ok().as_ref().and_then(chat_of);
         let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, || {
+        self.call(method, chat, Patience::Wait, || {
             let mut req = Request::new(Method::Post, url.clone());
             req.insert_header("content-type", form.content_type());
             req.set_body(form.body().map_err(network)?);
