@@ -282,3 +282,118 @@ impl<'a> Dispatcher<'a> {
             .detach();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::panics::{Domain, Panics};
+    use frankenstein::updates::UpdateContent;
+
+    fn message(id: i64, chat: i64, text: &str) -> Value {
+        serde_json::json!({"update_id": id, "message": {
+            "message_id": id, "date": 0, "chat": {"id": chat, "type": "private"}, "text": text}})
+    }
+
+    /// `(chat, update_id)` of each update a [`recorder`] handled.
+    type Seen = Rc<RefCell<Vec<(i64, u32)>>>;
+
+    /// Records each update handled; "boom" panics, "hang" never ends while `hang` is set, and the
+    /// `stop_after`-th recorded update fires the shutdown.
+    fn recorder(
+        seen: &Seen,
+        panics: &Rc<Panics>,
+        hang: bool,
+        stop: crate::shutdown::Trigger,
+        stop_after: usize,
+    ) -> Handler {
+        let (seen, panics) = (seen.clone(), panics.clone());
+        Rc::new(move |update: Update| {
+            let (seen, panics, stop) = (seen.clone(), panics.clone(), stop.clone());
+            Box::pin(async move {
+                let handled = async {
+                    let text = match &update.content {
+                        UpdateContent::Message(m) => m.text.clone().unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    match text.as_str() {
+                        "boom" => panic!("boom"),
+                        "hang" if hang => std::future::pending::<()>().await,
+                        _ => {}
+                    }
+                    seen.borrow_mut().push((lane_of(&update).unwrap_or_default(), update.update_id));
+                    if seen.borrow().len() == stop_after {
+                        stop.fire();
+                    }
+                };
+                panics.catch(Domain::Update, "test", handled).await;
+            })
+        })
+    }
+
+    /// Runs the dispatcher until its shutdown and every job ended, or fails after 10 s.
+    fn collect_all(ex: &LocalExecutor<'static>, d: &Dispatcher<'_>) {
+        let deadline = async {
+            async_io::Timer::after(Duration::from_secs(10)).await;
+            panic!("the dispatcher did not stop within 10 s");
+        };
+        smol::block_on(ex.run(d.collect().or(deadline)));
+    }
+
+    #[test]
+    fn chats_keep_their_order_a_panic_costs_one_update_and_the_watermark_passes_all() {
+        let store = Store::open_in_memory().unwrap();
+        let ex = Rc::new(LocalExecutor::new());
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let (seen, panics) = (Seen::default(), Rc::new(Panics::default()));
+        let handler = recorder(&seen, &panics, true, trigger, 4);
+        let d = Dispatcher::start(&store, ex.clone(), handler, shutdown, Duration::from_secs(60));
+        d.take(vec![
+            message(1, 5, "a"),
+            message(2, 5, "boom"),
+            message(3, 5, "b"),
+            message(4, 6, "c"),
+            message(5, 5, "d"),
+        ]);
+        assert_eq!(d.next_offset(), Some(6));
+        collect_all(&ex, &d);
+        let seen = seen.borrow();
+        let chat = |c| seen.iter().filter(|(chat, _)| *chat == c).map(|(_, id)| *id).collect::<Vec<_>>();
+        assert_eq!((chat(5), chat(6)), (vec![1, 3, 5], vec![4]));
+        assert_eq!(panics.count(Domain::Update), 1);
+        assert_eq!(store.poll_offset().unwrap(), Some(6));
+        assert!(store.journal(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_update_cut_off_at_shutdown_runs_again_at_the_next_start_and_finished_ones_do_not() {
+        let store = Store::open_in_memory().unwrap();
+        let ex = Rc::new(LocalExecutor::new());
+        let panics = Rc::new(Panics::default());
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let seen = Seen::default();
+        let d =
+            Dispatcher::start(&store, ex.clone(), recorder(&seen, &panics, true, trigger, 2), shutdown, Duration::ZERO);
+        d.take(vec![message(1, 5, "hang"), message(2, 5, "queued"), message(3, 6, "x"), message(4, 7, "y")]);
+        collect_all(&ex, &d);
+        assert_eq!(*seen.borrow(), [(6, 3), (7, 4)]);
+        assert_eq!(store.poll_offset().unwrap(), Some(1), "update 1 never finished");
+        drop(d);
+
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let seen = Seen::default();
+        let d = Dispatcher::start(
+            &store,
+            ex.clone(),
+            recorder(&seen, &panics, false, trigger, 2),
+            shutdown,
+            Duration::ZERO,
+        );
+        assert_eq!(d.next_offset(), Some(5), "polling goes on past what was dispatched");
+        // Telegram sends 3 and 4 again (not confirmed before the stop): they do not run twice.
+        d.take(vec![message(3, 6, "x"), message(4, 7, "y")]);
+        collect_all(&ex, &d);
+        assert_eq!(*seen.borrow(), [(5, 1), (5, 2)], "the cut-off update ran again, then the one queued behind it");
+        assert_eq!(store.poll_offset().unwrap(), Some(5));
+        assert!(store.journal(10).unwrap().is_empty());
+    }
+}

@@ -26,9 +26,10 @@ use super::multipart;
 
 /// Idle connections kept for reuse (the long poll holds one, replies use another).
 const MAX_IDLE: usize = 4;
-/// Calls on the wire at once, besides the long poll: updates run side by side, but each TLS
-/// connection costs tens of KiB, so replies beyond this wait for a turn (never while sleeping
-/// out a 429).
+/// Calls on the wire at once, other than the long poll and `getFile`: updates run side by side,
+/// but each TLS connection costs tens of KiB, so replies beyond this wait for a turn (never while
+/// sleeping out a 429). `getFile` has its own bounds (one per download, four pre-warms) and must
+/// not make replies wait: a local server answers it only once it has the whole file.
 pub const MAX_CALLS_ON_WIRE: usize = 16;
 /// Deadline of an ordinary Bot API call, connect to last body byte.
 const CALL_DEADLINE: Duration = Duration::from_secs(30);
@@ -293,8 +294,8 @@ impl Transport {
         }
     }
 
-    /// One exchange under its deadline; all but the long poll wait for a turn on the wire first
-    /// (the long poll runs one at a time and must never wait behind replies).
+    /// One exchange under its deadline, after a turn on the wire (see [`MAX_CALLS_ON_WIRE`]; the
+    /// long poll runs one at a time and never waits behind replies).
     async fn exchange_in_turn(
         &self,
         method: &str,
@@ -302,7 +303,8 @@ impl Transport {
     ) -> Result<(u16, Vec<u8>), TelegramError> {
         let long_poll = method == "getUpdates";
         let deadline = if long_poll { self.inner.long_poll_deadline } else { CALL_DEADLINE };
-        let _turn = if long_poll { None } else { Some(self.inner.wire.acquire().await) };
+        let needs_turn = !long_poll && method != "getFile";
+        let _turn = if needs_turn { Some(self.inner.wire.acquire().await) } else { None };
         self.exchange(make)
             .or(async {
                 async_io::Timer::after(deadline).await;
