@@ -29,7 +29,7 @@ pub mod panics;
 pub mod shutdown;
 /// SQLite: migrations and typed queries.
 pub mod store;
-/// Bot API transport, long polling, file access.
+/// Bot API transport, long polling, the update dispatcher (lanes, watermark, flood holds), file access.
 pub mod telegram;
 /// Human-readable sizes and UTC times (pure).
 pub mod units;
