@@ -288,7 +288,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     );
 
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
-    let poller = ex.spawn(poll(app.clone(), shutdown.clone()));
+    let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
     let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
     log_memory(&app, "web server started");
 
@@ -303,7 +303,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         }
     })
     .detach();
-    // Polling stops between updates, so the stored offset covers every update handled.
+    // Returns once no update runs: each finished, or was cut and stays journaled for the next start.
     poller.await;
     server.await;
     for task in cleanups {
@@ -358,19 +358,21 @@ fn signal_name(signal: Option<std::io::Result<async_signal::Signal>>) -> &'stati
     }
 }
 
-async fn poll(app: Rc<App>, shutdown: Shutdown) {
-    poller::run(&app.api, &app.store, app.config.poll_timeout_secs, &shutdown, async |update| {
-        // An update being handled at shutdown gets the grace period, not the minutes that
-        // Telegram timeouts and retry_after waits could add up to.
-        let grace = async {
-            shutdown.wait().await;
-            async_io::Timer::after(app.config.timers.shutdown_grace).await;
-            log::warn!("shutdown: gave up on an update still being handled");
-        };
-        let kind = bot::handlers::kind(&update);
-        let handled = app.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update));
-        futures_lite::future::or(async { handled.await.unwrap_or_default() }, grace).await;
-        app.updates_handled.set(app.updates_handled.get() + 1);
-    })
-    .await;
+/// Runs the poller; each update is handled under its own panic catcher, so a panic costs that
+/// update only.
+async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) {
+    let handler: crate::telegram::dispatch::Handler = {
+        let app = app.clone();
+        Rc::new(move |update| {
+            let app = app.clone();
+            Box::pin(async move {
+                let kind = bot::handlers::kind(&update);
+                app.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update)).await;
+                app.updates_handled.set(app.updates_handled.get() + 1);
+            })
+        })
+    };
+    let settings =
+        poller::Settings { poll_timeout_secs: app.config.poll_timeout_secs, grace: app.config.timers.shutdown_grace };
+    poller::run(&app.api, &app.store, ex, settings, &shutdown, handler).await;
 }

@@ -31,7 +31,7 @@ pub mod panics;
 pub(crate) mod shutdown;
 /// SQLite: migrations and typed queries.
 pub(crate) mod store;
-/// Bot API transport, long polling, file access.
+/// Bot API transport, long polling, the update dispatcher (lanes, watermark, flood holds), file access.
 pub(crate) mod telegram;
 /// Human-readable sizes and UTC times (pure).
 pub(crate) mod units;

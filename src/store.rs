@@ -7,7 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Numbered migrations; `kv.schema_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         first_name TEXT NOT NULL,
@@ -30,7 +31,14 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT
      CREATE INDEX links_expires ON links(expires_at);
      CREATE TABLE link_events (user_id INTEGER NOT NULL, at INTEGER NOT NULL);
      CREATE INDEX link_events_user ON link_events(user_id, at);
-     CREATE TABLE bandwidth (month TEXT PRIMARY KEY, bytes INTEGER NOT NULL);"];
+     CREATE TABLE bandwidth (month TEXT PRIMARY KEY, bytes INTEGER NOT NULL);",
+    // 2: a link remembers the update that made it, so a replayed update resends that link; the
+    // journal holds updates at or above the stored offset (body NULL once finished).
+    // SQLite cannot add a UNIQUE column: the unique index does it (NULLs of older rows differ).
+    "ALTER TABLE links ADD COLUMN update_id INTEGER;
+     CREATE UNIQUE INDEX links_update ON links(update_id);
+     CREATE TABLE update_journal (update_id INTEGER PRIMARY KEY, body TEXT);",
+];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.
 #[derive(Debug)]
@@ -63,6 +71,16 @@ pub struct LinkRow {
     pub created_at: u64,
     /// Unix seconds; 0 = never.
     pub expires_at: u64,
+    /// The update that asked for this link (rows from before migration 2 have none).
+    pub update_id: Option<i64>,
+}
+
+/// One row of the update journal: an update at or above the stored offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalRow {
+    pub update_id: i64,
+    /// The update's JSON while it is unfinished; `None` once it finished.
+    pub body: Option<String>,
 }
 
 /// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
@@ -145,6 +163,51 @@ impl Store {
         self.kv_set("poll_offset", &offset.to_string())
     }
 
+    /// Journals a batch of updates (id, JSON) as unfinished, in one transaction: before the next
+    /// `getUpdates` confirms them to Telegram, which then forgets them.
+    pub fn journal_updates(&self, batch: &[(i64, String)]) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO update_journal(update_id, body) VALUES(?1, ?2)
+                 ON CONFLICT(update_id) DO UPDATE SET body = excluded.body",
+            )?;
+            for (id, body) in batch {
+                insert.execute(params![id, body])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The journal, oldest first, at most `limit` rows.
+    pub fn journal(&self, limit: usize) -> Result<Vec<JournalRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut query = self.conn.prepare("SELECT update_id, body FROM update_journal ORDER BY update_id LIMIT ?1")?;
+        let rows = query.query_map(params![limit], |r| Ok(JournalRow { update_id: r.get(0)?, body: r.get(1)? }))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Update `id` finished; with `watermark`, also stores that offset and forgets the journal
+    /// rows below it. One transaction.
+    pub fn finish_update(&self, id: i64, watermark: Option<i64>) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.prepare_cached("UPDATE update_journal SET body = NULL WHERE update_id = ?1")?.execute(params![id])?;
+        if let Some(w) = watermark {
+            commit_watermark(&tx, w)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores the offset `watermark` and forgets the journal rows below it.
+    pub fn set_watermark(&self, watermark: i64) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        commit_watermark(&tx, watermark)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Registers a user or refreshes their name and last-seen time.
     pub fn upsert_user(&self, id: u64, first_name: &str, username: Option<&str>, now: u64) -> Result<(), StoreError> {
         self.conn.execute(
@@ -162,8 +225,9 @@ impl Store {
 
     pub fn insert_link(&self, link: &LinkRow) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO links(id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO links(id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at,
+                update_id)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 to_sql(link.id),
                 to_sql(link.owner),
@@ -174,6 +238,7 @@ impl Store {
                 link.mime,
                 to_sql(link.created_at),
                 to_sql(link.expires_at),
+                link.update_id,
             ],
         )?;
         Ok(())
@@ -181,26 +246,35 @@ impl Store {
 
     pub fn link(&self, id: u64) -> Result<Option<LinkRow>, StoreError> {
         let Ok(id) = i64::try_from(id) else { return Ok(None) };
+        self.link_where("id = ?1", id)
+    }
+
+    /// The link update `update_id` made, if it got that far before (a replayed update).
+    pub fn link_for_update(&self, update_id: i64) -> Result<Option<LinkRow>, StoreError> {
+        self.link_where("update_id = ?1", update_id)
+    }
+
+    fn link_where(&self, condition: &str, value: i64) -> Result<Option<LinkRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at, update_id
+             FROM links WHERE {condition}"
+        );
         Ok(self
             .conn
-            .query_row(
-                "SELECT id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at
-                 FROM links WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok(LinkRow {
-                        id: from_sql(r.get(0)?),
-                        owner: from_sql(r.get(1)?),
-                        file_id: r.get(2)?,
-                        file_unique_id: r.get(3)?,
-                        file_name: r.get(4)?,
-                        file_size: from_sql(r.get(5)?),
-                        mime: r.get(6)?,
-                        created_at: from_sql(r.get(7)?),
-                        expires_at: from_sql(r.get(8)?),
-                    })
-                },
-            )
+            .query_row(&sql, params![value], |r| {
+                Ok(LinkRow {
+                    id: from_sql(r.get(0)?),
+                    owner: from_sql(r.get(1)?),
+                    file_id: r.get(2)?,
+                    file_unique_id: r.get(3)?,
+                    file_name: r.get(4)?,
+                    file_size: from_sql(r.get(5)?),
+                    mime: r.get(6)?,
+                    created_at: from_sql(r.get(7)?),
+                    expires_at: from_sql(r.get(8)?),
+                    update_id: r.get(9)?,
+                })
+            })
             .optional()?)
     }
 
@@ -255,6 +329,16 @@ impl Store {
     }
 }
 
+/// Stores the offset and drops the journal rows below it, inside the caller's transaction.
+fn commit_watermark(tx: &rusqlite::Transaction<'_>, watermark: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM update_journal WHERE update_id < ?1")?.execute(params![watermark])?;
+    tx.prepare_cached(
+        "INSERT INTO kv(key, value) VALUES('poll_offset', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![watermark.to_string()])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +354,7 @@ mod tests {
             mime: "text/plain".into(),
             created_at: 100,
             expires_at: 0,
+            update_id: Some(id as i64 + 500),
         }
     }
 
@@ -323,8 +408,41 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.poll_offset().unwrap(), Some(42));
         assert_eq!(store.user_count().unwrap(), 1);
-        assert_eq!(store.kv_get("schema_version").unwrap().as_deref(), Some("1"));
+        let version = MIGRATIONS.len().to_string();
+        assert_eq!(store.kv_get("schema_version").unwrap().as_deref(), Some(version.as_str()));
         drop(store);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_link_is_found_by_the_update_that_made_it_and_one_update_makes_one_link() {
+        let store = Store::open_in_memory().unwrap();
+        store.insert_link(&link(9)).unwrap();
+        assert_eq!(store.link_for_update(509).unwrap(), Some(link(9)));
+        assert_eq!(store.link_for_update(510).unwrap(), None);
+        let mut again = link(10);
+        again.update_id = Some(509);
+        assert!(store.insert_link(&again).is_err(), "update ids are unique");
+        let mut old = link(11);
+        old.update_id = None;
+        let mut older = link(12);
+        older.update_id = None;
+        store.insert_link(&old).unwrap();
+        store.insert_link(&older).unwrap();
+    }
+
+    #[test]
+    fn the_journal_keeps_rows_from_the_watermark_up() {
+        let store = Store::open_in_memory().unwrap();
+        store.journal_updates(&[(7, "{a}".into()), (8, "{b}".into()), (9, "{c}".into())]).unwrap();
+        store.finish_update(8, None).unwrap();
+        let row = |update_id, body: Option<&str>| JournalRow { update_id, body: body.map(String::from) };
+        assert_eq!(store.journal(10).unwrap(), [row(7, Some("{a}")), row(8, None), row(9, Some("{c}"))]);
+        assert_eq!(store.poll_offset().unwrap(), None);
+        store.finish_update(7, Some(9)).unwrap();
+        assert_eq!(store.journal(10).unwrap(), [row(9, Some("{c}"))]);
+        assert_eq!(store.poll_offset().unwrap(), Some(9));
+        store.set_watermark(10).unwrap();
+        assert_eq!((store.journal(10).unwrap(), store.poll_offset().unwrap()), (vec![], Some(10)));
     }
 }

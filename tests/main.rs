@@ -11,4 +11,5 @@ mod local;
 mod memory;
 mod robustness;
 mod streaming;
+mod updates;
 mod watch;

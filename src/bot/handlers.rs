@@ -1,5 +1,5 @@
-//! Update dispatch: commands, callback buttons, file intake, and a hint for anything else.
-//! A failing handler is logged and skipped; the poller moves on either way.
+//! Update handling: commands, callback buttons, file intake, and a hint for anything else.
+//! A failing handler is logged and its update counts as finished; the dispatcher moves on.
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
@@ -36,7 +36,7 @@ pub fn kind(update: &Update) -> &'static str {
 /// Handles one update; errors are logged, never returned (one bad update must not stop the poll).
 pub async fn handle(app: &App, update: Update) {
     let result = match update.content {
-        UpdateContent::Message(message) => on_message(app, &message).await,
+        UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
         UpdateContent::CallbackQuery(query) => on_callback(app, &query).await,
         _ => Ok(()),
     };
@@ -106,7 +106,7 @@ fn about_text(app: &App) -> String {
     )
 }
 
-async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
+async fn on_message(app: &App, update_id: i64, message: &Message) -> Result<(), TelegramError> {
     let Some(from) = message.from.as_deref() else { return Ok(()) };
     let chat_id = message.chat.id;
     let private = message.chat.type_field == ChatType::Private;
@@ -117,7 +117,7 @@ async fn on_message(app: &App, message: &Message) -> Result<(), TelegramError> {
         if !private {
             return Ok(());
         }
-        return intake::intake(app, message, from, media).await;
+        return intake::intake(app, update_id, message, from, media).await;
     }
     let text = message.text.as_deref().unwrap_or("");
     match commands::parse(text, &app.username) {

@@ -2,8 +2,8 @@
 //! `LOG_CHANNEL`, mint the link, store its row, pre-warm `getFile` in local mode, and reply with
 //! the link (and a Watch link for media). Nothing is stored when a step before the reply fails.
 
-use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::ForwardMessageParams;
+use frankenstein::response::MethodResponse;
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
 use super::handlers::send;
@@ -164,12 +164,46 @@ pub fn button_url_allowed(url: &str) -> bool {
     }
 }
 
-/// Makes a link for `media` and replies with it.
-pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media) -> Result<(), TelegramError> {
+/// Makes a link for `media` and replies with it. An update handled again (after a restart cut
+/// it off) finds the link it made before and sends that one: the same token, no second link.
+pub async fn intake(
+    app: &App,
+    update_id: i64,
+    message: &Message,
+    from: &User,
+    mut media: Media,
+) -> Result<(), TelegramError> {
     let chat_id = message.chat.id;
+    match app.store.link_for_update(update_id) {
+        Ok(Some(row)) => {
+            log::info!("update {update_id} was handled before: sending its link again");
+            app.files.prewarm(&row.file_id);
+            return reply(app, chat_id, &row, &media).await;
+        }
+        Ok(None) => {}
+        // Going on is safe: the unique update_id refuses a second row.
+        Err(e) => log::warn!("cannot look up the link of update {update_id}: {e}"),
+    }
+    if let Some(text) = refusal(app, &media) {
+        send(app, chat_id, text, None).await?;
+        return Ok(());
+    }
+    backup(app, message, &mut media).await;
+    let Some(row) = store_link(app, update_id, from, &media) else {
+        let sorry = "Sorry, I could not save your link right now. Please send the file again in a minute.";
+        send(app, chat_id, sorry.into(), None).await?;
+        return Ok(());
+    };
+    // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
+    app.files.prewarm(&row.file_id);
+    reply(app, chat_id, &row, &media).await
+}
+
+/// Why no link is made for `media`, as the reply says it: too big, or the month's bandwidth is used.
+fn refusal(app: &App, media: &Media) -> Option<String> {
     let limit = app.config.file_size_limit();
     if let Some(size) = media.size.filter(|&s| s > limit) {
-        let text = if app.files.is_local() {
+        return Some(if app.files.is_local() {
             format!(
                 "This file is {}, but Telegram lets bots fetch files up to {}.",
                 human_size(size),
@@ -181,40 +215,46 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
                 human_size(size),
                 human_size(limit)
             )
-        };
-        send(app, chat_id, text, None).await?;
-        return Ok(());
+        });
     }
-    if app.bandwidth_exhausted() {
-        let text = format!(
+    app.bandwidth_exhausted().then(|| {
+        format!(
             "This bot has used its bandwidth ({}) for this month, so it makes no new links until {}. Please try again then.",
             app.config.bandwidth_limit_text(),
             crate::units::utc_minute(crate::units::next_month_start(now_unix()))
-        );
-        send(app, chat_id, text, None).await?;
-        return Ok(());
-    }
+        )
+    })
+}
 
-    if let Some(channel) = app.config.log_channel {
-        let params = ForwardMessageParams::builder()
-            .chat_id(channel)
-            .from_chat_id(chat_id)
-            .message_id(message.message_id)
-            .build();
-        match app.api.forward_message(&params).await {
-            // The copy in the channel is ours to keep: serve from its file_id.
-            Ok(copy) => match media_of(&copy.result) {
-                Some(backup) => media.file_id = backup.file_id,
-                None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
-            },
-            Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
-        }
+/// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id.
+async fn backup(app: &App, message: &Message, media: &mut Media) {
+    let Some(channel) = app.config.log_channel else { return };
+    let params = ForwardMessageParams::builder()
+        .chat_id(channel)
+        .from_chat_id(message.chat.id)
+        .message_id(message.message_id)
+        .build();
+    // Every intake writes to this one chat: waiting out its flood limit (Telegram's bot FAQ: about
+    // 20 messages a minute into one group) would hold up every user's link, so a 429 skips the
+    // backup instead.
+    let copy: Result<MethodResponse<Message>, _> = app.api.request_or_skip("forwardMessage", &params).await;
+    match copy {
+        // The copy in the channel is ours to keep: serve from its file_id.
+        Ok(copy) => match media_of(&copy.result) {
+            Some(backup) => media.file_id = backup.file_id,
+            None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
+        },
+        Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
     }
+}
 
+/// Stores a new link row for `media`, made by `update_id`; `None` (logged) if the store failed.
+fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<LinkRow> {
     let now = now_unix();
-    let expires_at = app.config.link_expiry.map_or(0, |d| now + d.as_secs());
-    let id =
-        crate::links::new_link_id().ok_or_else(|| TelegramError::Decode("system random generator failed".into()))?;
+    let Some(id) = crate::links::new_link_id() else {
+        log::error!("cannot make a link id: the system random generator failed");
+        return None;
+    };
     let row = LinkRow {
         id,
         owner: from.id,
@@ -224,32 +264,37 @@ pub async fn intake(app: &App, message: &Message, from: &User, mut media: Media)
         file_size: media.size.unwrap_or(0),
         mime: media.mime.clone(),
         created_at: now,
-        expires_at,
+        expires_at: app.config.link_expiry.map_or(0, |d| now + d.as_secs()),
+        update_id: Some(update_id),
     };
-    if let Err(e) = app.store.insert_link(&row) {
-        log::error!("cannot store a link: {e}");
-        send(
-            app,
-            chat_id,
-            "Sorry, I could not save your link right now. Please send the file again in a minute.".into(),
-            None,
-        )
-        .await?;
-        return Ok(());
+    match app.store.insert_link(&row) {
+        Ok(()) => Some(row),
+        Err(e) => {
+            log::error!("cannot store a link: {e}");
+            None
+        }
     }
-    let token = app.signer.mint(Claims { link_id: id, expires_at });
-    // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
-    app.files.prewarm(&media.file_id);
+}
+
+/// Replies with the link of `row` (and a Watch link for media).
+async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
+    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
     let url = format!("{}/dl/{token}", app.base_url);
     let watch =
-        is_playable(&media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
-    log::info!("link {} for user {} ({:?}, {})", token_prefix(&token), from.id, media.kind, human_size(row.file_size));
+        is_playable(media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
+    log::info!(
+        "link {} for user {} ({:?}, {})",
+        token_prefix(&token),
+        row.owner,
+        media.kind,
+        human_size(row.file_size)
+    );
 
-    let expiry = if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) };
+    let expiry = if row.expires_at == 0 { "never".to_owned() } else { utc_minute(row.expires_at) };
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
         "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
-        escape(&media.name),
+        escape(&row.file_name),
         escape(&url)
     );
     if let Some(watch) = &watch {

@@ -122,6 +122,7 @@ mod tests {
             mime: mime.into(),
             created_at: CREATED,
             expires_at,
+            update_id: None,
         }
     }
 

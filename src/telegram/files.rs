@@ -1,9 +1,10 @@
 //! Reaching a file's bytes through the Bot API, in cloud mode (a download URL, files up to 20 MB)
 //! and local mode (a path on a `telegram-bot-api --local` server's disk): `getFile` answers are
 //! cached and concurrent calls for one file share one request; in local mode the answer is a path
-//! opened inside `TELEGRAM_LOCAL_FILES`, fetched again if the file vanished, pre-warmed at intake.
+//! opened inside `TELEGRAM_LOCAL_FILES`, fetched again if the file vanished, pre-warmed at intake
+//! (a few at a time, a bounded line behind them).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::GetFileParams;
 use smol::LocalExecutor;
 use smol::channel::{Receiver, Sender, bounded};
+use smol::lock::Semaphore;
 
 use super::local::{LocalError, LocalFile, Root};
 pub use super::path_cache::Located;
@@ -24,6 +26,12 @@ pub const MAX_IN_FLIGHT: usize = 64;
 /// Pre-warm calls retried after a timeout: a local server answers `getFile` only once it has the
 /// whole file, which takes minutes for 2 GB (30 s per call, so about 5 minutes in all).
 const PREWARM_ATTEMPTS: u32 = 10;
+/// Pre-warm `getFile` calls running at once: a local server fetching many big files at once only
+/// slows each of them.
+pub const PREWARM_RUNNING: usize = 4;
+/// Pre-warms waiting for a turn. Past this a file is not pre-warmed: its first download asks
+/// `getFile` itself.
+pub const PREWARM_QUEUE: usize = 64;
 
 /// Why a file cannot be opened.
 #[derive(Debug)]
@@ -92,6 +100,10 @@ struct Inner {
     cache: RefCell<PathCache>,
     in_flight: RefCell<Vec<Flight>>,
     ex: Rc<LocalExecutor<'static>>,
+    /// Turns for pre-warm calls ([`PREWARM_RUNNING`]).
+    prewarm_turns: Semaphore,
+    /// Pre-warm tasks alive, running or waiting for a turn.
+    prewarms: Cell<usize>,
 }
 
 /// One `getFile` call others can wait for: `done` closes when it ends (or is cancelled).
@@ -124,6 +136,8 @@ impl Files {
             cache: RefCell::new(PathCache::new()),
             in_flight: RefCell::new(Vec::with_capacity(MAX_IN_FLIGHT)),
             ex,
+            prewarm_turns: Semaphore::new(PREWARM_RUNNING),
+            prewarms: Cell::new(0),
         })))
     }
 
@@ -200,33 +214,51 @@ impl Files {
     }
 
     /// Local mode: asks for `file_id` in the background so the local server fetches it from
-    /// Telegram before the first download asks (that download then joins the call or hits the cache).
+    /// Telegram before the first download asks (that download then joins the call or hits the
+    /// cache). At most [`PREWARM_RUNNING`] run and [`PREWARM_QUEUE`] wait; past that, none.
     pub fn prewarm(&self, file_id: &str) {
         if !self.is_local() {
             return;
         }
-        let files = self.clone();
+        let inner = &self.0;
+        if inner.prewarms.get() >= PREWARM_RUNNING + PREWARM_QUEUE {
+            log::debug!("pre-warm line full: {} waits for its first download", short(file_id));
+            return;
+        }
+        inner.prewarms.set(inner.prewarms.get() + 1);
+        let alive = Alive(self.clone());
         let file_id = file_id.to_owned();
-        self.0
+        inner
             .ex
             .spawn(async move {
-                let started = Instant::now();
-                for _ in 0..PREWARM_ATTEMPTS {
-                    match files.locate(&file_id).await {
-                        Ok(_) => {
-                            log::debug!("pre-warmed {} in {} ms", short(&file_id), started.elapsed().as_millis());
-                            return;
-                        }
-                        Err(TelegramError::Timeout) => continue,
-                        Err(e) => {
-                            log::warn!("pre-warming a file failed: {e}");
-                            return;
-                        }
-                    }
-                }
-                log::warn!("pre-warming {} gave up after {} s", short(&file_id), started.elapsed().as_secs());
+                let files = &alive.0;
+                let _turn = files.0.prewarm_turns.acquire().await;
+                files.prewarm_now(&file_id).await;
             })
             .detach();
+    }
+
+    /// Pre-warm tasks alive now, running or waiting.
+    pub fn prewarms(&self) -> usize {
+        self.0.prewarms.get()
+    }
+
+    async fn prewarm_now(&self, file_id: &str) {
+        let started = Instant::now();
+        for _ in 0..PREWARM_ATTEMPTS {
+            match self.locate(file_id).await {
+                Ok(_) => {
+                    log::debug!("pre-warmed {} in {} ms", short(file_id), started.elapsed().as_millis());
+                    return;
+                }
+                Err(TelegramError::Timeout) => continue,
+                Err(e) => {
+                    log::warn!("pre-warming a file failed: {e}");
+                    return;
+                }
+            }
+        }
+        log::warn!("pre-warming {} gave up after {} s", short(file_id), started.elapsed().as_secs());
     }
 
     /// Drops the cached answer for `file_id` (its path failed).
@@ -240,6 +272,16 @@ impl Files {
     }
 }
 
+/// Counts one pre-warm task while it lives, however it ends (even dropped before it ran).
+struct Alive(Files);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        let count = &self.0.0.prewarms;
+        count.set(count.get() - 1);
+    }
+}
+
 /// A loggable handle for a `file_id` (they are long and not secret, but noisy).
 fn short(file_id: &str) -> &str {
     file_id.get(file_id.len().saturating_sub(12)..).unwrap_or(file_id)
@@ -250,4 +292,33 @@ async fn get_file(api: &Transport, file_id: &str) -> Result<Located, TelegramErr
     let file = api.get_file(&GetFileParams::builder().file_id(file_id).build()).await?.result;
     let path = file.file_path.ok_or_else(|| TelegramError::Decode("getFile answered without file_path".into()))?;
     Ok(Located { path, size: file.file_size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prewarms_past_the_running_and_waiting_bound_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("streambot-prewarm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ex = Rc::new(LocalExecutor::new());
+        let api = Transport::new("http://127.0.0.1:1", "1:x", 5).unwrap();
+        let files = Files::new(api, Some(&dir), ex.clone()).unwrap();
+        for i in 0..200 {
+            files.prewarm(&format!("file-{i}"));
+        }
+        assert_eq!(files.prewarms(), PREWARM_RUNNING + PREWARM_QUEUE);
+        // Nothing listens on port 1: every call fails at once and its task ends.
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        smol::block_on(ex.run(async {
+            while files.prewarms() > 0 {
+                assert!(Instant::now() < deadline, "{} pre-warms still alive", files.prewarms());
+                async_io::Timer::after(std::time::Duration::from_millis(5)).await;
+            }
+        }));
+        files.prewarm("again");
+        assert_eq!(files.prewarms(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

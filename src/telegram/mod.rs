@@ -1,8 +1,13 @@
-//! Talking to the Telegram Bot API: the HTTP transport, the long-poll loop and file access.
+//! Talking to the Telegram Bot API: the HTTP transport, the long-poll loop, the dispatcher that
+//! runs updates side by side (lanes, watermark, flood holds) and file access.
 
+pub mod dispatch;
 pub mod files;
+pub mod flood;
+pub mod lanes;
 pub mod local;
 pub mod multipart;
 pub mod path_cache;
 pub mod poller;
 pub mod transport;
+pub mod watermark;

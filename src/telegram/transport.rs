@@ -1,14 +1,14 @@
 //! frankenstein's `AsyncTelegramApi` over our own HTTP/1.1 client: async-h1 on async-net, TLS by
 //! futures-rustls (ring, webpki roots) for `https://`, plain TCP for `http://`. Keeps a few idle
-//! connections for reuse, puts a deadline on every call, honours 429 `retry_after`, and never lets
-//! the token (which is part of every URL) reach a log line or an error.
+//! connections for reuse, bounds the calls on the wire, puts a deadline on every call, honours 429
+//! `retry_after` per chat, and never lets the token (part of every URL) reach a log or an error.
 
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
 use frankenstein::AsyncTelegramApi;
@@ -19,14 +19,22 @@ use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
 use futures_rustls::rustls::{self, pki_types::ServerName};
 use http_types::{Body, Method, Request, Response, Url};
+use smol::lock::Semaphore;
 
+use super::flood::FloodTable;
 use super::multipart;
 
 /// Idle connections kept for reuse (the long poll holds one, replies use another).
 const MAX_IDLE: usize = 4;
+/// Calls on the wire at once, other than the long poll and `getFile`: updates run side by side,
+/// but each TLS connection costs tens of KiB, so replies beyond this wait for a turn (never while
+/// sleeping out a 429). `getFile` has its own bounds (one per download, four pre-warms) and must
+/// not make replies wait: a local server answers it only once it has the whole file.
+pub const MAX_CALLS_ON_WIRE: usize = 16;
 /// Deadline of an ordinary Bot API call, connect to last body byte.
 const CALL_DEADLINE: Duration = Duration::from_secs(30);
-/// Longest `retry_after` we sleep through inside one call; longer waits surface as errors.
+/// Longest `retry_after` we sleep through inside one call; longer waits surface as errors (and
+/// calls to that chat fail at once until the wait is over).
 const MAX_RETRY_AFTER: u16 = 60;
 /// How many times one call is retried after a 429.
 const MAX_RATE_RETRIES: u32 = 3;
@@ -73,6 +81,42 @@ fn network(e: impl std::fmt::Display) -> TelegramError {
     TelegramError::Network(e.to_string())
 }
 
+/// The error in a non-2xx answer: Telegram's JSON error, or the bare status.
+fn api_error(status: u16, body: &[u8]) -> TelegramError {
+    match serde_json::from_slice::<ErrorResponse>(body) {
+        Ok(e) => TelegramError::Api {
+            code: e.error_code,
+            description: e.description,
+            retry_after: e.parameters.and_then(|p| p.retry_after),
+        },
+        Err(_) => TelegramError::Api {
+            code: u64::from(status),
+            description: format!("http status {status}"),
+            retry_after: None,
+        },
+    }
+}
+
+/// Whether a call waits out 429s (up to [`MAX_RATE_RETRIES`] of [`MAX_RETRY_AFTER`]) or gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Patience {
+    Wait,
+    Skip,
+}
+
+/// The JSON body of a call and the chat it writes to.
+fn json_body<P: serde::Serialize>(params: Option<&P>) -> Result<(Vec<u8>, Option<i64>), TelegramError> {
+    let Some(params) = params else { return Ok((Vec::new(), None)) };
+    let value = serde_json::to_value(params).map_err(|e| TelegramError::Decode(e.to_string()))?;
+    let json = serde_json::to_vec(&value).map_err(|e| TelegramError::Decode(e.to_string()))?;
+    Ok((json, chat_of(&value)))
+}
+
+/// The chat a call writes to, from its parameters (`@username` chats are not told apart).
+fn chat_of(params: &serde_json::Value) -> Option<i64> {
+    params.get("chat_id").and_then(serde_json::Value::as_i64)
+}
+
 /// Where the Bot API lives, parsed once from `TELEGRAM_API_URL`.
 struct Endpoint {
     host: String,
@@ -92,6 +136,10 @@ struct Inner {
     tls: Option<TlsConnector>,
     idle: Mutex<Vec<Conn>>,
     long_poll_deadline: Duration,
+    /// Turns on the wire (see [`MAX_CALLS_ON_WIRE`]).
+    wire: Semaphore,
+    /// Chats a 429 holds back.
+    flood: Mutex<FloodTable>,
 }
 
 impl Transport {
@@ -120,6 +168,8 @@ impl Transport {
                 tls: connector,
                 idle: Mutex::new(Vec::with_capacity(MAX_IDLE)),
                 long_poll_deadline: Duration::from_secs(u64::from(poll_timeout_secs) + 15),
+                wire: Semaphore::new(MAX_CALLS_ON_WIRE),
+                flood: Mutex::new(FloodTable::default()),
             }),
         })
     }
@@ -196,47 +246,127 @@ impl Transport {
     }
 
     /// One Bot API call with JSON or multipart body: deadline, 429 retries, error decoding.
+    /// `chat` is the chat the call writes to: a 429 then holds back that chat only (every call to
+    /// it waits, from whichever task), never other chats.
     async fn call<Output: serde::de::DeserializeOwned>(
         &self,
         method: &str,
+        chat: Option<i64>,
+        patience: Patience,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<Output, TelegramError> {
-        let deadline = if method == "getUpdates" { self.inner.long_poll_deadline } else { CALL_DEADLINE };
         let mut attempt = 0;
         loop {
-            let (status, body) = self
-                .exchange(&make)
-                .or(async {
-                    async_io::Timer::after(deadline).await;
-                    Err(TelegramError::Timeout)
-                })
-                .await?;
+            if let Some(chat) = chat {
+                self.wait_for_chat(chat, patience).await?;
+            }
+            let (status, body) = self.exchange_in_turn(method, &make).await?;
             if (200..300).contains(&status) {
                 return serde_json::from_slice(&body).map_err(|e| TelegramError::Decode(format!("{method}: {e}")));
             }
-            let err = match serde_json::from_slice::<ErrorResponse>(&body) {
-                Ok(e) => TelegramError::Api {
-                    code: e.error_code,
-                    description: e.description,
-                    retry_after: e.parameters.and_then(|p| p.retry_after),
-                },
-                Err(_) => TelegramError::Api {
-                    code: u64::from(status),
-                    description: format!("http status {status}"),
-                    retry_after: None,
-                },
-            };
-            match err {
+            match api_error(status, &body) {
                 TelegramError::Api { code: 429, retry_after: Some(secs), .. }
-                    if secs <= MAX_RETRY_AFTER && attempt < MAX_RATE_RETRIES =>
+                    if secs <= MAX_RETRY_AFTER && attempt < MAX_RATE_RETRIES && patience == Patience::Wait =>
                 {
                     attempt += 1;
-                    log::warn!("telegram rate limit on {method}: waiting {secs}s as asked");
-                    async_io::Timer::after(Duration::from_secs(u64::from(secs.max(1)))).await;
+                    let wait = Duration::from_secs(u64::from(secs.max(1)));
+                    match chat {
+                        Some(chat) => {
+                            log::warn!(
+                                "telegram rate limit on {method} to chat {chat}: holding that chat {secs}s as asked"
+                            );
+                            self.hold(chat, wait);
+                        }
+                        None => {
+                            log::warn!("telegram rate limit on {method}: waiting {secs}s as asked");
+                            async_io::Timer::after(wait).await;
+                        }
+                    }
+                }
+                err @ TelegramError::Api { code: 429, retry_after: Some(secs), .. } => {
+                    if let Some(chat) = chat {
+                        self.hold(chat, Duration::from_secs(u64::from(secs)));
+                    }
+                    return Err(err);
                 }
                 err => return Err(err),
             }
         }
+    }
+
+    /// One exchange under its deadline, after a turn on the wire (see [`MAX_CALLS_ON_WIRE`]; the
+    /// long poll runs one at a time and never waits behind replies).
+    async fn exchange_in_turn(
+        &self,
+        method: &str,
+        make: impl Fn() -> Result<Request, TelegramError>,
+    ) -> Result<(u16, Vec<u8>), TelegramError> {
+        let long_poll = method == "getUpdates";
+        let deadline = if long_poll { self.inner.long_poll_deadline } else { CALL_DEADLINE };
+        let needs_turn = !long_poll && method != "getFile";
+        let _turn = if needs_turn { Some(self.inner.wire.acquire().await) } else { None };
+        self.exchange(make)
+            .or(async {
+                async_io::Timer::after(deadline).await;
+                Err(TelegramError::Timeout)
+            })
+            .await
+    }
+
+    /// Waits out a hold on `chat`. A hold longer than one call ever sleeps fails the call at once,
+    /// unsent (sending into a flood wait only makes Telegram extend it); so does any hold for a
+    /// call that would rather be skipped.
+    async fn wait_for_chat(&self, chat: i64, patience: Patience) -> Result<(), TelegramError> {
+        loop {
+            let left = self.inner.flood.lock().expect("flood table lock is never poisoned").left(chat, Instant::now());
+            let Some(left) = left else { return Ok(()) };
+            if left > Duration::from_secs(u64::from(MAX_RETRY_AFTER)) || patience == Patience::Skip {
+                return Err(TelegramError::Api {
+                    code: 429,
+                    description: format!("chat {chat} is held back by an earlier rate limit"),
+                    retry_after: Some(u16::try_from(left.as_secs()).unwrap_or(u16::MAX)),
+                });
+            }
+            async_io::Timer::after(left).await;
+        }
+    }
+
+    /// A JSON call to `method` with the body already serialized (so no `Params` lives across an
+    /// await: frankenstein's futures must be `Send`, its `Params` need not be `Sync`).
+    async fn post_json<Output: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        json: Vec<u8>,
+        chat: Option<i64>,
+        patience: Patience,
+    ) -> Result<Output, TelegramError> {
+        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
+        self.call(method, chat, patience, || {
+            let mut req = Request::new(Method::Post, url.clone());
+            if !json.is_empty() {
+                req.insert_header("content-type", "application/json");
+            }
+            req.set_body(Body::from_bytes(json.clone()));
+            Ok(req)
+        })
+        .await
+    }
+
+    /// Like [`AsyncTelegramApi::request`], but a 429, or a hold on the chat from an earlier one,
+    /// fails the call at once instead of waiting: for work that can be skipped (the `LOG_CHANNEL`
+    /// backup), so one busy chat written to by every update never holds them all up.
+    pub async fn request_or_skip<Params, Output>(&self, method: &str, params: &Params) -> Result<Output, TelegramError>
+    where
+        Params: serde::ser::Serialize,
+        Output: serde::de::DeserializeOwned,
+    {
+        let (json, chat) = json_body(Some(params))?;
+        self.post_json(method, json, chat, Patience::Skip).await
+    }
+
+    fn hold(&self, chat: i64, wait: Duration) {
+        let now = Instant::now();
+        self.inner.flood.lock().expect("flood table lock is never poisoned").hold(chat, now + wait, now);
     }
 
     /// Starts downloading `file_path` (from `getFile`) on a fresh connection, asking for `range`
@@ -279,20 +409,8 @@ impl AsyncTelegramApi for Transport {
         Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
         Output: serde::de::DeserializeOwned,
     {
-        let json = match &params {
-            Some(p) => serde_json::to_vec(p).map_err(|e| TelegramError::Decode(e.to_string()))?,
-            None => Vec::new(),
-        };
-        let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, || {
-            let mut req = Request::new(Method::Post, url.clone());
-            if !json.is_empty() {
-                req.insert_header("content-type", "application/json");
-            }
-            req.set_body(Body::from_bytes(json.clone()));
-            Ok(req)
-        })
-        .await
+        let (json, chat) = json_body(params.as_ref())?;
+        self.post_json(method, json, chat, Patience::Wait).await
     }
 
     async fn request_with_form_data<Params, Output>(
@@ -305,9 +423,10 @@ impl AsyncTelegramApi for Transport {
         Params: serde::ser::Serialize + std::fmt::Debug + std::marker::Send,
         Output: serde::de::DeserializeOwned,
     {
+        let chat = serde_json::to_value(&params).ok().as_ref().and_then(chat_of);
         let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, || {
+        self.call(method, chat, Patience::Wait, || {
             let mut req = Request::new(Method::Post, url.clone());
             req.insert_header("content-type", form.content_type());
             req.set_body(form.body().map_err(network)?);

@@ -303,15 +303,17 @@ pub(super) fn handle_method(
 ) -> io::Result<bool> {
     let canonical = canonical_method(raw_method);
     let key = raw_method.to_ascii_lowercase();
+    let parsed = parse_params(req);
     let fault = {
         let mut st = shared.lock();
         st.note_token(token);
         st.count_call(&key);
-        let fault = st.take_fault(&key);
+        let chat = parsed.as_ref().ok().and_then(|(params, _)| param_i64(params, "chat_id"));
+        let fault = chat.and_then(|chat| st.take_chat_fault(&key, chat)).or_else(|| st.take_fault(&key));
         shared.notify();
         fault
     };
-    let (params, uploads) = match parse_params(req) {
+    let (params, uploads) = match parsed {
         Ok(parsed) => parsed,
         Err(description) => {
             return write_json(out, 400, &api_error_json(400, &description, None), keep, false);

@@ -306,6 +306,14 @@ impl FakeTelegram {
         st.faults.entry(method.to_ascii_lowercase()).or_default().push_back(fault);
     }
 
+    /// Injects a fault into the next call of `method` addressed to `chat_id` (FIFO per method
+    /// and chat; served before faults of [`FakeTelegram::fail_next`]). Calls to other chats are
+    /// answered normally.
+    pub fn fail_next_for_chat(&self, method: &str, chat_id: i64, fault: Fault) {
+        let mut st = self.shared.lock();
+        st.chat_faults.entry((method.to_ascii_lowercase(), chat_id)).or_default().push_back(fault);
+    }
+
     /// Calls processed, in order, each recorded once it took effect and before its answer is
     /// written (calls hit by a `Status` or `Drop` fault are not recorded here).
     pub fn sent(&self) -> Vec<Sent> {

@@ -67,6 +67,7 @@ pub(super) struct State {
     pub(super) local_dir: Option<PathBuf>,
     pub(super) ignore_range: bool,
     pub(super) faults: HashMap<String, VecDeque<Fault>>,
+    pub(super) chat_faults: HashMap<(String, i64), VecDeque<Fault>>,
     pub(super) sent: Vec<Sent>,
     pub(super) calls: HashMap<String, usize>,
     pub(super) tokens: Vec<String>,
@@ -92,6 +93,10 @@ impl State {
 
     pub(super) fn take_fault(&mut self, key: &str) -> Option<Fault> {
         self.faults.get_mut(key).and_then(VecDeque::pop_front)
+    }
+
+    pub(super) fn take_chat_fault(&mut self, key: &str, chat_id: i64) -> Option<Fault> {
+        self.chat_faults.get_mut(&(key.to_string(), chat_id)).and_then(VecDeque::pop_front)
     }
 }
 
