@@ -1,33 +1,20 @@
-//! The running bot: builds the shared state, checks the token with `getMe`, binds the HTTP
-//! server, spawns the poller, and owns shutdown on SIGINT/SIGTERM. All on one `LocalExecutor`.
+//! The running bot's shared state: [`App`] and its small accessors, owned by the one thread and
+//! handed around as `Rc<App>`. Building it from the environment and wiring the tasks is
+//! `run.rs`'s; this module imports nothing from the bot, the HTTP side or the cleanup tasks.
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
-use std::io::Write;
-use std::net::SocketAddr;
-use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use async_net::TcpListener;
-use frankenstein::AsyncTelegramApi;
-use frankenstein::methods::{DeleteWebhookParams, SetMyCommandsParams};
-use frankenstein::types::BotCommand;
-use futures_lite::StreamExt;
-use smol::LocalExecutor;
-
+use crate::bandwidth::Bandwidth;
 use crate::config::Config;
 use crate::links::Signer;
-use crate::memory::cleanup;
 use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::StreamTracker;
-use crate::shutdown::{self, Shutdown};
-use crate::store::{Store, StoreError};
-use crate::telegram::poller;
-use crate::telegram::transport::{TelegramError, Transport};
-use crate::{bot, http};
+use crate::store::Store;
+use crate::telegram::files::Files;
+use crate::telegram::transport::Transport;
 
 /// Shared state of the running bot. Owned by one thread; handed around as `Rc<App>`.
 pub struct App {
@@ -42,13 +29,13 @@ pub struct App {
     /// Active response bodies (fixed capacity: `MAX_CONNECTIONS`).
     pub streams: Arc<StreamTracker>,
     /// `getFile` cache and local-mode file access.
-    pub files: crate::telegram::files::Files,
+    pub files: Files,
     /// Reads this process's memory; `None` where sysinfo cannot.
     pub monitor: RefCell<Option<Monitor>>,
     /// The cleanup tasks' timing, for `/memory`.
     pub schedule: Schedule,
-    /// Of `streams.bytes_sent()`, how much is already in the database.
-    pub bandwidth_flushed: Cell<u64>,
+    /// The month's bandwidth: limit, counted and flushed bytes.
+    pub bandwidth: Bandwidth,
     /// Updates handled since start.
     pub updates_handled: Cell<u64>,
     /// HTTP responses by status since start.
@@ -59,19 +46,50 @@ pub struct App {
 }
 
 impl App {
-    /// Bytes served this calendar month (UTC): the stored row plus what is not flushed yet.
-    pub fn bandwidth_this_month(&self) -> u64 {
-        let month = crate::units::month_key(crate::units::now_unix());
-        let stored = self.store.bandwidth(&month).unwrap_or_else(|e| {
-            log::warn!("cannot read this month's bandwidth: {e}");
-            0
-        });
-        stored + (self.streams.bytes_sent() - self.bandwidth_flushed.get())
+    /// The state of a running bot, from its parts. `run` builds it after `getMe`; tests build one
+    /// over `Store::open_in_memory()` and a Bot API URL of their choosing.
+    pub fn new(config: Config, store: Store, signer: Signer, files: Files, username: String, base_url: String) -> App {
+        let now = crate::units::now_unix();
+        let bandwidth = Bandwidth::load(config.bandwidth_limit, &store, now);
+        App {
+            streams: StreamTracker::new(config.max_connections),
+            schedule: Schedule::for_timers(&config.timers, now),
+            api: files.api().clone(),
+            monitor: RefCell::new(Monitor::new()),
+            config,
+            store,
+            signer,
+            base_url,
+            username,
+            files,
+            bandwidth,
+            updates_handled: Cell::new(0),
+            responses: StatusCounts::new(),
+            panics: Default::default(),
+            started: Instant::now(),
+        }
     }
 
-    /// Whether `BANDWIDTH_LIMIT_GB` is reached for this month.
-    pub fn bandwidth_exhausted(&self) -> bool {
-        self.config.bandwidth_limit.is_some_and(|limit| self.bandwidth_this_month() >= limit)
+    /// When `BANDWIDTH_LIMIT_GB` is reached at `now`: the start of next month.
+    pub fn bandwidth_blocked_until(&self, now: u64) -> Option<u64> {
+        self.bandwidth.blocked_until(self.streams.bytes_sent(), now)
+    }
+
+    /// Bytes served this calendar month (UTC).
+    pub fn bandwidth_used(&self, now: u64) -> u64 {
+        self.bandwidth.used(self.streams.bytes_sent(), now)
+    }
+
+    /// Writes the bytes counted since the last flush to the store; returns how many.
+    pub fn flush_bandwidth(&self, now: u64) -> Result<u64, crate::store::StoreError> {
+        self.bandwidth.flush(&self.store, self.streams.bytes_sent(), now)
+    }
+
+    /// Logs the process's memory, saying `when`.
+    pub fn log_memory(&self, when: &str) {
+        if let Some(m) = self.monitor.borrow_mut().as_mut() {
+            m.log(when);
+        }
     }
 }
 
@@ -104,275 +122,4 @@ impl Default for StatusCounts {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// Why the bot could not start or stopped with an error.
-#[derive(Debug)]
-pub enum StartError {
-    Store(StoreError),
-    Secret(String),
-    Telegram(TelegramError),
-    Bind(SocketAddr, std::io::Error),
-    Signals(std::io::Error),
-    /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
-    LocalFiles(std::path::PathBuf, std::io::Error),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Store(e) => write!(f, "cannot open the database: {e}"),
-            StartError::Secret(e) => write!(f, "cannot load the link secret: {e}"),
-            StartError::Telegram(TelegramError::Api { code: 401, .. }) => {
-                write!(f, "telegram rejected BOT_TOKEN (401 Unauthorized): check the token from @BotFather")
-            }
-            StartError::Telegram(TelegramError::Api { code: 404, .. }) => {
-                write!(f, "telegram does not know BOT_TOKEN (404 Not Found): check the token and TELEGRAM_API_URL")
-            }
-            StartError::Telegram(e) => write!(f, "getMe failed: {e}"),
-            StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
-            StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
-            StartError::LocalFiles(dir, e) => {
-                write!(
-                    f,
-                    "invalid TELEGRAM_LOCAL_FILES '{}': {e} (expected the local Bot API server's directory)",
-                    dir.display()
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-/// `--check`: validate the token against Telegram and return the bot's username.
-pub async fn check(config: &Config) -> Result<String, StartError> {
-    let api =
-        Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
-    let me = api.get_me().await.map_err(StartError::Telegram)?;
-    Ok(me.result.username.unwrap_or(me.result.first_name))
-}
-
-/// Loads `LINK_SECRET`, or the secret file in `DATA_DIR`, creating it (mode 0600) on first run.
-fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
-    if let Some(secret) = &config.link_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = config.data_dir.join("link_secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => {
-            warn_if_shared(&path);
-            return Ok(s.trim().as_bytes().to_vec());
-        }
-        Ok(_) => {
-            return Err(format!(
-                "{} is too short; delete it to make a new one (old links stop working)",
-                path.display()
-            ));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
-        Err(_) => {}
-    }
-    let bytes = crate::links::random_bytes::<32>().ok_or("the system random generator failed")?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, hex.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    log::info!("created a new link secret in {}", path.display());
-    Ok(hex.into_bytes())
-}
-
-/// The secret signs every link: say so if other users can read it.
-fn warn_if_shared(path: &Path) {
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
-        if mode & 0o077 != 0 {
-            log::warn!("{} is readable by other users (mode {mode:o}): run chmod 600 on it", path.display());
-        }
-    }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Calls `getMe` until it answers: network errors are retried with backoff (the bot may start
-/// before the network), an answer that rejects the token is fatal.
-async fn get_me(api: &Transport) -> Result<frankenstein::types::User, StartError> {
-    let mut backoff = Duration::ZERO;
-    loop {
-        match api.get_me().await {
-            Ok(me) => return Ok(me.result),
-            Err(e @ TelegramError::Api { code, .. }) if code != 429 && code < 500 => {
-                return Err(StartError::Telegram(e));
-            }
-            Err(e) => {
-                backoff = poller::next_backoff(backoff);
-                log::warn!("getMe failed: {e}; retrying in {}s", backoff.as_secs());
-                async_io::Timer::after(backoff).await;
-            }
-        }
-    }
-}
-
-/// Runs the bot until SIGINT or SIGTERM.
-pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), StartError> {
-    let mut monitor = Monitor::new();
-    if let Some(m) = monitor.as_mut() {
-        m.log("startup");
-    }
-    let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
-    let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
-    let api =
-        Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
-    let me = get_me(&api).await?;
-    let username = me.username.clone().unwrap_or_else(|| me.first_name.clone());
-    log::info!("telegram: logged in as @{username}");
-    if let Some(m) = monitor.as_mut() {
-        m.log("bot started");
-    }
-    if let Err(e) = api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
-        log::warn!("deleteWebhook failed: {e}");
-    }
-    let commands = SetMyCommandsParams::builder()
-        .commands(
-            bot::handlers::command_list()
-                .into_iter()
-                .map(|(c, d)| BotCommand::builder().command(c).description(d).build())
-                .collect::<Vec<_>>(),
-        )
-        .build();
-    if let Err(e) = api.set_my_commands(&commands).await {
-        log::warn!("setMyCommands failed: {e}");
-    }
-
-    let addr = SocketAddr::new(config.bind_address, config.port);
-    let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
-    let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
-    let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
-        .map_err(StartError::Signals)?;
-
-    let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
-    let streams = StreamTracker::new(config.max_connections);
-    let files = crate::telegram::files::Files::new(api.clone(), config.local_files.as_deref(), ex.clone())
-        .map_err(|e| StartError::LocalFiles(config.local_files.clone().unwrap_or_default(), e))?;
-    let schedule = cleanup::schedule(&config.timers, crate::units::now_unix());
-    let app = Rc::new(App {
-        config,
-        store,
-        api,
-        signer,
-        base_url,
-        username,
-        streams,
-        files,
-        monitor: RefCell::new(monitor),
-        schedule,
-        bandwidth_flushed: Cell::new(0),
-        updates_handled: Cell::new(0),
-        responses: StatusCounts::new(),
-        panics: Default::default(),
-        started: Instant::now(),
-    });
-    let (trigger, shutdown) = shutdown::channel();
-    log::info!("listening on http://{local}");
-    log::info!(
-        "links: {}/dl/<token>, expiry {}",
-        app.base_url,
-        app.config.link_expiry.map_or("never".into(), |d| crate::units::human_duration(d.as_secs()))
-    );
-
-    let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
-    let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
-    let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
-    log_memory(&app, "web server started");
-
-    let signal = signals.next().await;
-    log::info!("shutting down ({})", signal_name(signal));
-    trigger.fire();
-    // A second signal exits at once.
-    ex.spawn(async move {
-        if signals.next().await.is_some() {
-            log::warn!("second signal: exiting now");
-            std::process::exit(130);
-        }
-    })
-    .detach();
-    // Returns once no update runs: each finished, or was cut and stays journaled for the next start.
-    poller.await;
-    server.await;
-    for task in cleanups {
-        task.await;
-    }
-    drain_streams(&app).await;
-    match cleanup::flush_bandwidth(&app) {
-        Ok(n) => log::info!("bandwidth: {} counted at shutdown", crate::units::human_size(n)),
-        Err(e) => log::error!("cannot save the bandwidth counted since the last flush: {e}"),
-    }
-    if let Err(e) = app.store.checkpoint() {
-        log::warn!("database checkpoint at shutdown failed: {e}");
-    }
-    log_memory(&app, "shutdown");
-    log::info!("stopped");
-    Ok(())
-}
-
-fn log_memory(app: &App, when: &str) {
-    if let Some(m) = app.monitor.borrow_mut().as_mut() {
-        m.log(when);
-    }
-}
-
-/// Lets running downloads finish for the grace period, then ends the rest and waits (briefly)
-/// for their connections to let go.
-async fn drain_streams(app: &App) {
-    let grace = app.config.timers.shutdown_grace;
-    let deadline = Instant::now() + grace;
-    let step = Duration::from_millis(50);
-    if app.streams.active() > 0 {
-        log::info!("waiting up to {}s for {} running downloads", grace.as_secs(), app.streams.active());
-    }
-    while app.streams.active() > 0 && Instant::now() < deadline {
-        async_io::Timer::after(step).await;
-    }
-    let ended = app.streams.end_all();
-    if ended > 0 {
-        log::warn!("ended {ended} downloads still running after the {}s grace period", grace.as_secs());
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while app.streams.active() > 0 && Instant::now() < deadline {
-            async_io::Timer::after(step).await;
-        }
-    }
-}
-
-fn signal_name(signal: Option<std::io::Result<async_signal::Signal>>) -> &'static str {
-    match signal {
-        Some(Ok(async_signal::Signal::Term)) => "SIGTERM",
-        Some(Ok(async_signal::Signal::Int)) => "SIGINT",
-        _ => "signal",
-    }
-}
-
-/// Runs the poller; each update is handled under its own panic catcher, so a panic costs that
-/// update only.
-async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) {
-    let handler: crate::telegram::dispatch::Handler = {
-        let app = app.clone();
-        Rc::new(move |update| {
-            let app = app.clone();
-            Box::pin(async move {
-                let kind = bot::handlers::kind(&update);
-                app.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update)).await;
-                app.updates_handled.set(app.updates_handled.get() + 1);
-            })
-        })
-    };
-    let settings =
-        poller::Settings { poll_timeout_secs: app.config.poll_timeout_secs, grace: app.config.timers.shutdown_grace };
-    poller::run(&app.api, &app.store, ex, settings, &shutdown, handler).await;
 }

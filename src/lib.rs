@@ -3,8 +3,10 @@
 // `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`).
 #![deny(unsafe_code)]
 
-/// Builds the shared state, starts the poller and the HTTP server, owns shutdown.
-pub mod app;
+/// The running bot's shared state and its small accessors.
+pub(crate) mod app;
+/// The month's bandwidth: limit, counted and flushed bytes, when links stop.
+pub(crate) mod bandwidth;
 /// Commands, update handlers and file intake.
 pub(crate) mod bot;
 /// Environment (+ `.env`) to a validated `Config`.
@@ -27,6 +29,8 @@ pub(crate) mod mime;
 pub(crate) mod net;
 /// Failure domains: panics caught per connection and per update, logged and counted.
 pub mod panics;
+/// Start-up, `--check`, the poll loop and shutdown: the wiring.
+pub mod run;
 /// One shutdown signal for every task.
 pub(crate) mod shutdown;
 /// SQLite: migrations and typed queries.

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use smol::LocalExecutor;
 use streambot::config::{Config, VARIABLES};
-use streambot::{app, logger};
+use streambot::{logger, run};
 
 fn help() -> String {
     let mut out = format!(
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     streambot::panics::install_hook();
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
-        return match smol::block_on(ex.run(app::check(&config))) {
+        return match smol::block_on(ex.run(run::check(&config))) {
             Ok(username) => {
                 println!("ok: @{username} via {}", config.api_url);
                 ExitCode::SUCCESS
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         };
     }
     log::info!("streambot {} starting; data in {}", streambot::version(), config.data_dir.display());
-    match smol::block_on(ex.run(app::run(ex.clone(), config))) {
+    match smol::block_on(ex.run(run::run(ex.clone(), config))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");

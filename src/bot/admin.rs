@@ -144,8 +144,9 @@ pub fn logs_text(args: &str) -> String {
 
 /// The `/stats` message: users, links, this month's bandwidth, streams now.
 pub fn stats_text(app: &App) -> String {
-    let month = crate::units::month_key(crate::units::now_unix());
-    let counted = app.bandwidth_this_month();
+    let now = crate::units::now_unix();
+    let month = crate::units::month_key(now);
+    let counted = app.bandwidth_used(now);
     let limit = app.config.bandwidth_limit_text();
     format!(
         "<b>Stats</b>\nUsers: {}\nLinks stored: {}\nBandwidth {month}: {} of {limit}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",

@@ -55,16 +55,12 @@ fn mime_or(mime: Option<&String>, fallback: &str) -> String {
     }
 }
 
+fn media(kind: Kind, file_id: &str, unique: &str, name: String, size: Option<u64>, mime: String) -> Media {
+    Media { kind, file_id: file_id.to_owned(), file_unique_id: unique.to_owned(), name, size, mime }
+}
+
 /// Finds the one file a message carries (pure).
 pub fn media_of(m: &Message) -> Option<Media> {
-    let media = |kind, file_id: &String, unique: &String, name: String, size, mime: String| Media {
-        kind,
-        file_id: file_id.clone(),
-        file_unique_id: unique.clone(),
-        name,
-        size,
-        mime,
-    };
     if let Some(d) = &m.document {
         let name = named(d.file_name.as_ref(), || format!("document_{}", d.file_unique_id));
         return Some(media(
@@ -109,6 +105,11 @@ pub fn media_of(m: &Message) -> Option<Media> {
             mime_or(a.mime_type.as_ref(), "video/mp4"),
         ));
     }
+    named_by_telegram(m)
+}
+
+/// Files Telegram gives no name of their own: voice, video notes, stickers and photos.
+fn named_by_telegram(m: &Message) -> Option<Media> {
     if let Some(v) = &m.voice {
         let name = format!("voice_{}.ogg", v.file_unique_id);
         return Some(media(
@@ -217,11 +218,11 @@ fn refusal(app: &App, media: &Media) -> Option<String> {
             )
         });
     }
-    app.bandwidth_exhausted().then(|| {
+    app.bandwidth_blocked_until(now_unix()).map(|until| {
         format!(
             "This bot has used its bandwidth ({}) for this month, so it makes no new links until {}. Please try again then.",
             app.config.bandwidth_limit_text(),
-            crate::units::utc_minute(crate::units::next_month_start(now_unix()))
+            crate::units::utc_minute(until)
         )
     })
 }

@@ -49,7 +49,7 @@ pub fn metrics(app: &App) -> Response {
 pub fn api_info(app: &App) -> Response {
     let now = now_unix();
     let month = month_key(now);
-    let used = app.bandwidth_this_month();
+    let used = app.bandwidth_used(now);
     let users = app.store.user_count().unwrap_or(0);
     let uptime = app.started.elapsed().as_secs();
     let body = serde_json::json!({

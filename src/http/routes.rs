@@ -21,7 +21,7 @@ use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
 use crate::telegram::transport::TelegramError;
-use crate::units::{next_month_start, now_unix};
+use crate::units::now_unix;
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -235,8 +235,8 @@ async fn serve_file(
             res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
         }
         PlannedBody::File { start, len, whole } => {
-            if app.bandwidth_exhausted() {
-                return Err(RouteError::BandwidthExhausted(next_month_start(now) - now));
+            if let Some(until) = app.bandwidth_blocked_until(now) {
+                return Err(RouteError::BandwidthExhausted(until - now));
             }
             let opened = match opened {
                 Some(opened) => opened,

@@ -1,5 +1,5 @@
-//! The cleanup tasks the scheduler runs, and the bandwidth flush they share with shutdown. Each
-//! job returns a one-line account of what it did, or why it failed.
+//! The cleanup tasks the scheduler runs. Each job returns a one-line account of what it did, or
+//! why it failed.
 
 use std::rc::Rc;
 use std::time::Instant;
@@ -7,35 +7,13 @@ use std::time::Instant;
 use smol::{LocalExecutor, Task};
 
 use super::monitor;
-use super::scheduler::{self, Schedule};
+use super::scheduler::{self, BANDWIDTH, LOG_CACHE, MEMORY, STORE, STREAMS};
 use crate::app::App;
-use crate::config::Timers;
 use crate::shutdown::Shutdown;
-use crate::store::StoreError;
-use crate::units::{human_size, month_key, month_key_before, now_unix};
-
-pub const STREAMS: &str = "streams";
-pub const LOG_CACHE: &str = "log cache";
-pub const MEMORY: &str = "memory";
-pub const STORE: &str = "store";
-pub const BANDWIDTH: &str = "bandwidth flush";
+use crate::units::{human_size, month_key_before, now_unix};
 
 /// Bandwidth rows are kept for the current month and this many before it (three months in all).
 const BANDWIDTH_MONTHS_KEPT: u32 = 2;
-
-/// The schedule of every task, first runs one interval from `now`.
-pub fn schedule(timers: &Timers, now: u64) -> Schedule {
-    Schedule::new(
-        &[
-            (STREAMS, timers.streams),
-            (LOG_CACHE, timers.log_cache),
-            (MEMORY, timers.memory),
-            (STORE, timers.store),
-            (BANDWIDTH, timers.bandwidth_flush),
-        ],
-        now,
-    )
-}
 
 /// Starts every task on `ex`; they end when `shutdown` fires.
 pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown) -> Vec<Task<()>> {
@@ -51,7 +29,7 @@ pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown
         task(MEMORY, false, trim_memory),
         task(STORE, false, purge_store),
         task(BANDWIDTH, true, |app| {
-            flush_bandwidth(app).map(|n| format!("{} counted", human_size(n))).map_err(|e| e.to_string())
+            app.flush_bandwidth(now_unix()).map(|n| format!("{} counted", human_size(n))).map_err(|e| e.to_string())
         }),
     ]
 }
@@ -103,16 +81,4 @@ fn purge_store(app: &App) -> Result<String, String> {
     let oldest_kept = month_key_before(now, BANDWIDTH_MONTHS_KEPT);
     let months = app.store.purge_bandwidth_before(&oldest_kept).map_err(|e| e.to_string())?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
-}
-
-/// Adds the bytes served since the last flush to this month's row; returns how many. On error
-/// nothing is marked flushed, so the next flush carries them.
-pub fn flush_bandwidth(app: &App) -> Result<u64, StoreError> {
-    let total = app.streams.bytes_sent();
-    let delta = total - app.bandwidth_flushed.get();
-    if delta > 0 {
-        app.store.add_bandwidth(&month_key(now_unix()), delta)?;
-        app.bandwidth_flushed.set(total);
-    }
-    Ok(delta)
 }

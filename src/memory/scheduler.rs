@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future::FutureExt;
 
+use crate::config::Timers;
 use crate::shutdown::Shutdown;
 
 /// A cleanup task's identity and timing.
@@ -36,7 +37,29 @@ pub struct Schedule {
     tasks: RefCell<Vec<TaskState>>,
 }
 
+/// The cleanup tasks, by the name `/memory` and the log show.
+pub const STREAMS: &str = "streams";
+pub const LOG_CACHE: &str = "log cache";
+pub const MEMORY: &str = "memory";
+pub const STORE: &str = "store";
+pub const BANDWIDTH: &str = "bandwidth flush";
+
 impl Schedule {
+    /// The schedule of every cleanup task at the intervals of `timers`, first runs one interval
+    /// from `now`.
+    pub fn for_timers(timers: &Timers, now: u64) -> Schedule {
+        Schedule::new(
+            &[
+                (STREAMS, timers.streams),
+                (LOG_CACHE, timers.log_cache),
+                (MEMORY, timers.memory),
+                (STORE, timers.store),
+                (BANDWIDTH, timers.bandwidth_flush),
+            ],
+            now,
+        )
+    }
+
     /// One entry per `(name, interval)`, first runs one interval after `now`.
     pub fn new(tasks: &[(&'static str, Duration)], now: u64) -> Schedule {
         Schedule {
