@@ -37,6 +37,8 @@ pub(crate) mod shutdown;
 pub(crate) mod store;
 /// Bot API transport, long polling, the update dispatcher (lanes, watermark, flood holds), file access.
 pub(crate) mod telegram;
+#[cfg(test)]
+mod testing;
 /// Human-readable sizes and UTC times (pure).
 pub(crate) mod units;
 

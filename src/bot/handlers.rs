@@ -197,3 +197,72 @@ async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramErr
     app.api.answer_callback_query(&answer).await?;
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use serde_json::json;
+    use smol::LocalExecutor;
+
+    use super::*;
+    use crate::testing::{self, MiniTelegram};
+
+    fn update(id: i64, message: serde_json::Value) -> Update {
+        let mut m = json!({"message_id": id, "date": 0, "chat": {"id": 7, "type": "private"},
+            "from": {"id": 7, "is_bot": false, "first_name": "Ann <3"}});
+        m.as_object_mut().unwrap().extend(message.as_object().unwrap().clone());
+        serde_json::from_value(json!({"update_id": id, "message": m})).unwrap()
+    }
+
+    /// Handles `updates` in order on a fresh app with `vars`; returns what the bot sent.
+    fn run(vars: &[(&str, &str)], updates: Vec<Update>) -> (MiniTelegram, App) {
+        let tg = MiniTelegram::start();
+        let ex = Rc::new(LocalExecutor::new());
+        let app = testing::app(&tg.url, vars, ex.clone());
+        smol::block_on(ex.run(async {
+            for u in updates {
+                handle(&app, u).await;
+            }
+        }));
+        (tg, app)
+    }
+
+    #[test]
+    fn start_greets_by_escaped_name_with_the_menu_and_registers_the_user() {
+        let (tg, app) = run(&[], vec![update(1, json!({"text": "/start"}))]);
+        let calls = tg.calls();
+        let (method, params) = &calls[0];
+        assert_eq!(method, "sendMessage");
+        assert!(params["text"].as_str().unwrap().starts_with("Hi Ann &lt;3!"), "{params}");
+        assert_eq!(params["reply_markup"]["inline_keyboard"][0][0]["text"], "Help");
+        assert_eq!(app.store.user_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn admin_views_answer_admins_only() {
+        let memory = || update(1, json!({"text": "/memory"}));
+        let (tg, _) = run(&[], vec![memory()]);
+        assert_eq!(tg.texts(), [admin::NOT_ADMIN]);
+        let (tg, _) = run(&[("ADMINS", "7")], vec![memory()]);
+        assert!(tg.texts()[0].contains("Active streams"), "{:?}", tg.texts());
+    }
+
+    #[test]
+    fn a_document_gets_a_stored_link_and_a_reply_that_carries_it() {
+        let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf",
+            "mime_type": "application/pdf", "file_size": 1234}});
+        let (tg, app) = run(&[], vec![update(5, doc)]);
+        let text = &tg.texts()[0];
+        assert!(text.contains("https://dl.example/dl/") && text.contains("a.pdf"), "{text}");
+        assert_eq!(app.store.link_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_file_over_the_cloud_limit_gets_the_reason_and_no_link() {
+        let big = json!({"document": {"file_id": "F2", "file_unique_id": "U2", "file_size": 21_000_000}});
+        let (tg, app) = run(&[], vec![update(6, big)]);
+        assert!(tg.texts()[0].contains("local Bot API server"), "{:?}", tg.texts());
+        assert_eq!(app.store.link_count().unwrap(), 0);
+    }
+}

@@ -82,3 +82,60 @@ fn purge_store(app: &App) -> Result<String, String> {
     let months = app.store.purge_bandwidth_before(&oldest_kept).map_err(|e| e.to_string())?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use smol::LocalExecutor;
+
+    use super::*;
+    use crate::store::LinkRow;
+    use crate::testing;
+
+    fn app() -> App {
+        // No Bot API call is made: the cleanup tasks work on local state only.
+        testing::app("http://127.0.0.1:9", &[("STREAM_IDLE_SECS", "60")], Rc::new(LocalExecutor::new()))
+    }
+
+    fn link(id: u64, expires_at: u64) -> LinkRow {
+        LinkRow {
+            id,
+            owner: 1,
+            file_id: "F".into(),
+            file_unique_id: format!("U{id}"),
+            file_name: "f".into(),
+            file_size: 1,
+            mime: "text/plain".into(),
+            created_at: 1,
+            expires_at,
+            update_id: None,
+        }
+    }
+
+    #[test]
+    fn the_store_task_removes_expired_links_and_keeps_the_rest() {
+        let app = app();
+        app.store.insert_link(&link(1, 10)).unwrap();
+        app.store.insert_link(&link(2, 0)).unwrap();
+        app.store.insert_link(&link(3, now_unix() + 3600)).unwrap();
+        let report = purge_store(&app).unwrap();
+        assert!(report.starts_with("removed 1 expired links"), "{report}");
+        assert_eq!(app.store.link_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn the_stream_task_ends_only_streams_idle_past_the_limit() {
+        let app = app();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let (stale_end, stale_ended) = crate::shutdown::channel();
+        let (live_end, live_ended) = crate::shutdown::channel();
+        let long_ago = Instant::now() - Duration::from_secs(120);
+        let _stale = app.streams.register(1, peer, stale_end, long_ago).unwrap();
+        let _live = app.streams.register(2, peer, live_end, Instant::now()).unwrap();
+        let report = end_stalled_streams(&app).unwrap();
+        assert!(report.starts_with("ended 1 stalled of"), "{report}");
+        assert!(stale_ended.is_fired() && !live_ended.is_fired());
+    }
+}
