@@ -41,6 +41,8 @@ pub(crate) mod telegram;
 mod testing;
 /// Human-readable sizes and UTC times (pure).
 pub(crate) mod units;
+/// Link URLs and route prefixes, for the bot and the HTTP side (pure).
+pub(crate) mod urls;
 
 /// `0.1.0 (abc1234 2026-11-25)`: version, git hash and build date from build.rs.
 pub fn version() -> String {

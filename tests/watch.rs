@@ -82,3 +82,16 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     assert!(buttons(&reply).contains(&("Watch".into(), expected.clone())), "{:?}", buttons(&reply));
     assert!(reply.text().unwrap().contains(&expected));
 }
+
+#[test]
+fn the_watch_page_of_a_pdf_has_no_player_and_keeps_the_download_button() {
+    let world = World::new("watchpdf");
+    let bot = world.start_bot(&[]);
+    let file = world.tg.add_file(bytes(2048, 43), "report.pdf", "application/pdf");
+    let token = world.link_for(&file);
+    let res = get(bot.addr(), &format!("/watch/{token}"));
+    let html = res.text();
+    assert_eq!(res.status, 200);
+    assert!(!html.contains("<video") && !html.contains("<audio"), "{html}");
+    assert!(html.contains(&format!("href=\"../dl/{token}\" download>Download</a>")), "{html}");
+}

@@ -10,11 +10,11 @@ use super::handlers::send;
 use crate::app::App;
 use crate::config::CLOUD_FILE_LIMIT;
 use crate::html::escape;
-use crate::http::pages::watch_url;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
 use crate::units::{human_size, now_unix, utc_minute};
+use crate::urls::{Face, watch_url};
 
 /// The kind of attachment, as Telegram names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,7 +280,7 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<L
 /// Replies with the link of `row` (and a Watch link for media).
 async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
     let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = format!("{}/dl/{token}", app.base_url);
+    let url = Face::Download.url(&app.base_url, &token);
     let watch =
         is_playable(media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
     log::info!(

@@ -23,6 +23,7 @@ use super::slots::Slot;
 use crate::app::App;
 use crate::panics::Domain;
 use crate::shutdown::{Shutdown, Trigger};
+use crate::urls::Face;
 
 /// After a refusal, the client's remaining bytes are read and dropped for at most this long and
 /// this many bytes: closing with unread bytes is a reset that can destroy the answer in transit.
@@ -232,7 +233,7 @@ async fn copy_body(body: &mut Body, io: &mut Guarded, len: Option<usize>) -> io:
 /// Whether `req` would start a file body (what the shutdown grace period does not take on).
 fn starts_download(req: &http_types::Request) -> bool {
     let path = req.url().path();
-    req.method() == Method::Get && (path.starts_with("/dl/") || path.starts_with("/stream/"))
+    req.method() == Method::Get && Face::of_path(path).is_some_and(|(face, _)| face.streams_bytes())
 }
 
 /// The route a path belongs to, for a panic's log line (never the token).

@@ -4,6 +4,7 @@
 
 use crate::html::escape;
 use crate::units::human_size;
+use crate::urls::Face;
 
 /// `Content-Security-Policy` of the page: only its own inline style and script, media from us.
 pub const CSP: &str = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; \
@@ -50,58 +51,35 @@ pub fn watch_page(w: &Watch<'_>) -> String {
     let token = escape(w.token);
     let mime = escape(w.mime);
     // Relative links keep working behind a proxy that serves us under a path prefix.
-    let stream = format!("../stream/{token}");
-    let player = if w.mime.starts_with("audio/") {
+    let stream = format!("..{}{token}", Face::Stream.prefix());
+    let download = format!("..{}{token}", Face::Download.prefix());
+    let lower = w.mime.to_ascii_lowercase();
+    let player = if lower.starts_with("audio/") {
         format!("<audio id=\"m\" controls preload=\"metadata\"><source src=\"{stream}\" type=\"{mime}\"></audio>")
-    } else if w.mime.starts_with("image/") {
+    } else if lower.starts_with("image/") {
         format!("<img src=\"{stream}\" alt=\"{name}\" style=\"max-width:100%\">")
-    } else {
+    } else if lower.starts_with("video/") {
         format!(
             "<video id=\"m\" controls playsinline preload=\"metadata\"><source src=\"{stream}\" type=\"{mime}\"></video>"
         )
+    } else {
+        // A document or an archive: no player that could only show an error.
+        String::new()
     };
+    let cannot_play = if player.is_empty() { "" } else { " hidden" };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex\"><title>{name}</title><style>{STYLE}</style></head>\
 <body><main>{player}\
 <h1>{name}</h1><p>{size}<span id=\"t\" data-t=\"0\"></span></p>\
-<p id=\"err\" hidden>This browser cannot play this file. Download it, or open the stream link in VLC or mpv.</p>\
-<div class=\"row\"><a class=\"b\" href=\"../dl/{token}\" download>Download</a>\
+<p id=\"err\"{cannot_play}>This browser cannot play this file. Download it, or open the stream link in VLC or mpv.</p>\
+<div class=\"row\"><a class=\"b\" href=\"{download}\" download>Download</a>\
 <button id=\"c\" type=\"button\" data-u=\"{stream_url}\">Copy stream link</button></div>\
 </main><script>{SCRIPT}</script></body></html>\n",
         size = escape(&human_size(w.size)),
         stream_url = escape(w.stream_url),
     )
-}
-
-/// Where the Watch button points: the built-in page, or `VIDEO_FRONTEND_URL` with the stream
-/// URL as its `url` query parameter (percent-encoded).
-pub fn watch_url(base_url: &str, token: &str, frontend: Option<&str>) -> String {
-    match frontend {
-        None => format!("{base_url}/watch/{token}"),
-        Some(front) => {
-            let stream = format!("{base_url}/stream/{token}");
-            let sep = if front.contains('?') { '&' } else { '?' };
-            format!("{front}{sep}url={}", percent_encode(&stream, UNRESERVED))
-        }
-    }
-}
-
-/// RFC 3986 unreserved characters besides letters and digits: safe anywhere in a URL.
-pub const UNRESERVED: &[u8] = b"-._~";
-
-/// Percent-encoding of every byte but ASCII letters, digits and `keep`.
-pub fn percent_encode(s: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || keep.contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -127,6 +105,15 @@ mod tests {
     }
 
     #[test]
+    fn a_document_gets_no_player_but_the_download_button_and_the_reason() {
+        let html = page("report.pdf", "application/pdf");
+        assert!(!html.contains("<video") && !html.contains("<audio") && !html.contains("<img"));
+        assert!(html.contains("href=\"../dl/TOK\" download>Download</a>"));
+        assert!(html.contains("<p id=\"err\">This browser cannot play this file."), "shown, not hidden");
+        assert!(page("a.mp4", "video/mp4").contains("<p id=\"err\" hidden>"));
+    }
+
+    #[test]
     fn the_page_loads_nothing_from_elsewhere() {
         let html = page("a.webm", "video/webm");
         for external in ["http://", "https://", "//cdn", "<link", "src=\"/"] {
@@ -135,18 +122,5 @@ mod tests {
         }
         assert!(html.contains("href=\"../dl/TOK\"") && html.contains("2.00 KiB"));
         assert!(html.contains("name=\"viewport\""));
-    }
-
-    #[test]
-    fn watch_url_uses_the_frontend_when_set() {
-        assert_eq!(watch_url("https://b.example", "T", None), "https://b.example/watch/T");
-        assert_eq!(
-            watch_url("https://b.example", "T", Some("https://p.example/play")),
-            "https://p.example/play?url=https%3A%2F%2Fb.example%2Fstream%2FT"
-        );
-        assert_eq!(
-            watch_url("http://b", "T", Some("https://p.example/?theme=dark")),
-            "https://p.example/?theme=dark&url=http%3A%2F%2Fb%2Fstream%2FT"
-        );
     }
 }

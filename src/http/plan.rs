@@ -100,7 +100,7 @@ pub fn content_disposition(kind: &str, name: &str) -> String {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     // RFC 8187 attr-char: what may stand unencoded in `filename*`.
-    let encoded = super::pages::percent_encode(name, b"!#$&+-.^_`|~");
+    let encoded = crate::urls::percent_encode(name, b"!#$&+-.^_`|~");
     format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 

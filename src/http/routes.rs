@@ -22,6 +22,7 @@ use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
+use crate::urls::Face;
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -143,12 +144,10 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
 
 /// The path with any token cut to its prefix.
 fn loggable(path: &str) -> String {
-    for prefix in ["/dl/", "/stream/", "/watch/"] {
-        if let Some(token) = path.strip_prefix(prefix) {
-            return format!("{prefix}{}…", token_prefix(token));
-        }
+    match Face::of_path(path) {
+        Some((face, token)) => format!("{}{}…", face.prefix(), token_prefix(token)),
+        None => path.chars().take(64).collect(),
     }
-    path.chars().take(64).collect()
 }
 
 /// Who is asking: their address, how to end their connection (for the stream tracker), and the
@@ -172,14 +171,11 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         return Err(RouteError::MethodNotAllowed);
     }
     let path = req.url().path();
-    if let Some(token) = path.strip_prefix("/dl/") {
-        return serve_file(app, client, req, token, Disposition::Attachment).await;
-    }
-    if let Some(token) = path.strip_prefix("/stream/") {
-        return serve_file(app, client, req, token, Disposition::Inline).await;
-    }
-    if let Some(token) = path.strip_prefix("/watch/") {
-        return watch(app, token);
+    match Face::of_path(path) {
+        Some((Face::Download, token)) => return serve_file(app, client, req, token, Disposition::Attachment).await,
+        Some((Face::Stream, token)) => return serve_file(app, client, req, token, Disposition::Inline).await,
+        Some((Face::Watch, token)) => return watch(app, token),
+        None => {}
     }
     match path {
         "/health" => Ok(text(StatusCode::Ok, "ok")),
@@ -327,7 +323,7 @@ async fn stream(
 /// `/watch/<token>`: the player page (HEAD gets the same headers).
 fn watch(app: &App, token: &str) -> Result<Response, RouteError> {
     let link = find_link(app, token)?;
-    let stream_url = format!("{}/stream/{token}", app.base_url);
+    let stream_url = Face::Stream.url(&app.base_url, token);
     let html = pages::watch_page(&pages::Watch {
         token,
         name: &link.file_name,

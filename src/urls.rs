@@ -1,0 +1,99 @@
+//! Link URLs and their route prefixes, in one place: the bot writes links with [`Face::url`] and
+//! [`watch_url`], the HTTP side reads them back with [`Face::of_path`]. Pure.
+
+/// RFC 3986 unreserved characters besides letters and digits: safe anywhere in a URL.
+pub const UNRESERVED: &[u8] = b"-._~";
+
+/// The three faces of a link, all over the same token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// `/dl/<token>`: a download (`attachment`).
+    Download,
+    /// `/stream/<token>`: the same bytes `inline`, for players.
+    Stream,
+    /// `/watch/<token>`: the player page.
+    Watch,
+}
+
+impl Face {
+    pub const ALL: [Face; 3] = [Face::Download, Face::Stream, Face::Watch];
+
+    /// The path prefix, slashes included.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Face::Download => "/dl/",
+            Face::Stream => "/stream/",
+            Face::Watch => "/watch/",
+        }
+    }
+
+    /// `base_url` (no trailing slash) plus this face's path for `token`.
+    pub fn url(self, base_url: &str, token: &str) -> String {
+        format!("{base_url}{}{token}", self.prefix())
+    }
+
+    /// The face a request path asks for, and the token after its prefix.
+    pub fn of_path(path: &str) -> Option<(Face, &str)> {
+        Face::ALL.into_iter().find_map(|face| path.strip_prefix(face.prefix()).map(|token| (face, token)))
+    }
+
+    /// Whether a GET of this face streams file bytes (what the shutdown grace does not start).
+    pub fn streams_bytes(self) -> bool {
+        matches!(self, Face::Download | Face::Stream)
+    }
+}
+
+/// Where the Watch button points: the built-in page, or `VIDEO_FRONTEND_URL` with the stream
+/// URL as its `url` query parameter (percent-encoded).
+pub fn watch_url(base_url: &str, token: &str, frontend: Option<&str>) -> String {
+    match frontend {
+        None => Face::Watch.url(base_url, token),
+        Some(front) => {
+            let stream = Face::Stream.url(base_url, token);
+            let sep = if front.contains('?') { '&' } else { '?' };
+            format!("{front}{sep}url={}", percent_encode(&stream, UNRESERVED))
+        }
+    }
+}
+
+/// Percent-encoding of every byte but ASCII letters, digits and `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_face_reads_back_what_it_writes() {
+        for face in Face::ALL {
+            let url = face.url("https://b.example", "T0k");
+            let path = url.strip_prefix("https://b.example").unwrap();
+            assert_eq!(Face::of_path(path), Some((face, "T0k")));
+        }
+        assert_eq!(Face::of_path("/health"), None);
+        assert_eq!(Face::of_path("/dl"), None);
+    }
+
+    #[test]
+    fn watch_url_uses_the_frontend_when_set() {
+        assert_eq!(watch_url("https://b.example", "T", None), "https://b.example/watch/T");
+        assert_eq!(
+            watch_url("https://b.example", "T", Some("https://p.example/play")),
+            "https://p.example/play?url=https%3A%2F%2Fb.example%2Fstream%2FT"
+        );
+        assert_eq!(
+            watch_url("http://b", "T", Some("https://p.example/?theme=dark")),
+            "https://p.example/?theme=dark&url=http%3A%2F%2Fb%2Fstream%2FT"
+        );
+    }
+}
