@@ -7,6 +7,7 @@ mod clients;
 mod foundation;
 mod hardening;
 mod harness;
+mod layout;
 mod local;
 mod memory;
 mod robustness;

@@ -3,16 +3,17 @@
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
-use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams, EditMessageTextParams, SendMessageParams};
+use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams, EditMessageTextParams};
 use frankenstein::types::{
     CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage,
-    Message, ReplyMarkup,
+    Message,
 };
 use frankenstein::updates::{Update, UpdateContent};
 
 use super::admin;
 use super::commands::{self, Callback, Command, Parsed};
 use super::intake;
+use super::reply::send;
 use crate::app::App;
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
@@ -43,23 +44,6 @@ pub async fn handle(app: &App, update: Update) {
     if let Err(e) = result {
         log::warn!("update {}: {e}", update.update_id);
     }
-}
-
-/// Sends an HTML message without link previews.
-pub async fn send(
-    app: &App,
-    chat_id: i64,
-    text: String,
-    markup: Option<InlineKeyboardMarkup>,
-) -> Result<Message, TelegramError> {
-    let params = SendMessageParams::builder()
-        .chat_id(chat_id)
-        .text(text)
-        .parse_mode(ParseMode::Html)
-        .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
-        .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
-        .build();
-    Ok(app.api.send_message(&params).await?.result)
 }
 
 fn callback_button(text: &str, cb: Callback) -> InlineKeyboardButton {

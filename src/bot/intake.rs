@@ -6,7 +6,7 @@ use frankenstein::methods::ForwardMessageParams;
 use frankenstein::response::MethodResponse;
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
-use super::handlers::send;
+use super::reply::send;
 use crate::app::App;
 use crate::config::CLOUD_FILE_LIMIT;
 use crate::html::escape;

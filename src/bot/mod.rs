@@ -4,3 +4,4 @@ pub mod admin;
 pub mod commands;
 pub mod handlers;
 pub mod intake;
+mod reply;

@@ -13,3 +13,4 @@ mod request;
 pub mod routes;
 pub mod server;
 mod slots;
+mod state;

@@ -13,7 +13,7 @@ use super::body::{ByteSource, Upstream, buffer_plan};
 use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
-use super::server::HttpState;
+use super::state::HttpState;
 use crate::app::App;
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};

@@ -4,7 +4,7 @@
 //! newcomer that finds every slot mid-request gets a canned 503. The accept loop stops when
 //! shutdown fires; open connections finish their request and close.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -15,12 +15,11 @@ use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
-use super::body::Load;
 use super::conn::{self, Connection};
 use super::guard::Guarded;
-use super::slots::{self, Slots};
+use super::slots;
+use super::state::HttpState;
 use crate::app::App;
-use crate::limits::ClientLimiter;
 use crate::net::ClientKey;
 use crate::panics::Domain;
 use crate::shutdown::{self, Shutdown};
@@ -35,28 +34,6 @@ const REJECT_DRAIN: usize = 16 * 1024;
 const REJECT_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\nConnection: close\r\n\r\n\
 too many connections, try again soon\n";
-
-/// State the HTTP side shares between connections (one thread: `Cell`/`RefCell`).
-pub struct HttpState {
-    /// Requests and invalid tokens per client address.
-    pub limiter: RefCell<ClientLimiter>,
-    slots: Rc<RefCell<Slots>>,
-    rejecting: Rc<Cell<usize>>,
-    /// File bodies streaming now (buffer sizes follow it).
-    pub load: Load,
-}
-
-impl HttpState {
-    pub fn new(app: &App) -> HttpState {
-        let http = &app.config.http;
-        HttpState {
-            limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
-            slots: Rc::new(RefCell::new(Slots::new(app.config.max_connections, http.connections_per_ip))),
-            rejecting: Rc::default(),
-            load: Load::default(),
-        }
-    }
-}
 
 /// Counts one refused connection for as long as its 503 takes. Made in the accept loop, before
 /// the task is spawned, so a burst of refusals is bounded by [`MAX_REJECTING`].

@@ -1,0 +1,32 @@
+//! What the HTTP side shares between connections: the per-client limiter, the connection slots,
+//! the refusals in flight and the streaming load. One thread: `Cell` and `RefCell`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::body::Load;
+use super::slots::Slots;
+use crate::app::App;
+use crate::limits::ClientLimiter;
+
+/// State the HTTP side shares between connections (one thread: `Cell`/`RefCell`).
+pub struct HttpState {
+    /// Requests and invalid tokens per client address.
+    pub limiter: RefCell<ClientLimiter>,
+    pub(crate) slots: Rc<RefCell<Slots>>,
+    pub(crate) rejecting: Rc<Cell<usize>>,
+    /// File bodies streaming now (buffer sizes follow it).
+    pub load: Load,
+}
+
+impl HttpState {
+    pub fn new(app: &App) -> HttpState {
+        let http = &app.config.http;
+        HttpState {
+            limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
+            slots: Rc::new(RefCell::new(Slots::new(app.config.max_connections, http.connections_per_ip))),
+            rejecting: Rc::default(),
+            load: Load::default(),
+        }
+    }
+}

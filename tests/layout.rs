@@ -1,0 +1,98 @@
+//! The shape of the source tree: every file opens with a `//!` line saying what it owns, and the
+//! file-level import graph (`use crate::…` and `use super::…`) has no cycle, so modules import
+//! downward only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `src/http/conn.rs` → `http::conn`; `src/http/mod.rs` → `http`; `src/lib.rs` → ``.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).filter(|p| !matches!(*p, "mod" | "lib" | "main")).collect();
+    parts.join("::")
+}
+
+/// The modules a file imports, resolved to the longest module path that is a file.
+fn imports(text: &str, module: &str, is_mod_file: bool, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let parent =
+        if is_mod_file { module.to_owned() } else { module.rsplit_once("::").map_or("", |(p, _)| p).to_owned() };
+    let mut out = BTreeSet::new();
+    for line in text.lines().map(str::trim).filter(|l| l.starts_with("use crate::") || l.starts_with("use super::")) {
+        let path = line.trim_start_matches("use ").split(['{', ';', ' ']).next().unwrap_or("");
+        let full = match path.strip_prefix("super::") {
+            Some(rest) if parent.is_empty() => rest.to_owned(),
+            Some(rest) => format!("{parent}::{rest}"),
+            None => path.trim_start_matches("crate::").to_owned(),
+        };
+        let segments: Vec<&str> = full.trim_end_matches("::").split("::").collect();
+        if let Some(target) = (1..=segments.len()).rev().map(|n| segments[..n].join("::")).find(|m| modules.contains(m))
+            && target != module
+        {
+            out.insert(target);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_source_file_opens_with_what_it_owns() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("//!"), "{} does not open with a //! line", file.display());
+    }
+}
+
+#[test]
+fn the_module_graph_has_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        let is_mod_file = file.file_name().is_some_and(|n| n == "mod.rs");
+        let text = std::fs::read_to_string(file).unwrap();
+        graph.entry(module.clone()).or_default().extend(imports(&text, &module, is_mod_file, &modules));
+    }
+    // Depth-first search; a module met again while on the stack closes a cycle.
+    fn visit(
+        m: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if let Some(at) = stack.iter().position(|s| s == m) {
+            panic!("import cycle: {} -> {m}", stack[at..].join(" -> "));
+        }
+        if !done.insert(m.to_owned()) {
+            return;
+        }
+        stack.push(m.to_owned());
+        for next in graph.get(m).into_iter().flatten() {
+            visit(next, graph, stack, done);
+        }
+        stack.pop();
+    }
+    let mut done = BTreeSet::new();
+    for m in graph.keys() {
+        visit(m, &graph, &mut Vec::new(), &mut done);
+    }
+    assert!(graph.get("app").is_some_and(|deps| !deps.iter().any(|d| d.starts_with("bot") || d.starts_with("http"))));
+}
