@@ -39,10 +39,6 @@ impl Bandwidth {
         Bandwidth::new(limit, stored, now)
     }
 
-    pub fn limit(&self) -> Option<u64> {
-        self.limit
-    }
-
     /// Bytes served this calendar month at `now`, given `sent` counted since start. Past the end
     /// of the month the stored total belongs to the month before; the unflushed bytes go to the
     /// new month at the next flush, so they count for it now.

@@ -22,7 +22,7 @@ pub mod links;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
 pub mod logger;
 /// Fixed-bound tables and their sweeps: stream tracker.
-pub mod memory;
+pub(crate) mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub(crate) mod mime;
 /// Client addresses: per-client keys, trusted proxies, `X-Forwarded-For` (pure).
@@ -43,6 +43,9 @@ mod testing;
 pub(crate) mod units;
 /// Link URLs and route prefixes, for the bot and the HTTP side (pure).
 pub(crate) mod urls;
+
+/// Sets the allocator up for a long-running small process (glibc: one arena); call first in `main`.
+pub use memory::monitor::tune_allocator;
 
 /// `0.1.0 (abc1234 2026-11-25)`: version, git hash and build date from build.rs.
 pub fn version() -> String {

@@ -21,7 +21,7 @@ fn help() -> String {
 
 fn main() -> ExitCode {
     // Before any thread exists, so the arena setting covers them all.
-    streambot::memory::monitor::tune_allocator();
+    streambot::tune_allocator();
     let arg = std::env::args().nth(1);
     match arg.as_deref() {
         Some("--version" | "-V") => {

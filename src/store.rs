@@ -104,6 +104,7 @@ impl Store {
         Store::with_connection(Connection::open(dir.join("streambot.db"))?)
     }
 
+    #[cfg(test)]
     /// An in-memory store for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Store::with_connection(Connection::open_in_memory()?)
@@ -146,6 +147,7 @@ impl Store {
         Ok(self.conn.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
     }
 
+    #[cfg(test)]
     pub fn kv_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO kv(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -159,6 +161,7 @@ impl Store {
         Ok(self.kv_get("poll_offset")?.and_then(|v| v.parse().ok()))
     }
 
+    #[cfg(test)]
     pub fn set_poll_offset(&self, offset: i64) -> Result<(), StoreError> {
         self.kv_set("poll_offset", &offset.to_string())
     }

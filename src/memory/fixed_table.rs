@@ -77,6 +77,7 @@ impl<K: PartialEq, V> FixedTable<K, V> {
         self.slots.iter().filter(|s| s.is_some()).count()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -83,6 +83,7 @@ impl StreamTracker {
         self.bytes_sent.load(Ordering::Relaxed)
     }
 
+    #[cfg(test)]
     /// A copy of the active streams.
     pub fn snapshot(&self) -> Vec<StreamInfo> {
         self.slots().iter().flatten().map(|e| e.info.clone()).collect()
@@ -129,6 +130,7 @@ impl StreamGuard {
         }
     }
 
+    #[cfg(test)]
     pub fn id(&self) -> u64 {
         self.id
     }

@@ -238,6 +238,7 @@ impl Files {
             .detach();
     }
 
+    #[cfg(test)]
     /// Pre-warm tasks alive now, running or waiting.
     pub fn prewarms(&self) -> usize {
         self.0.prewarms.get()
