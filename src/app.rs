@@ -2,7 +2,7 @@
 //! handed around as `Rc<App>`. Building it from the environment and wiring the tasks is
 //! `run.rs`'s; this module imports nothing from the bot, the HTTP side or the cleanup tasks.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,8 +24,10 @@ pub struct App {
     pub signer: Signer,
     /// Public URL links start with (`BASE_URL`, or localhost with the bound port).
     pub base_url: String,
-    /// The bot's `@username`, from `getMe`.
-    pub username: String,
+    /// The bot's `@username`, set once `getMe` answered.
+    pub username: OnceCell<String>,
+    /// Where the bot stands with Telegram (for `/health`).
+    pub login: Cell<Login>,
     /// Active response bodies (fixed capacity: `MAX_CONNECTIONS`).
     pub streams: Arc<StreamTracker>,
     /// `getFile` cache and local-mode file access.
@@ -48,7 +50,7 @@ pub struct App {
 impl App {
     /// The state of a running bot, from its parts. `run` builds it after `getMe`; tests build one
     /// over `Store::open_in_memory()` and a Bot API URL of their choosing.
-    pub fn new(config: Config, store: Store, signer: Signer, files: Files, username: String, base_url: String) -> App {
+    pub fn new(config: Config, store: Store, signer: Signer, files: Files, base_url: String) -> App {
         let now = crate::units::now_unix();
         let bandwidth = Bandwidth::load(config.bandwidth_limit, &store, now);
         App {
@@ -60,7 +62,8 @@ impl App {
             store,
             signer,
             base_url,
-            username,
+            username: OnceCell::new(),
+            login: Cell::new(Login::Connecting),
             files,
             bandwidth,
             updates_handled: Cell::new(0),
@@ -68,6 +71,11 @@ impl App {
             panics: Default::default(),
             started: Instant::now(),
         }
+    }
+
+    /// The bot's username; empty until `getMe` answered.
+    pub fn username(&self) -> &str {
+        self.username.get().map_or("", String::as_str)
     }
 
     /// When `BANDWIDTH_LIMIT_GB` is reached at `now`: the start of next month.
@@ -91,6 +99,18 @@ impl App {
             m.log(when);
         }
     }
+}
+
+/// Where the bot stands with Telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// The first `getMe` is on its way.
+    Connecting,
+    /// `getMe` failed; the next try is at this Unix time.
+    Retrying {
+        at: u64,
+    },
+    LoggedIn,
 }
 
 /// Response counts for a fixed set of statuses, plus one bucket for any other.

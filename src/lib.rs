@@ -19,6 +19,8 @@ pub(crate) mod http;
 pub(crate) mod limits;
 /// Link tokens: mint and verify (pure).
 pub mod links;
+/// One instance per `DATA_DIR`: the lock file.
+pub(crate) mod lock;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
 pub mod logger;
 /// Fixed-bound tables and their sweeps: stream tracker.

@@ -69,7 +69,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
-            ExitCode::FAILURE
+            // A second instance on the same DATA_DIR is a usage error, like a bad variable.
+            if matches!(e, run::StartError::Locked(_)) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use async_net::TcpListener;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::{DeleteWebhookParams, SetMyCommandsParams};
-use frankenstein::types::BotCommand;
+use frankenstein::types::{BotCommand, BotCommandScope, BotCommandScopeChat, ChatId};
 use futures_lite::StreamExt;
 use smol::LocalExecutor;
 
-use crate::app::App;
+use crate::app::{App, Login};
 use crate::config::Config;
 use crate::links::Signer;
+use crate::lock::{DataLock, LockError};
 use crate::memory::cleanup;
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
@@ -35,6 +36,8 @@ pub enum StartError {
     Telegram(TelegramError),
     Bind(SocketAddr, std::io::Error),
     Signals(std::io::Error),
+    /// Another instance runs on this `DATA_DIR`.
+    Locked(LockError),
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
 }
@@ -53,6 +56,7 @@ impl fmt::Display for StartError {
             StartError::Telegram(e) => write!(f, "getMe failed: {e}"),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
+            StartError::Locked(e) => write!(f, "{e}"),
             StartError::LocalFiles(dir, e) => {
                 write!(
                     f,
@@ -123,48 +127,68 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Calls `getMe` until it answers: network errors are retried with backoff (the bot may start
-/// before the network), an answer that rejects the token is fatal.
-async fn get_me(api: &Transport) -> Result<frankenstein::types::User, StartError> {
+/// before the network, and links already made are served meanwhile; `/health` says Telegram is
+/// unreachable), an answer that rejects the token is fatal.
+async fn log_in(app: &App) -> Result<(), StartError> {
     let mut backoff = Duration::ZERO;
     loop {
-        match api.get_me().await {
-            Ok(me) => return Ok(me.result),
+        match app.api.get_me().await {
+            Ok(me) => {
+                let username = me.result.username.unwrap_or(me.result.first_name);
+                log::info!("telegram: logged in as @{username}");
+                let _ = app.username.set(username);
+                app.login.set(Login::LoggedIn);
+                app.log_memory("bot started");
+                return Ok(());
+            }
             Err(e @ TelegramError::Api { code, .. }) if code != 429 && code < 500 => {
                 return Err(StartError::Telegram(e));
             }
             Err(e) => {
                 backoff = poller::next_backoff(backoff);
-                log::warn!("getMe failed: {e}; retrying in {}s", backoff.as_secs());
+                log::warn!(
+                    "getMe failed: {e}; retrying in {}s (links already made are served meanwhile)",
+                    backoff.as_secs()
+                );
+                app.login.set(Login::Retrying { at: crate::units::now_unix() + backoff.as_secs() });
                 async_io::Timer::after(backoff).await;
             }
         }
     }
 }
 
-/// Runs the bot until SIGINT or SIGTERM.
-pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), StartError> {
-    if let Some(mut m) = crate::memory::monitor::Monitor::new() {
-        m.log("startup");
-    }
+/// How start-up ended before the bot was logged in.
+enum Interrupted {
+    Signal(&'static str),
+    Failed(StartError),
+}
+
+/// Opens what the bot runs on, binds the port, and builds the state (not logged in yet).
+async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, TcpListener, SocketAddr), StartError> {
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
     let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
     let api =
         Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
-    let me = get_me(&api).await?;
-    let username = me.username.clone().unwrap_or_else(|| me.first_name.clone());
-    log::info!("telegram: logged in as @{username}");
-    announce(&api).await;
-
     let addr = SocketAddr::new(config.bind_address, config.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
     let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
-    let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
-        .map_err(StartError::Signals)?;
     let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
     let files = Files::new(api, config.local_files.as_deref(), ex.clone())
         .map_err(|e| StartError::LocalFiles(config.local_files.clone().unwrap_or_default(), e))?;
-    let app = Rc::new(App::new(config, store, signer, files, username, base_url));
-    app.log_memory("bot started");
+    Ok((App::new(config, store, signer, files, base_url), listener, local))
+}
+
+/// Runs the bot until SIGINT or SIGTERM. The HTTP side is up first (existing links work while
+/// Telegram is unreachable); updates are polled once `getMe` answered.
+pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), StartError> {
+    if let Some(mut m) = crate::memory::monitor::Monitor::new() {
+        m.log("startup");
+    }
+    let _lock = DataLock::take(&config.data_dir).map_err(StartError::Locked)?;
+    let mut signals = async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
+        .map_err(StartError::Signals)?;
+    let (app, listener, local) = open(&ex, config).await?;
+    let app = Rc::new(app);
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
     log::info!(
@@ -172,8 +196,24 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         app.base_url,
         app.config.link_expiry.map_or("never".into(), |d| crate::units::human_duration(d.as_secs()))
     );
-
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
+    let logged_in = futures_lite::future::or(async { log_in(&app).await.map_err(Interrupted::Failed) }, async {
+        Err(Interrupted::Signal(signal_name(signals.next().await)))
+    })
+    .await;
+    if let Err(interrupted) = logged_in {
+        trigger.fire();
+        server.await;
+        stop(&app);
+        return match interrupted {
+            Interrupted::Signal(name) => {
+                log::info!("shut down ({name}) before telegram answered");
+                Ok(())
+            }
+            Interrupted::Failed(e) => Err(e),
+        };
+    }
+    announce(&app).await;
     let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
     let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
     app.log_memory("web server started");
@@ -200,17 +240,29 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     Ok(())
 }
 
-/// Polling mode (no webhook) and the command menu; failures only cost those.
-async fn announce(api: &Transport) {
-    if let Err(e) = api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
+/// Polling mode (no webhook) and the command menus: everyone's, and in each admin's chat the
+/// admin commands too (`BotCommandScope::Chat`). Failures only cost those.
+async fn announce(app: &App) {
+    if let Err(e) = app.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
         log::warn!("deleteWebhook failed: {e}");
     }
-    let commands: Vec<BotCommand> = bot::handlers::command_list()
-        .into_iter()
-        .map(|(c, d)| BotCommand::builder().command(c).description(d).build())
-        .collect();
-    if let Err(e) = api.set_my_commands(&SetMyCommandsParams::builder().commands(commands).build()).await {
+    let to_commands = |list: Vec<(&str, &str)>| -> Vec<BotCommand> {
+        list.into_iter().map(|(c, d)| BotCommand::builder().command(c).description(d).build()).collect()
+    };
+    let everyone = to_commands(bot::handlers::command_list());
+    if let Err(e) = app.api.set_my_commands(&SetMyCommandsParams::builder().commands(everyone).build()).await {
         log::warn!("setMyCommands failed: {e}");
+    }
+    let mut admin_menu = bot::handlers::command_list();
+    admin_menu.extend(bot::handlers::admin_command_list());
+    for &admin in &app.config.admins {
+        let Ok(chat) = i64::try_from(admin) else { continue };
+        let scope = BotCommandScope::Chat(BotCommandScopeChat { chat_id: ChatId::Integer(chat) });
+        let params = SetMyCommandsParams::builder().commands(to_commands(admin_menu.clone())).scope(scope).build();
+        if let Err(e) = app.api.set_my_commands(&params).await {
+            // Telegram refuses a chat the admin never opened with the bot ("chat not found").
+            log::warn!("setMyCommands for admin {admin} failed: {e}");
+        }
     }
 }
 

@@ -111,5 +111,7 @@ pub(crate) fn app(api_url: &str, vars: &[(&str, &str)], ex: Rc<LocalExecutor<'st
     let files = Files::new(api, None, ex).expect("cloud mode needs no directory");
     let store = Store::open_in_memory().expect("an in-memory store");
     let signer = Signer::new(b"unit-test-link-secret-0123456789");
-    App::new(config, store, signer, files, "unit_test_bot".into(), "https://dl.example".into())
+    let app = App::new(config, store, signer, files, "https://dl.example".into());
+    let _ = app.username.set("unit_test_bot".into());
+    app
 }

@@ -10,6 +10,16 @@ pub fn now_unix() -> u64 {
 
 /// `512 B`, `1.5 KiB`, `20.0 MiB`, `1.95 GiB`.
 pub fn human_size(bytes: u64) -> String {
+    sized(bytes, f64::round)
+}
+
+/// [`human_size`] rounded up (`up`) or down at the shown precision: a file over a limit, shown
+/// rounded up beside the limit rounded down, never reads as the same number.
+pub fn human_size_rounded(bytes: u64, up: bool) -> String {
+    sized(bytes, if up { f64::ceil } else { f64::floor })
+}
+
+fn sized(bytes: u64, round: fn(f64) -> f64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");
@@ -21,6 +31,8 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     let decimals = if value < 10.0 { 2 } else { 1 };
+    let scale = 10f64.powi(decimals as i32);
+    let value = round(value * scale) / scale;
     format!("{value:.decimals$} {}", UNITS[unit])
 }
 
@@ -117,6 +129,17 @@ pub fn month_key(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_over_a_limit_rounded_up_never_reads_as_the_limit_rounded_down() {
+        assert_eq!(human_size(21_000_000), "20.0 MiB");
+        assert_eq!(human_size(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(human_size_rounded(21_000_000, true), "20.1 MiB");
+        assert_eq!(human_size_rounded(20 * 1024 * 1024, false), "20.0 MiB");
+        for (size, limit) in [(20 * 1024 * 1024 + 1, 20 * 1024 * 1024), (5_000_001, 5_000_000), (1025, 1024)] {
+            assert_ne!(human_size_rounded(size, true), human_size_rounded(limit, false), "{size} {limit}");
+        }
+    }
 
     #[test]
     fn sizes_read_naturally() {

@@ -163,7 +163,7 @@ fn admin_commands_answer_admins_and_refuse_others() {
     let text = reply.text().unwrap();
     for field in [
         "RSS: ",
-        " MB",
+        " MiB",
         "VMS: ",
         "RAM: ",
         "Active streams: 0/",

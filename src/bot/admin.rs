@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::logger::CacheStats;
 use crate::memory::monitor::MemoryReport;
 use crate::memory::scheduler::TaskState;
-use crate::units::{human_duration, utc_minute};
+use crate::units::{human_duration, human_size, utc_minute};
 
 /// The refusal non-admins get.
 pub const NOT_ADMIN: &str = "Sorry, this command is only for the bot's admins.";
@@ -23,14 +23,10 @@ pub struct MemoryView {
     pub tasks: Vec<TaskState>,
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
-}
-
 /// The `/memory` message (HTML), short enough to read on a phone.
 pub fn memory_text(v: &MemoryView) -> String {
     let memory = match v.report {
-        Some(r) => format!("RSS: {}\nVMS: {}\nRAM: {:.1}%", mb(r.rss), mb(r.vms), r.ram_percent()),
+        Some(r) => format!("RSS: {}\nVMS: {}\nRAM: {:.1}%", human_size(r.rss), human_size(r.vms), r.ram_percent()),
         None => "RSS, VMS, RAM: not available on this system".to_owned(),
     };
     let mut text = format!(
@@ -211,8 +207,8 @@ mod tests {
         };
         let text = memory_text(&view);
         for part in [
-            "RSS: 3.5 MB",
-            "VMS: 20.1 MB",
+            "RSS: 3.50 MiB",
+            "VMS: 20.1 MiB",
             "RAM: 0.3%",
             "Active streams: 2/256",
             "Telegram clients: 1",

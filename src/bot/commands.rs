@@ -6,6 +6,8 @@ pub enum Command {
     Start,
     Help,
     About,
+    /// The sender's user id (what `ADMINS` lists).
+    Id,
     /// Admin: memory, streams, logger cache and cleanup tasks.
     Memory,
     /// Admin: users, links, bandwidth.
@@ -45,6 +47,7 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
         "start" => Parsed::Command(Command::Start),
         "help" => Parsed::Command(Command::Help),
         "about" => Parsed::Command(Command::About),
+        "id" => Parsed::Command(Command::Id),
         "memory" => Parsed::Command(Command::Memory),
         "stats" => Parsed::Command(Command::Stats),
         "logs" => Parsed::Command(Command::Logs),

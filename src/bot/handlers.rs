@@ -21,7 +21,16 @@ use crate::units::{human_duration, human_size};
 
 /// Commands shown in Telegram's menu.
 pub fn command_list() -> Vec<(&'static str, &'static str)> {
-    vec![("start", "Start the bot"), ("help", "How to get a link"), ("about", "About this bot")]
+    vec![("start", "Start the bot"), ("help", "How to get a link"), ("about", "About this bot"), ("id", "Your user id")]
+}
+
+/// Commands shown in an admin's menu besides [`command_list`].
+pub fn admin_command_list() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("memory", "Admin: memory, streams, cleanup tasks"),
+        ("stats", "Admin: users, links, bandwidth"),
+        ("logs", "Admin: recent log lines (limit=N level=L filter=T)"),
+    ]
 }
 
 /// What an update is, for log lines (no user content).
@@ -63,19 +72,33 @@ fn expiry_text(app: &App) -> String {
     app.config.link_expiry.map_or_else(|| "never".to_owned(), |d| human_duration(d.as_secs()))
 }
 
-fn start_text(app: &App, first_name: &str) -> String {
+fn start_text(app: &App, from: &frankenstein::types::User) -> String {
     format!(
-        "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.",
-        escape(first_name),
-        expiry_text(app)
+        "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.\n\nYour user id: <code>{}</code>",
+        escape(&from.first_name),
+        expiry_text(app),
+        from.id
     )
 }
 
-fn help_text(app: &App) -> String {
-    format!(
-        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nCommands: /start, /help, /about",
+fn help_text(app: &App, user_id: u64) -> String {
+    let mut text = format!(
+        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nCommands: /start, /help, /about, /id",
         human_size(app.config.file_size_limit()),
         expiry_text(app)
+    );
+    if app.config.is_admin(user_id) {
+        text.push_str("\n\n<b>Admin</b>");
+        for (command, what) in admin_command_list() {
+            text.push_str(&format!("\n/{command}: {}", what.trim_start_matches("Admin: ")));
+        }
+    }
+    text
+}
+
+fn id_text(user_id: u64) -> String {
+    format!(
+        "Your user id is <code>{user_id}</code>.\nThe operator makes you an admin by adding it to ADMINS and restarting the bot."
     )
 }
 
@@ -104,12 +127,15 @@ async fn on_message(app: &App, update_id: i64, message: &Message) -> Result<(), 
         return intake::intake(app, update_id, message, from, media).await;
     }
     let text = message.text.as_deref().unwrap_or("");
-    match commands::parse(text, &app.username) {
+    match commands::parse(text, app.username()) {
         Parsed::Command(Command::Start) => {
-            send(app, chat_id, start_text(app, &from.first_name), Some(menu())).await?;
+            send(app, chat_id, start_text(app, from), Some(menu())).await?;
         }
         Parsed::Command(Command::Help) => {
-            send(app, chat_id, help_text(app), None).await?;
+            send(app, chat_id, help_text(app, from.id), None).await?;
+        }
+        Parsed::Command(Command::Id) => {
+            send(app, chat_id, id_text(from.id), None).await?;
         }
         Parsed::Command(Command::About) => {
             send(app, chat_id, about_text(app), None).await?;
@@ -161,7 +187,7 @@ async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramErr
             .await
             .map(drop),
         (Some(cb @ (Callback::Help | Callback::About)), Some((chat_id, message_id))) => {
-            let text = if cb == Callback::Help { help_text(app) } else { about_text(app) };
+            let text = if cb == Callback::Help { help_text(app, query.from.id) } else { about_text(app) };
             let edit = EditMessageTextParams::builder()
                 .chat_id(chat_id)
                 .message_id(message_id)
@@ -224,6 +250,15 @@ mod tests {
     }
 
     #[test]
+    fn id_tells_the_user_their_id_and_help_lists_admin_commands_to_admins_only() {
+        let (tg, _) = run(&[], vec![update(1, json!({"text": "/id"})), update(2, json!({"text": "/help"}))]);
+        assert!(tg.texts()[0].contains("<code>7</code>") && tg.texts()[0].contains("ADMINS"), "{:?}", tg.texts());
+        assert!(!tg.texts()[1].contains("/memory"));
+        let (tg, _) = run(&[("ADMINS", "7")], vec![update(1, json!({"text": "/help"}))]);
+        assert!(tg.texts()[0].contains("/memory") && tg.texts()[0].contains("/logs"), "{:?}", tg.texts());
+    }
+
+    #[test]
     fn admin_views_answer_admins_only() {
         let memory = || update(1, json!({"text": "/memory"}));
         let (tg, _) = run(&[], vec![memory()]);
@@ -246,7 +281,12 @@ mod tests {
     fn a_file_over_the_cloud_limit_gets_the_reason_and_no_link() {
         let big = json!({"document": {"file_id": "F2", "file_unique_id": "U2", "file_size": 21_000_000}});
         let (tg, app) = run(&[], vec![update(6, big)]);
-        assert!(tg.texts()[0].contains("local Bot API server"), "{:?}", tg.texts());
+        let text = &tg.texts()[0];
+        assert!(text.contains("local Bot API server"), "{text}");
+        assert!(
+            text.contains("This file is 20.1 MiB") && text.contains("up to 20.0 MiB"),
+            "two different numbers: {text}"
+        );
         assert_eq!(app.store.link_count().unwrap(), 0);
     }
 }

@@ -13,7 +13,7 @@ use crate::html::escape;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
-use crate::units::{human_size, now_unix, utc_minute};
+use crate::units::{human_size, human_size_rounded, now_unix, utc_minute};
 use crate::urls::{Face, watch_url};
 
 /// The kind of attachment, as Telegram names it.
@@ -204,17 +204,13 @@ pub async fn intake(
 fn refusal(app: &App, media: &Media) -> Option<String> {
     let limit = app.config.file_size_limit();
     if let Some(size) = media.size.filter(|&s| s > limit) {
+        // The size rounded up and the limit down: the two never read as the same number.
+        let (size, limit) = (human_size_rounded(size, true), human_size_rounded(limit, false));
         return Some(if app.files.is_local() {
-            format!(
-                "This file is {}, but Telegram lets bots fetch files up to {}.",
-                human_size(size),
-                human_size(limit)
-            )
+            format!("This file is {size}, but Telegram lets bots fetch files up to {limit}.")
         } else {
             format!(
-                "This file is {}, but links can only be made for files up to {} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB (4 GB for Premium users) by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES.",
-                human_size(size),
-                human_size(limit)
+                "This file is {size}, but links can only be made for files up to {limit} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB (4 GB for Premium users) by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES."
             )
         });
     }

@@ -56,8 +56,8 @@ pub fn api_info(app: &App) -> Response {
         "status": "ok",
         "bot_status": "connected",
         "bot_info": {
-            "username": app.username,
-            "link": format!("https://t.me/{}", app.username),
+            "username": app.username(),
+            "link": format!("https://t.me/{}", app.username()),
         },
         "features": {
             "link_expiry_seconds": app.config.link_expiry.map_or(0, |d| d.as_secs()),

@@ -14,7 +14,7 @@ use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
 use super::state::HttpState;
-use crate::app::App;
+use crate::app::{App, Login};
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
 use crate::shutdown::Trigger;
@@ -178,7 +178,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         None => {}
     }
     match path {
-        "/health" => Ok(text(StatusCode::Ok, "ok")),
+        "/health" => Ok(health(app)),
         "/metrics" => Ok(super::info::metrics(app)),
         // Built only for the integration tests: shows that a panicking route costs one request.
         #[cfg(feature = "test-hooks")]
@@ -186,10 +186,23 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
-            res.insert_header("location", format!("https://t.me/{}", app.username));
+            res.insert_header("location", format!("https://t.me/{}", app.username()));
             Ok(res)
         }
         _ => Err(RouteError::NotFound("not found")),
+    }
+}
+
+/// `/health`: 200 once logged in to Telegram; before that 503, saying why (links already made
+/// are served meanwhile, so a restart loop would only make things worse).
+fn health(app: &App) -> Response {
+    match app.login.get() {
+        Login::LoggedIn => text(StatusCode::Ok, "ok"),
+        Login::Connecting => text(StatusCode::ServiceUnavailable, "telegram: connecting"),
+        Login::Retrying { at } => {
+            let secs = at.saturating_sub(now_unix());
+            text(StatusCode::ServiceUnavailable, &format!("telegram: unreachable (retrying in {secs} s)"))
+        }
     }
 }
 

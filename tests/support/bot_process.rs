@@ -55,8 +55,18 @@ pub struct BotProcess {
 
 impl BotProcess {
     /// Spawns the binary with `envs` (plus PATH and HOME) and waits up to 20 s for
-    /// `listening on http://ADDR:PORT`; panics with the collected output otherwise.
+    /// `listening on http://ADDR:PORT` and for the login to Telegram; panics with the collected
+    /// output otherwise.
     pub fn start(envs: &[(&str, String)]) -> BotProcess {
+        let bot = BotProcess::start_listening(envs);
+        if bot.wait_for_line(START_TIMEOUT, "telegram: logged in").is_none() {
+            panic!("streambot did not log in to telegram within {START_TIMEOUT:?}\n--- output ---\n{}", bot.output());
+        }
+        bot
+    }
+
+    /// Like [`BotProcess::start`], but returns once the HTTP side listens, logged in or not.
+    pub fn start_listening(envs: &[(&str, String)]) -> BotProcess {
         let mut bot = BotProcess::launch(&[], envs);
         let deadline = Instant::now() + START_TIMEOUT;
         let mut scanned = 0;

@@ -1,0 +1,86 @@
+//! One instance per `DATA_DIR`: an exclusive lock on `DATA_DIR/streambot.lock`, held for the life
+//! of the process, with the holder's PID written in it so a second instance can name it. The
+//! kernel drops the lock when the process ends, crash included (`flock(2)` through
+//! `File::try_lock`), so a stale file never blocks a restart.
+
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// The lock; released when dropped (or when the process ends).
+#[derive(Debug)]
+pub struct DataLock {
+    _file: File,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds it; its PID, if it wrote one.
+    Held {
+        path: PathBuf,
+        pid: Option<u32>,
+    },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for LockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockError::Held { path, pid: Some(pid) } => write!(
+                f,
+                "another streambot (pid {pid}) is running on this DATA_DIR ({} is locked): stop it, or give this one its own DATA_DIR",
+                path.display()
+            ),
+            LockError::Held { path, pid: None } => {
+                write!(f, "another process holds {}: is another streambot running on this DATA_DIR?", path.display())
+            }
+            LockError::Io { path, error } => write!(f, "cannot lock {}: {error}", path.display()),
+        }
+    }
+}
+
+impl DataLock {
+    /// Takes the lock in `dir` (created if missing) and writes our PID in it.
+    pub fn take(dir: &Path) -> Result<DataLock, LockError> {
+        let path = dir.join("streambot.lock");
+        let io = |error| LockError::Io { path: path.clone(), error };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let pid = file.read_to_string(&mut text).ok().and_then(|_| text.trim().parse().ok());
+                return Err(LockError::Held { path, pid });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+        file.set_len(0).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(DataLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_on_the_same_dir_names_the_holder_and_a_released_one_is_free() {
+        let dir = std::env::temp_dir().join(format!("streambot-lock-{}", std::process::id()));
+        let first = DataLock::take(&dir).unwrap();
+        let err = DataLock::take(&dir).unwrap_err();
+        assert!(matches!(err, LockError::Held { pid: Some(p), .. } if p == std::process::id()), "{err:?}");
+        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
+        drop(first);
+        assert!(DataLock::take(&dir).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
