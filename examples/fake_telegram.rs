@@ -33,7 +33,9 @@ fn main() {
     println!("  curl --data-binary @path/to/file '{url}/_fake/upload?name=file.pdf&mime=application/pdf&user=1'");
     println!("Send a text message:");
     println!("  curl --data-binary '/start' '{url}/_fake/text?user=1'");
-    println!("Press an inline button (message id and data from the bot's reply):");
+    println!("Send /memory as an admin (start the bot with ADMINS=1 for user 1):");
+    println!("  curl --data-binary '/memory' '{url}/_fake/text?user=1'");
+    println!("Press an inline button (message_id as printed below, data from the reply's buttons):");
     println!("  curl -X POST '{url}/_fake/callback?user=1&message_id=1001&data=DATA'");
     println!("Read everything the bot sent:");
     println!("  curl {url}/_fake/sent");
@@ -56,5 +58,6 @@ fn describe(sent: &Sent) -> String {
         Some(text) => text.replace('\n', "\n    "),
         None => sent.params.to_string(),
     };
-    format!("-> {}{chat}: {body}", sent.method)
+    let id = sent.message_id.map(|id| format!(" message_id={id}")).unwrap_or_default();
+    format!("-> {}{chat}{id}: {body}", sent.method)
 }

@@ -54,8 +54,8 @@ fn main() -> ExitCode {
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
         return match smol::block_on(ex.run(run::check(&config))) {
-            Ok(username) => {
-                println!("ok: @{username} via {}", config.api_url);
+            Ok(report) => {
+                print!("{report}");
                 ExitCode::SUCCESS
             }
             Err(e) => {

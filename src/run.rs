@@ -70,12 +70,68 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// `--check`: validate the token against Telegram and return the bot's username.
+/// `--check`: validates the token against Telegram and says what the bot would run with.
 pub async fn check(config: &Config) -> Result<String, StartError> {
     let api =
         Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
     let me = api.get_me().await.map_err(StartError::Telegram)?;
-    Ok(me.result.username.unwrap_or(me.result.first_name))
+    let username = me.result.username.unwrap_or(me.result.first_name);
+    Ok(check_report(config, &username, data_dir_writable(&config.data_dir)))
+}
+
+/// Whether the bot can write in `dir` (created if missing), probed with a file it removes.
+fn data_dir_writable(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let probe = dir.join(".streambot-check");
+    std::fs::write(&probe, b"ok").map_err(|e| e.to_string())?;
+    std::fs::remove_file(&probe).map_err(|e| e.to_string())
+}
+
+/// The `--check` text: the settings a newcomer wants confirmed, then warnings (pure).
+fn check_report(config: &Config, username: &str, writable: Result<(), String>) -> String {
+    use crate::units::{human_duration, human_size};
+    let base = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", config.port));
+    let buttons = if crate::urls::button_url_allowed(&base) {
+        "public: replies carry Download and Watch buttons"
+    } else {
+        "not public: links go in the reply text, Telegram shows no buttons for local addresses"
+    };
+    let admins = match config.admins.as_slice() {
+        [] => "none (a user sends /id to the bot to learn the id that goes in ADMINS)".to_owned(),
+        ids => ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
+    };
+    let mode = match &config.local_files {
+        Some(dir) => format!(
+            "local Bot API server, files read from {}, up to {}",
+            dir.display(),
+            human_size(config.file_size_limit())
+        ),
+        None => format!("cloud Bot API, files up to {}", human_size(config.file_size_limit())),
+    };
+    let data = match &writable {
+        Ok(()) => format!("{} (writable)", config.data_dir.display()),
+        Err(e) => format!("{} (NOT writable: {e})", config.data_dir.display()),
+    };
+    let mut out = format!(
+        "ok: @{username} via {}\n  BASE_URL       {base} ({buttons})\n  listens on     {}:{}\n  DATA_DIR       {data}\n  admins         {admins}\n  mode           {mode}\n  link expiry    {}\n  bandwidth      {}\n  connections    {} ({} per address), {} requests/min per address\n",
+        config.api_url,
+        config.bind_address,
+        config.port,
+        config.link_expiry.map_or("never".into(), |d| human_duration(d.as_secs())),
+        config.bandwidth_limit_text(),
+        config.max_connections,
+        config.http.connections_per_ip,
+        config.http.requests_per_minute,
+    );
+    if let Some(path) = config.base_url.as_deref().and_then(crate::urls::base_path) {
+        out.push_str(&format!(
+            "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>, and streambot serves /dl/<token>, so the proxy in front must strip {path} before passing requests on\n"
+        ));
+    }
+    if writable.is_err() {
+        out.push_str("warning: DATA_DIR is not writable: the bot cannot start until it is\n");
+    }
+    out
 }
 
 /// Loads `LINK_SECRET`, or the secret file in `DATA_DIR`, creating it (mode 0600) on first run.
@@ -326,4 +382,43 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
     let settings =
         poller::Settings { poll_timeout_secs: app.config.poll_timeout_secs, grace: app.config.timers.shutdown_grace };
     poller::run(&app.api, &app.store, ex, settings, &shutdown, handler).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let mut all = vec![("BOT_TOKEN", "1:abc")];
+        all.extend_from_slice(vars);
+        Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn check_says_what_the_bot_will_use() {
+        let report = check_report(&config(&[]), "my_bot", Ok(()));
+        for part in [
+            "ok: @my_bot via https://api.telegram.org",
+            "BASE_URL       http://localhost:8080 (not public",
+            "listens on     0.0.0.0:8080",
+            "DATA_DIR       ./data (writable)",
+            "admins         none (a user sends /id",
+            "cloud Bot API, files up to 20.0 MiB",
+            "link expiry    1 day",
+            "100 GB per month",
+        ] {
+            assert!(report.contains(part), "{part:?} missing from:\n{report}");
+        }
+        assert!(!report.contains("warning"), "{report}");
+    }
+
+    #[test]
+    fn check_warns_about_a_base_url_path_and_an_unwritable_data_dir() {
+        let c = config(&[("BASE_URL", "https://example.com/files"), ("ADMINS", "7 8")]);
+        let report = check_report(&c, "b", Err("permission denied".into()));
+        assert!(report.contains("(public: replies carry Download"), "{report}");
+        assert!(report.contains("admins         7, 8"), "{report}");
+        assert!(report.contains("warning: BASE_URL has a path (/files)"), "{report}");
+        assert!(report.contains("NOT writable: permission denied") && report.contains("warning: DATA_DIR"), "{report}");
+    }
 }

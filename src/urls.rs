@@ -69,9 +69,49 @@ pub fn percent_encode(s: &str, keep: &[u8]) -> String {
     out
 }
 
+/// Whether Telegram accepts `url` in a URL button: it refuses localhost and loopback addresses.
+pub fn button_url_allowed(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.eq_ignore_ascii_case("localhost") || host.is_empty() {
+        return false;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => !(ip.is_loopback() || ip.is_unspecified()),
+        Err(_) => true,
+    }
+}
+
+/// The path part of a `BASE_URL` (`/files` in `https://example.com/files`), if any.
+pub fn base_path(base_url: &str) -> Option<&str> {
+    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    rest.find('/').map(|i| &rest[i..]).filter(|p| !p.trim_matches('/').is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_urls_cannot_be_buttons() {
+        assert!(!button_url_allowed("http://localhost:8080/dl/x"));
+        assert!(!button_url_allowed("http://127.0.0.1:8080/dl/x"));
+        assert!(!button_url_allowed("http://[::1]:8080/dl/x"));
+        assert!(!button_url_allowed("http://0.0.0.0/dl/x"));
+        assert!(button_url_allowed("https://dl.example.com/dl/x"));
+        assert!(button_url_allowed("http://203.0.113.5:8080/dl/x"));
+    }
+
+    #[test]
+    fn a_base_url_path_is_found() {
+        assert_eq!(base_path("https://example.com/files"), Some("/files"));
+        assert_eq!(base_path("https://example.com"), None);
+        assert_eq!(base_path("http://127.0.0.1:8080"), None);
+    }
 
     #[test]
     fn every_face_reads_back_what_it_writes() {

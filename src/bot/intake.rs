@@ -14,7 +14,7 @@ use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
 use crate::units::{human_size, human_size_rounded, now_unix, utc_minute};
-use crate::urls::{Face, watch_url};
+use crate::urls::{Face, button_url_allowed, watch_url};
 
 /// The kind of attachment, as Telegram names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,23 +146,6 @@ fn named_by_telegram(m: &Message) -> Option<Media> {
 pub fn is_playable(media: &Media) -> bool {
     matches!(media.kind, Kind::Video | Kind::Audio | Kind::Animation | Kind::Voice | Kind::VideoNote)
         || crate::mime::playable(&media.mime)
-}
-
-/// Whether Telegram accepts `url` in a URL button: it refuses localhost and loopback addresses.
-pub fn button_url_allowed(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.eq_ignore_ascii_case("localhost") || host.is_empty() {
-        return false;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => !(ip.is_loopback() || ip.is_unspecified()),
-        Err(_) => true,
-    }
 }
 
 /// Makes a link for `media` and replies with it. An update handled again (after a restart cut
@@ -374,15 +357,5 @@ mod tests {
     #[test]
     fn text_message_has_no_media() {
         assert_eq!(media_of(&message(serde_json::json!({"text": "hi"}))), None);
-    }
-
-    #[test]
-    fn local_urls_cannot_be_buttons() {
-        assert!(!button_url_allowed("http://localhost:8080/dl/x"));
-        assert!(!button_url_allowed("http://127.0.0.1:8080/dl/x"));
-        assert!(!button_url_allowed("http://[::1]:8080/dl/x"));
-        assert!(!button_url_allowed("http://0.0.0.0/dl/x"));
-        assert!(button_url_allowed("https://dl.example.com/dl/x"));
-        assert!(button_url_allowed("http://203.0.113.5:8080/dl/x"));
     }
 }

@@ -331,7 +331,8 @@ pub(super) fn handle_method(
     let name = canonical.unwrap_or(raw_method);
     if !UNRECORDED.contains(&name) {
         let mut st = shared.lock();
-        push_capped(&mut st.sent, Sent { method: name.to_string(), params });
+        let message_id = result.as_ref().ok().and_then(|v| v.get("message_id")).and_then(Value::as_i64);
+        push_capped(&mut st.sent, Sent { method: name.to_string(), params, message_id });
         shared.notify();
     }
     let (status, body) = match result {

@@ -48,8 +48,12 @@ pub(super) fn handle_control(
             json!({ "update_id": shared.send_callback(&user, message_id, &data) })
         }
         ("GET", "sent") => {
-            let sent: Vec<Value> =
-                shared.lock().sent.iter().map(|s| json!({"method": s.method, "params": s.params})).collect();
+            let sent: Vec<Value> = shared
+                .lock()
+                .sent
+                .iter()
+                .map(|s| json!({"method": s.method, "message_id": s.message_id, "params": s.params}))
+                .collect();
             return write_json(out, 200, &Value::Array(sent), keep, false);
         }
         _ => return write_json(out, 404, &not_found_json(), keep, req.method == "HEAD"),

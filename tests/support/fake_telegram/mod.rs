@@ -149,6 +149,9 @@ pub struct Sent {
     pub method: String,
     /// All parameters as a JSON object (form and query values are strings).
     pub params: Value,
+    /// The id of the message the fake answered with (sendMessage, editMessageText, …), so a
+    /// button on it can be pressed.
+    pub message_id: Option<i64>,
 }
 
 impl Sent {

@@ -1,0 +1,82 @@
+//! What a newcomer meets first: the web side up while Telegram is not, one instance per
+//! `DATA_DIR`, the admin command menu.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use crate::harness::{WAIT, World, bytes, get, is_link_reply, token_in};
+use crate::support::bot_process::BotProcess;
+use crate::support::fake_telegram::{FakeTelegram, Fault};
+
+/// Polls `/health` until its status is `status` and its body holds `says`; returns the body.
+fn health_becomes(bot: &BotProcess, status: u16, says: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let res = get(bot.addr(), "/health");
+        if res.status == status && res.text().contains(says) {
+            return res.text();
+        }
+        assert!(Instant::now() < deadline, "/health still {} ({}) after {within:?}", res.status, res.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn with_telegram_down_the_web_side_is_up_and_says_so_until_telegram_comes_up() {
+    let world = World::new("tgdown");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let bot = BotProcess::start_listening(&world.env(&[("TELEGRAM_API_URL", &url)]));
+    health_becomes(&bot, 503, "telegram: unreachable (retrying in", WAIT);
+    let tg = FakeTelegram::start_on(port);
+    // Within one retry: the backoff is at most a few seconds this early.
+    health_becomes(&bot, 200, "ok", WAIT);
+    let file = tg.add_file(bytes(500, 71), "late.txt", "text/plain");
+    tg.send_document(&world.user, &file);
+    let reply = tg.wait_for_sent(WAIT, is_link_reply).expect("a link once telegram is up");
+    assert!(token_in(reply.text().unwrap()).is_some());
+}
+
+#[test]
+fn links_already_made_are_served_while_get_me_fails() {
+    let world = World::new("getmefails");
+    let data = bytes(3000, 72);
+    let file = world.tg.add_file(data.clone(), "old.bin", "application/octet-stream");
+    let token = {
+        let _first = world.start_bot(&[]);
+        world.link_for(&file)
+    };
+    for _ in 0..3 {
+        world.tg.fail_next("getMe", Fault::status(502, "Bad Gateway"));
+    }
+    let bot = BotProcess::start_listening(&world.env(&[]));
+    health_becomes(&bot, 503, "telegram: unreachable", WAIT);
+    let res = get(bot.addr(), &format!("/dl/{token}"));
+    assert_eq!((res.status, res.body == data), (200, true), "the old link downloads meanwhile");
+    health_becomes(&bot, 200, "ok", WAIT);
+}
+
+#[test]
+fn a_second_instance_on_the_same_data_dir_exits_2_naming_the_first() {
+    let world = World::new("twice");
+    let first = world.start_bot(&[]);
+    let second = BotProcess::spawn_raw(&[], &world.env(&[]));
+    let status = second.wait_exit(WAIT).expect("the second instance exits");
+    assert_eq!(status.code(), Some(2), "{}", second.output());
+    assert!(second.output().contains(&format!("pid {}", first.pid())), "{}", second.output());
+    assert_eq!(get(first.addr(), "/health").status, 200, "the first keeps working");
+}
+
+#[test]
+fn admins_get_the_admin_commands_in_their_menu_and_others_do_not() {
+    let world = World::new("menu");
+    let _bot = world.start_bot(&[("ADMINS", "1001")]);
+    let two_menus = world.tg.wait_for_nth_sent(WAIT, 2, |s| s.method == "setMyCommands");
+    assert!(two_menus.is_some(), "two menus set: {:#?}", world.tg.sent());
+    let menus = world.tg.sent().into_iter().filter(|s| s.method == "setMyCommands").collect::<Vec<_>>();
+    let names = |s: &crate::support::fake_telegram::Sent| s.params["commands"].to_string();
+    let admin = menus.iter().find(|s| s.params["scope"]["chat_id"] == 1001).expect("a menu for the admin's chat");
+    let everyone = menus.iter().find(|s| s.params["scope"].is_null()).expect("the default menu");
+    assert!(names(admin).contains("\"memory\"") && names(admin).contains("\"id\""), "{}", names(admin));
+    assert!(!names(everyone).contains("\"memory\"") && names(everyone).contains("\"id\""), "{}", names(everyone));
+}
