@@ -80,3 +80,13 @@ fn admins_get_the_admin_commands_in_their_menu_and_others_do_not() {
     assert!(names(admin).contains("\"memory\"") && names(admin).contains("\"id\""), "{}", names(admin));
     assert!(!names(everyone).contains("\"memory\"") && names(everyone).contains("\"id\""), "{}", names(everyone));
 }
+
+#[test]
+fn a_token_telegram_rejects_still_stops_the_bot_at_once_with_a_clear_line() {
+    let world = World::new("badtoken");
+    world.tg.fail_next("getMe", Fault::status(401, "Unauthorized"));
+    let bot = BotProcess::spawn_raw(&[], &world.env(&[]));
+    let status = bot.wait_exit(WAIT).expect("exits without retrying");
+    assert_eq!(status.code(), Some(1), "{}", bot.output());
+    assert!(bot.output().contains("telegram rejected BOT_TOKEN (401 Unauthorized)"), "{}", bot.output());
+}
