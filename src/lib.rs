@@ -11,6 +11,9 @@ pub(crate) mod bandwidth;
 pub(crate) mod bot;
 /// Environment (+ `.env`) to a validated `Config`.
 pub mod config;
+/// The hot paths, as plain functions for the criterion benches in `benches/`.
+#[doc(hidden)]
+pub mod hot_paths;
 /// HTML escaping for Telegram messages and pages.
 pub(crate) mod html;
 /// HTTP server, routes and response bodies.

@@ -9,7 +9,7 @@ pub mod info;
 pub mod pages;
 mod plan;
 pub mod range;
-mod request;
+pub(crate) mod request;
 pub mod routes;
 pub mod server;
 mod slots;

@@ -110,4 +110,22 @@ mod tests {
         }
         assert!(cases.len() >= 25);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any header and any length: no panic, and a partial range lies inside the file.
+        #[test]
+        fn any_header_and_length_never_panics_and_stays_inside_the_file(
+            header in proptest::option::of("(bytes|BYTES|items)?=?[ 0-9,=-]{0,24}|\\PC{0,16}"),
+            len in proptest::prop_oneof![0u64..4, 0u64..100_000, proptest::prelude::any::<u64>()],
+        ) {
+            match resolve(header.as_deref(), len) {
+                Ranged::Partial { start, end } => {
+                    proptest::prop_assert!(start <= end && end < len, "{start}-{end} of {len}");
+                }
+                Ranged::Full | Ranged::Unsatisfiable => {}
+            }
+        }
+    }
 }

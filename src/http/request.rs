@@ -60,6 +60,16 @@ pub(crate) fn scan(buf: &[u8], full: bool) -> Scan {
     }
 }
 
+/// [`scan`] reduced to what a benchmark can see: the head's length, or the refusal status
+/// (0 while incomplete).
+pub(crate) fn scan_len(buf: &[u8]) -> Result<usize, u16> {
+    match scan(buf, buf.len() >= HEAD_MAX) {
+        Scan::Complete(_, len) => Ok(len),
+        Scan::Refused(r) => Err(r.status),
+        Scan::Partial => Err(0),
+    }
+}
+
 /// A head that does not fit: 414 while the request line has not ended, else 431.
 fn too_large(buf: &[u8]) -> Refusal {
     let line_ended = buf.iter().skip_while(|&&b| b == b'\r' || b == b'\n').any(|&b| b == b'\n');
