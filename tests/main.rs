@@ -4,6 +4,7 @@
 mod support;
 
 mod clients;
+mod crash;
 mod first_hour;
 mod foundation;
 mod hardening;
