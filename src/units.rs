@@ -21,15 +21,13 @@ pub fn advance_clock(secs: u64) {
     CLOCK_OFFSET.fetch_add(secs, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// `in 3 h 12 min`, `in 5 min`, `in 2 days 1 h`: a wait, with minutes rounded up.
+/// `in 3 h 12 min`, `in 5 min`: a wait in whole minutes (at least one), as the daily limit's
+/// refusal says it (its window is 24 h, so hours are the largest unit).
 pub fn wait_text(secs: u64) -> String {
-    let mins = secs.div_ceil(60);
-    let (d, h, m) = (mins / 1440, mins % 1440 / 60, mins % 60);
-    match (d, h) {
-        (0, 0) => format!("in {m} min"),
-        (0, h) => format!("in {h} h {m} min"),
-        (1, h) => format!("in 1 day {h} h"),
-        (d, h) => format!("in {d} days {h} h"),
+    let mins = (secs / 60).max(1);
+    match (mins / 60, mins % 60) {
+        (0, m) => format!("in {m} min"),
+        (h, m) => format!("in {h} h {m} min"),
     }
 }
 
@@ -204,9 +202,9 @@ mod tests {
     }
 
     #[test]
-    fn waits_read_in_hours_and_minutes_rounded_up() {
-        assert_eq!(wait_text(3 * 3600 + 11 * 60 + 1), "in 3 h 12 min");
+    fn waits_read_in_hours_and_whole_minutes() {
+        assert_eq!(wait_text(3 * 3600 + 12 * 60 + 59), "in 3 h 12 min");
         assert_eq!(wait_text(59), "in 1 min");
-        assert_eq!(wait_text(86_400 + 7200), "in 1 day 2 h");
+        assert_eq!(wait_text(86_399), "in 23 h 59 min");
     }
 }

@@ -95,9 +95,10 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
         let token = app.signer.mint(Claims { link_id: link.id, expires_at: link.expires_at });
         let expiry = if link.expires_at == 0 { "never".to_owned() } else { utc_minute(link.expires_at) };
         text.push_str(&format!(
-            "\n{n}. <b>{}</b>\n{} · expires {expiry} · {downloads} downloads\n{}\n",
+            "\n{n}. <b>{}</b>\n{} · expires {expiry} · {downloads} download{}\n{}\n",
             escape(&link.file_name),
             human_size(link.file_size),
+            if downloads == 1 { "" } else { "s" },
             escape(&Face::Download.url(&app.base_url, &token))
         ));
         revokes.push(button(&format!("Revoke {n}"), Callback::RevokeFromList(link.id, page)));

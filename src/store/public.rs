@@ -68,12 +68,13 @@ impl Store {
         Ok(from_sql(n))
     }
 
-    /// One page of `owner`'s working links, newest first, each with its stored download count.
+    /// One page of `owner`'s working links, newest first (within a second, by the update that
+    /// made them; ids are random), each with its stored download count.
     pub fn user_links(&self, owner: u64, now: u64, offset: u64, limit: u32) -> Result<Vec<(LinkRow, u64)>, StoreError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS}, downloads FROM links
              WHERE owner = ?1 AND revoked = 0 AND (expires_at = 0 OR expires_at > ?2)
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+             ORDER BY created_at DESC, update_id DESC, id DESC LIMIT ?3 OFFSET ?4"
         );
         let mut q = self.conn().prepare_cached(&sql)?;
         let rows = q.query_map(params![to_sql(owner), to_sql(now), i64::from(limit), to_sql(offset)], |r| {
