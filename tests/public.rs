@@ -59,7 +59,7 @@ fn link_reply(world: &World, user: &FakeUser, n: usize) -> Sent {
 fn the_sixth_link_in_a_day_is_refused_until_the_clock_moves_24_hours() {
     let world = World::new("daily");
     let admin = FakeUser::new(7, "Root");
-    let bot = world.start_bot(&[("ADMINS", "7")]);
+    let bot = world.start_bot(&[("ADMINS", "7"), ("MAX_LINKS_PER_DAY", "5")]);
     for seed in 0..5 {
         world.link_for(&file(&world, seed));
     }
@@ -335,4 +335,27 @@ fn api_info_counts_a_bandwidth_limit_in_gb() {
     assert_eq!(v["bandwidth_info"]["limit_enabled"], true);
     assert_eq!(v["bandwidth_info"]["limit_gb"], 1.5);
     assert_eq!(v["bandwidth_info"]["remaining_gb"], 1.5);
+}
+
+#[test]
+fn a_restart_mid_broadcast_resumes_it_and_sends_to_nobody_twice() {
+    let world = World::new("broadcast3");
+    let bot = world.start_bot(&[("ADMINS", "1001")]);
+    register(&world, 100);
+    world.tg.send_text(&world.user, "News");
+    let post_id = world.tg.last_message_id_from(world.user.id);
+    world.tg.send_text_replying(&world.user, "/broadcast", post_id);
+    assert!(world.tg.wait_for_calls("copyMessage", 20, WAIT));
+    bot.kill();
+    let before = copies(&world).len();
+    assert!(before < 100, "cut off mid-way: {before}");
+    let _bot = world.start_bot(&[("ADMINS", "1001")]);
+    nth_to(&world, world.user.id, 1, "interrupted by a restart");
+    nth_to(&world, world.user.id, 1, "Broadcast finished");
+    let to_users: Vec<i64> = copies(&world).into_iter().filter(|c| (3000..3100).contains(c)).collect();
+    let mut distinct = to_users.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(to_users.len(), distinct.len(), "none twice");
+    assert!(distinct.len() >= 99, "at most the one in flight is missed: {}", distinct.len());
 }

@@ -1,6 +1,6 @@
 //! `/broadcast`: an admin's replied-to message copied (`copyMessage`) to every user who has not
 //! blocked the bot, as a task of its own on the one executor, so updates keep being answered.
-//! Paced under Telegram's overall limit, progress stored after every user (a restart resumes
+//! Paced under Telegram's overall limit, progress stored before every user (a restart resumes
 //! where it stopped, never resending), one progress message edited every few seconds.
 
 use std::rc::Rc;
@@ -141,6 +141,12 @@ async fn run(app: &App, mut row: BroadcastRow) {
             }
             async_io::Timer::at(next).await;
             next = next.max(Instant::now()) + PACE;
+            // The cursor is stored before the copy (with the counts so far): a crash mid-copy
+            // may miss this user, but a restart never sends to anyone twice.
+            (row.cursor, done) = (user, done + 1);
+            if let Err(e) = app.store.save_broadcast(&row) {
+                log::warn!("cannot store the broadcast's progress: {e}");
+            }
             match copy(app, &row, user).await {
                 Outcome::Sent => row.sent += 1,
                 Outcome::Failed => row.failed += 1,
@@ -150,10 +156,6 @@ async fn run(app: &App, mut row: BroadcastRow) {
                         log::warn!("cannot mark user {user} blocked: {e}");
                     }
                 }
-            }
-            (row.cursor, done) = (user, done + 1);
-            if let Err(e) = app.store.save_broadcast(&row) {
-                log::warn!("cannot store the broadcast's progress: {e}");
             }
             if edited.elapsed() >= PROGRESS_EVERY {
                 edited = Instant::now();

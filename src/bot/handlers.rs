@@ -335,4 +335,41 @@ mod tests {
         );
         assert_eq!(app.store.link_count().unwrap(), 0);
     }
+
+    fn press(app: &Rc<App>, from: u64, data: &str) {
+        let query = json!({"update_id": 90, "callback_query": {"id": "q1", "chat_instance": "c", "data": data,
+            "from": {"id": from, "is_bot": false, "first_name": "X"},
+            "message": {"message_id": 100, "date": 0, "chat": {"id": 7, "type": "private"}}}});
+        smol::block_on(handle(app, serde_json::from_value(query).unwrap()));
+    }
+
+    #[test]
+    fn the_revoke_button_under_a_link_works_for_its_owner_only() {
+        let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf", "file_size": 10}});
+        let (tg, app) = run(&[], vec![update(5, doc)]);
+        let id = app.store.user_links(7, crate::units::now_unix(), 0, 10).unwrap()[0].0.id;
+        let markup = &tg.calls()[0].1["reply_markup"]["inline_keyboard"];
+        assert_eq!(markup[1][0]["callback_data"], format!("rv:{id}"), "{markup}");
+        press(&app, 8, &format!("rv:{id}"));
+        assert!(!app.store.link(id).unwrap().unwrap().revoked, "a stranger cannot");
+        let refusal = tg.calls().into_iter().find(|(m, _)| m == "answerCallbackQuery").unwrap().1;
+        assert!(refusal["text"].as_str().unwrap().contains("only the person who made"), "{refusal}");
+        press(&app, 7, &format!("rv:{id}"));
+        assert!(app.store.link(id).unwrap().unwrap().revoked);
+        let edit = tg.calls().into_iter().find(|(m, _)| m == "editMessageText").unwrap().1;
+        assert!(edit["text"].as_str().unwrap().contains("Link revoked"), "{edit}");
+    }
+
+    #[test]
+    fn only_links_actually_made_count_against_the_daily_limit() {
+        let doc = |id: i64, size: u64| {
+            update(id, json!({"document": {"file_id": format!("F{id}"), "file_unique_id": "U", "file_size": size}}))
+        };
+        let (tg, app) = run(&[("MAX_LINKS_PER_DAY", "1")], vec![doc(1, 21_000_000), doc(2, 10), doc(3, 10)]);
+        assert_eq!(app.store.link_count().unwrap(), 1);
+        let texts = tg.texts();
+        assert!(texts[1].contains("Your link is ready") && texts[2].contains("You have made 1 link in"), "{texts:?}");
+        let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
+        assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
+    }
 }

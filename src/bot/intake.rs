@@ -228,9 +228,9 @@ fn daily_refusal(app: &App, user: u64) -> Option<String> {
     });
     let next = crate::limits::next_link_at(&times, limit, now)?;
     Some(format!(
-        "You have made {} links in the last 24 hours, the most this bot allows per day.
-Your next link is possible at {} ({}).",
+        "You have made {} link{} in the last 24 hours, the most this bot allows per day.\nYour next link is possible at {} ({}).",
         times.len(),
+        if times.len() == 1 { "" } else { "s" },
         utc_minute(next),
         crate::units::wait_text(next - now)
     ))
