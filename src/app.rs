@@ -144,10 +144,10 @@ impl App {
         self.bandwidth.flush(&self.store, self.streams.bytes_sent(), now)
     }
 
-    /// Whether Telegram is failing now: not logged in, or the last poll failed and the poller
-    /// is backing off.
+    /// Whether Telegram is failing now: `getMe` failed and is retried, or the last poll failed
+    /// and the poller is backing off.
     pub fn telegram_down(&self) -> bool {
-        self.login.get() != Login::LoggedIn || self.api.polls_failing()
+        matches!(self.login.get(), Login::Retrying { .. }) || self.api.polls_failing()
     }
 
     /// Logs the process's memory, saying `when`.
