@@ -9,6 +9,8 @@ use std::time::Instant;
 use crate::bandwidth::Bandwidth;
 use crate::config::Config;
 use crate::links::Signer;
+use crate::memory::download_counts::DownloadCounts;
+use crate::memory::member_cache::MemberCache;
 use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::StreamTracker;
@@ -45,6 +47,25 @@ pub struct App {
     /// Panics caught, by failure domain.
     pub panics: crate::panics::Panics,
     pub started: Instant,
+    /// The bot's own user id and first name, set once `getMe` answered (for `/api/info`).
+    pub me: OnceCell<(u64, String)>,
+    /// Downloads per link since the last flush (written with the bandwidth).
+    pub downloads: RefCell<DownloadCounts>,
+    /// Force-subscribe: membership answers, and why checking fails if it does.
+    pub members: RefCell<MemberCache>,
+    /// Force-subscribe: until when checks are skipped because the last one could not be made.
+    pub member_check_broken_until: Cell<u64>,
+    /// Force-subscribe: the channel's invite link from `exportChatInviteLink`, once asked.
+    pub invite_link: RefCell<Option<String>>,
+    /// The broadcast running now, if any.
+    pub broadcast: Broadcasting,
+}
+
+/// The one broadcast that may run: whether it runs and whether `/broadcast cancel` asked it to stop.
+#[derive(Default)]
+pub struct Broadcasting {
+    pub running: Cell<bool>,
+    pub cancel: Cell<bool>,
 }
 
 impl App {
@@ -70,6 +91,34 @@ impl App {
             responses: StatusCounts::new(),
             panics: Default::default(),
             started: Instant::now(),
+            me: OnceCell::new(),
+            downloads: RefCell::new(DownloadCounts::default()),
+            members: RefCell::new(MemberCache::default()),
+            member_check_broken_until: Cell::new(0),
+            invite_link: RefCell::new(None),
+            broadcast: Broadcasting::default(),
+        }
+    }
+
+    /// Counts one download of `link`; a full table is flushed first.
+    pub fn count_download(&self, link: u64) {
+        let mut counts = self.downloads.borrow_mut();
+        if !counts.bump(link) {
+            drop(counts);
+            self.flush_downloads();
+            self.downloads.borrow_mut().bump(link);
+        }
+    }
+
+    /// Writes the counted downloads to their links; on error they are kept for the next flush.
+    pub fn flush_downloads(&self) {
+        let counts = self.downloads.borrow_mut().take();
+        if counts.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.add_downloads(&counts) {
+            log::warn!("cannot save download counts, keeping them for the next flush: {e}");
+            self.downloads.borrow_mut().restore(&counts);
         }
     }
 
@@ -88,9 +137,17 @@ impl App {
         self.bandwidth.used(self.streams.bytes_sent(), now)
     }
 
-    /// Writes the bytes counted since the last flush to the store; returns how many.
+    /// Writes the bytes counted since the last flush to the store, and the per-link download
+    /// counts with them; returns how many bytes.
     pub fn flush_bandwidth(&self, now: u64) -> Result<u64, crate::store::StoreError> {
+        self.flush_downloads();
         self.bandwidth.flush(&self.store, self.streams.bytes_sent(), now)
+    }
+
+    /// Whether Telegram is failing now: `getMe` failed and is retried, or the last poll failed
+    /// and the poller is backing off.
+    pub fn telegram_down(&self) -> bool {
+        matches!(self.login.get(), Login::Retrying { .. }) || self.api.polls_failing()
     }
 
     /// Logs the process's memory, saying `when`.

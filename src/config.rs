@@ -55,6 +55,10 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// `LOG_FILE_MAX_MB` in bytes: the file is rotated to `.1` past this.
     pub log_file_max_bytes: u64,
+    /// `MAX_LINKS_PER_DAY`: links per user per rolling 24 h; 0 = no limit.
+    pub max_links_per_day: u32,
+    /// `FORCE_SUB_CHANNEL`: a channel id (`-100…`) or `@username` users must be members of.
+    pub force_sub_channel: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -136,6 +140,16 @@ pub fn mask_token(token: &str) -> String {
     }
 }
 
+/// A channel id (`-1001234567890`) or `@username` (5-32 letters, digits, underscores).
+fn channel(v: &str) -> Option<String> {
+    if v.parse::<i64>().is_ok() {
+        return Some(v.to_owned());
+    }
+    let name = v.strip_prefix('@')?;
+    let ok = (5..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    ok.then(|| v.to_owned())
+}
+
 impl Config {
     /// Reads the process environment, after loading `.env` from the working directory if present
     /// (real environment variables win).
@@ -191,6 +205,8 @@ impl Config {
             bandwidth_limit: bandwidth_gb.filter(|&g| g > 0.0).map(|g| (g * 1e9) as u64),
             log_file: vars.optional("LOG_FILE", |v| Some(PathBuf::from(v)))?,
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
+            max_links_per_day: vars.within("MAX_LINKS_PER_DAY", 0..=100_000)?,
+            force_sub_channel: vars.optional("FORCE_SUB_CHANNEL", channel)?,
         })
     }
 

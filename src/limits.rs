@@ -8,6 +8,18 @@ use std::time::{Duration, Instant};
 use crate::memory::fixed_table::FixedTable;
 use crate::net::ClientKey;
 
+/// The daily link limit's window: a rolling 24 h.
+pub const LINK_DAY: u64 = 86_400;
+
+/// When a user who made links at `times` (oldest first, within the last [`LINK_DAY`]) may make
+/// the next one, if `limit` (> 0) is reached at `now`: when the oldest link that counts against
+/// the limit leaves the window.
+pub fn next_link_at(times: &[u64], limit: u32, now: u64) -> Option<u64> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let counted: Vec<u64> = times.iter().copied().filter(|&t| t + LINK_DAY > now).collect();
+    (limit > 0 && counted.len() >= limit).then(|| counted[counted.len() - limit] + LINK_DAY)
+}
+
 /// Clients tracked at once; the table never grows past this.
 pub const CLIENT_SLOTS: usize = 1024;
 /// Length of one counting window.
@@ -105,6 +117,16 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_sixth_link_waits_for_the_oldest_of_the_last_five_to_leave_the_window() {
+        let times = [1000, 2000, 3000, 4000, 5000];
+        assert_eq!(next_link_at(&times[..4], 5, 6000), None);
+        assert_eq!(next_link_at(&times, 5, 6000), Some(1000 + LINK_DAY));
+        assert_eq!(next_link_at(&times, 5, 1000 + LINK_DAY), None, "the oldest left the window");
+        assert_eq!(next_link_at(&times, 2, 6000), Some(4000 + LINK_DAY), "a lowered limit");
+        assert_eq!(next_link_at(&times, 0, 6000), None, "0 is off");
     }
 
     #[test]

@@ -190,6 +190,7 @@ async fn log_in(app: &App) -> Result<(), StartError> {
     loop {
         match app.api.get_me().await {
             Ok(me) => {
+                let _ = app.me.set((me.result.id, me.result.first_name.clone()));
                 let username = me.result.username.unwrap_or(me.result.first_name);
                 log::info!("telegram: logged in as @{username}");
                 let _ = app.username.set(username);
@@ -270,6 +271,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         };
     }
     announce(&app).await;
+    bot::broadcast::resume(&app).await;
     let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
     let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
     app.log_memory("web server started");

@@ -6,6 +6,10 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod public;
+
+pub use public::BroadcastRow;
+
 /// Numbered migrations; `kv.schema_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +42,23 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE links ADD COLUMN update_id INTEGER;
      CREATE UNIQUE INDEX links_update ON links(update_id);
      CREATE TABLE update_journal (update_id INTEGER PRIMARY KEY, body TEXT);",
+    // 3: revoked links, per-link download counts, users who blocked the bot, and the one
+    // broadcast in progress (a single row, so a restart resumes it instead of resending).
+    "ALTER TABLE links ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE links ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE broadcast (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        admin_chat INTEGER NOT NULL,
+        from_chat INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        progress_message INTEGER NOT NULL,
+        cursor INTEGER NOT NULL,
+        sent INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        blocked INTEGER NOT NULL,
+        started_at INTEGER NOT NULL
+     );",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.
@@ -73,6 +94,8 @@ pub struct LinkRow {
     pub expires_at: u64,
     /// The update that asked for this link (rows from before migration 2 have none).
     pub update_id: Option<i64>,
+    /// Taken back by its owner or an admin: served as 410 from then on.
+    pub revoked: bool,
 }
 
 /// One row of the update journal: an update at or above the stored offset.
@@ -141,6 +164,11 @@ impl Store {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// The connection, for the queries of the public-instance features (`store/public.rs`).
+    fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     pub fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -226,8 +254,10 @@ impl Store {
         Ok(from_sql(self.conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
     }
 
+    /// Stores a new link and, in the same transaction, the event the daily limit counts.
     pub fn insert_link(&self, link: &LinkRow) -> Result<(), StoreError> {
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "INSERT INTO links(id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at,
                 update_id)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -244,6 +274,11 @@ impl Store {
                 link.update_id,
             ],
         )?;
+        tx.execute(
+            "INSERT INTO link_events(user_id, at) VALUES(?1, ?2)",
+            params![to_sql(link.owner), to_sql(link.created_at)],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -258,27 +293,8 @@ impl Store {
     }
 
     fn link_where(&self, condition: &str, value: i64) -> Result<Option<LinkRow>, StoreError> {
-        let sql = format!(
-            "SELECT id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at, update_id
-             FROM links WHERE {condition}"
-        );
-        Ok(self
-            .conn
-            .query_row(&sql, params![value], |r| {
-                Ok(LinkRow {
-                    id: from_sql(r.get(0)?),
-                    owner: from_sql(r.get(1)?),
-                    file_id: r.get(2)?,
-                    file_unique_id: r.get(3)?,
-                    file_name: r.get(4)?,
-                    file_size: from_sql(r.get(5)?),
-                    mime: r.get(6)?,
-                    created_at: from_sql(r.get(7)?),
-                    expires_at: from_sql(r.get(8)?),
-                    update_id: r.get(9)?,
-                })
-            })
-            .optional()?)
+        let sql = format!("SELECT {LINK_COLUMNS} FROM links WHERE {condition}");
+        Ok(self.conn.query_row(&sql, params![value], link_row).optional()?)
     }
 
     /// Adds `bytes` to the month `month` (`YYYY-MM`).
@@ -332,6 +348,26 @@ impl Store {
     }
 }
 
+/// The columns [`link_row`] reads, in its order.
+const LINK_COLUMNS: &str =
+    "id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at, update_id, revoked";
+
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
+    Ok(LinkRow {
+        id: from_sql(r.get(0)?),
+        owner: from_sql(r.get(1)?),
+        file_id: r.get(2)?,
+        file_unique_id: r.get(3)?,
+        file_name: r.get(4)?,
+        file_size: from_sql(r.get(5)?),
+        mime: r.get(6)?,
+        created_at: from_sql(r.get(7)?),
+        expires_at: from_sql(r.get(8)?),
+        update_id: r.get(9)?,
+        revoked: r.get::<_, i64>(10)? != 0,
+    })
+}
+
 /// Stores the offset and drops the journal rows below it, inside the caller's transaction.
 fn commit_watermark(tx: &rusqlite::Transaction<'_>, watermark: i64) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM update_journal WHERE update_id < ?1")?.execute(params![watermark])?;
@@ -358,6 +394,7 @@ mod tests {
             created_at: 100,
             expires_at: 0,
             update_id: Some(id as i64 + 500),
+            revoked: false,
         }
     }
 

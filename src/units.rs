@@ -3,9 +3,32 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch (moved on by [`advance_clock`] in builds with test hooks).
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    #[cfg(feature = "test-hooks")]
+    let real = real + CLOCK_OFFSET.load(std::sync::atomic::Ordering::Relaxed);
+    real
+}
+
+/// How far the integration tests moved the clock (`/_test/clock?advance=SECS`).
+#[cfg(feature = "test-hooks")]
+static CLOCK_OFFSET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Moves [`now_unix`] on by `secs` (test hooks only; never in a release build).
+#[cfg(feature = "test-hooks")]
+pub fn advance_clock(secs: u64) {
+    CLOCK_OFFSET.fetch_add(secs, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `in 3 h 12 min`, `in 5 min`: a wait in whole minutes (at least one), as the daily limit's
+/// refusal says it (its window is 24 h, so hours are the largest unit).
+pub fn wait_text(secs: u64) -> String {
+    let mins = (secs / 60).max(1);
+    match (mins / 60, mins % 60) {
+        (0, m) => format!("in {m} min"),
+        (h, m) => format!("in {h} h {m} min"),
+    }
 }
 
 /// `512 B`, `1.5 KiB`, `20.0 MiB`, `1.95 GiB`.
@@ -176,5 +199,12 @@ mod tests {
         assert_eq!(utc_minute(next_month_start(951_782_400)), "2000-03-01 00:00 UTC");
         // Leap day.
         assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn waits_read_in_hours_and_whole_minutes() {
+        assert_eq!(wait_text(3 * 3600 + 12 * 60 + 59), "in 3 h 12 min");
+        assert_eq!(wait_text(59), "in 1 min");
+        assert_eq!(wait_text(86_399), "in 23 h 59 min");
     }
 }

@@ -12,6 +12,7 @@ mod harness;
 mod layout;
 mod local;
 mod memory;
+mod public;
 mod robustness;
 mod streaming;
 mod updates;

@@ -138,16 +138,20 @@ pub fn logs_text(args: &str) -> String {
     format!("<pre>{body}</pre>")
 }
 
-/// The `/stats` message: users, links, this month's bandwidth, streams now.
+/// The `/stats` message: users, links, this month's bandwidth, free disk, streams now.
 pub fn stats_text(app: &App) -> String {
     let now = crate::units::now_unix();
     let month = crate::units::month_key(now);
     let counted = app.bandwidth_used(now);
     let limit = app.config.bandwidth_limit_text();
+    let disk = crate::memory::monitor::free_disk(&app.config.data_dir).map_or_else(|| "unknown".into(), human_size);
     format!(
-        "<b>Stats</b>\nUsers: {}\nLinks stored: {}\nBandwidth {month}: {} of {limit}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
+        "<b>Stats</b>\nUsers: {} ({} blocked the bot)\nLinks stored: {}\nLinks made in the last 24 h: {}\nLinks still valid: {}\nBandwidth {month}: {} of {limit}\nFree disk in DATA_DIR: {disk}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
         app.store.user_count().unwrap_or(0),
+        app.store.blocked_user_count().unwrap_or(0),
         app.store.link_count().unwrap_or(0),
+        app.store.links_made_since(now.saturating_sub(crate::limits::LINK_DAY)).unwrap_or(0),
+        app.store.valid_link_count(now).unwrap_or(0),
         crate::units::human_size(counted),
         app.streams.active(),
         app.updates_handled.get(),

@@ -14,6 +14,12 @@ pub enum Command {
     Stats,
     /// Admin: recent log lines (`limit=N level=L filter=T`).
     Logs,
+    /// Take a link back (a reply to the link message, or with the token or link).
+    Revoke,
+    /// The sender's working links, ten per page.
+    MyLinks,
+    /// Admin: copy the replied-to message to every user (`/broadcast cancel` stops it).
+    Broadcast,
 }
 
 /// What a text message asks for.
@@ -51,32 +57,72 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
         "memory" => Parsed::Command(Command::Memory),
         "stats" => Parsed::Command(Command::Stats),
         "logs" => Parsed::Command(Command::Logs),
+        "revoke" => Parsed::Command(Command::Revoke),
+        "mylinks" => Parsed::Command(Command::MyLinks),
+        "broadcast" => Parsed::Command(Command::Broadcast),
         _ => Parsed::Unknown(name),
     }
 }
 
-/// Inline-button payloads (`callback_data`, at most 64 bytes).
+/// The link token in `text`: after `/dl/`, `/stream/` or `/watch/` in a link, or the text itself
+/// when it is nothing but token characters.
+pub fn token_in(text: &str) -> Option<&str> {
+    let is_token = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let text = text.trim();
+    for face in ["/dl/", "/stream/", "/watch/"] {
+        if let Some(at) = text.find(face) {
+            let rest = &text[at + face.len()..];
+            let token = &rest[..rest.find(|c| !is_token(c)).unwrap_or(rest.len())];
+            return (!token.is_empty()).then_some(token);
+        }
+    }
+    (!text.is_empty() && text.chars().all(is_token)).then_some(text)
+}
+
+/// Inline-button payloads (`callback_data`, at most 64 bytes: numbers, never tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callback {
     Help,
     About,
     Close,
+    /// Revoke this link (under a link reply).
+    Revoke(u64),
+    /// Show this page of `/mylinks` (0-based).
+    MyLinks(u64),
+    /// Revoke this link from this page of `/mylinks`.
+    RevokeFromList(u64, u64),
+    /// Force-subscribe: check membership again and make the link.
+    TryAgain,
 }
 
 impl Callback {
-    pub fn data(self) -> &'static str {
+    pub fn data(self) -> String {
         match self {
-            Callback::Help => "help",
-            Callback::About => "about",
-            Callback::Close => "close",
+            Callback::Help => "help".into(),
+            Callback::About => "about".into(),
+            Callback::Close => "close".into(),
+            Callback::Revoke(id) => format!("rv:{id}"),
+            Callback::MyLinks(page) => format!("ml:{page}"),
+            Callback::RevokeFromList(id, page) => format!("mr:{id}:{page}"),
+            Callback::TryAgain => "fs".into(),
         }
     }
 
     pub fn parse(data: &str) -> Option<Callback> {
+        match data.split_once(':') {
+            Some(("rv", id)) => return id.parse().ok().map(Callback::Revoke),
+            Some(("ml", page)) => return page.parse().ok().map(Callback::MyLinks),
+            Some(("mr", rest)) => {
+                let (id, page) = rest.split_once(':')?;
+                return Some(Callback::RevokeFromList(id.parse().ok()?, page.parse().ok()?));
+            }
+            _ => {}
+        }
         match data {
             "help" => Some(Callback::Help),
             "about" => Some(Callback::About),
             "close" => Some(Callback::Close),
+            "fs" => Some(Callback::TryAgain),
             _ => None,
         }
     }
@@ -114,9 +160,29 @@ mod tests {
 
     #[test]
     fn callback_data_round_trips() {
-        for cb in [Callback::Help, Callback::About, Callback::Close] {
-            assert_eq!(Callback::parse(cb.data()), Some(cb));
+        let all = [
+            Callback::Help,
+            Callback::About,
+            Callback::Close,
+            Callback::Revoke(u64::MAX),
+            Callback::MyLinks(2),
+            Callback::RevokeFromList(u64::MAX, u64::MAX),
+            Callback::TryAgain,
+        ];
+        for cb in all {
+            assert!(cb.data().len() <= 64, "{cb:?}");
+            assert_eq!(Callback::parse(&cb.data()), Some(cb));
         }
         assert_eq!(Callback::parse("nope"), None);
+        assert_eq!(Callback::parse("mr:1"), None);
+    }
+
+    #[test]
+    fn a_token_is_found_in_a_link_or_alone() {
+        assert_eq!(token_in("https://dl.example/dl/Ab-c_9?x=1"), Some("Ab-c_9"));
+        assert_eq!(token_in(" see http://h/watch/tok "), Some("tok"));
+        assert_eq!(token_in("Ab-c_9"), Some("Ab-c_9"));
+        assert_eq!(token_in("two words"), None);
+        assert_eq!(token_in(""), None);
     }
 }

@@ -3,6 +3,8 @@
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
+use std::rc::Rc;
+
 use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams, EditMessageTextParams};
 use frankenstein::types::{
     CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage,
@@ -11,8 +13,11 @@ use frankenstein::types::{
 use frankenstein::updates::{Update, UpdateContent};
 
 use super::admin;
+use super::broadcast;
 use super::commands::{self, Callback, Command, Parsed};
+use super::force_sub::{self, Gate};
 use super::intake;
+use super::owner;
 use super::reply::send;
 use crate::app::App;
 use crate::html::escape;
@@ -21,7 +26,14 @@ use crate::units::{human_duration, human_size};
 
 /// Commands shown in Telegram's menu.
 pub fn command_list() -> Vec<(&'static str, &'static str)> {
-    vec![("start", "Start the bot"), ("help", "How to get a link"), ("about", "About this bot"), ("id", "Your user id")]
+    vec![
+        ("start", "Start the bot"),
+        ("help", "How to get a link"),
+        ("mylinks", "Your links"),
+        ("revoke", "Revoke a link (reply to it)"),
+        ("about", "About this bot"),
+        ("id", "Your user id"),
+    ]
 }
 
 /// Commands shown in an admin's menu besides [`command_list`].
@@ -30,6 +42,7 @@ pub fn admin_command_list() -> Vec<(&'static str, &'static str)> {
         ("memory", "Admin: memory, streams, cleanup tasks"),
         ("stats", "Admin: users, links, bandwidth"),
         ("logs", "Admin: recent log lines (limit=N level=L filter=T)"),
+        ("broadcast", "Admin: send the replied-to message to every user (cancel stops it)"),
     ]
 }
 
@@ -44,10 +57,10 @@ pub fn kind(update: &Update) -> &'static str {
 }
 
 /// Handles one update; errors are logged, never returned (one bad update must not stop the poll).
-pub async fn handle(app: &App, update: Update) {
+pub async fn handle(app: &Rc<App>, update: Update) {
     let result = match update.content {
         UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
-        UpdateContent::CallbackQuery(query) => on_callback(app, &query).await,
+        UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
         _ => Ok(()),
     };
     if let Err(e) = result {
@@ -83,7 +96,7 @@ fn start_text(app: &App, from: &frankenstein::types::User) -> String {
 
 fn help_text(app: &App, user_id: u64) -> String {
     let mut text = format!(
-        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nCommands: /start, /help, /about, /id",
+        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: /start, /help, /mylinks, /revoke, /about, /id",
         human_size(app.config.file_size_limit()),
         expiry_text(app)
     );
@@ -113,7 +126,7 @@ fn about_text(app: &App) -> String {
     )
 }
 
-async fn on_message(app: &App, update_id: i64, message: &Message) -> Result<(), TelegramError> {
+async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<(), TelegramError> {
     let Some(from) = message.from.as_deref() else { return Ok(()) };
     let chat_id = message.chat.id;
     let private = message.chat.type_field == ChatType::Private;
@@ -140,8 +153,16 @@ async fn on_message(app: &App, update_id: i64, message: &Message) -> Result<(), 
         Parsed::Command(Command::About) => {
             send(app, chat_id, about_text(app), None).await?;
         }
+        Parsed::Command(Command::Revoke) => owner::revoke_command(app, message, from, text).await?,
+        Parsed::Command(Command::MyLinks) if private => {
+            let (text, markup) = owner::page(app, from.id, 0);
+            send(app, chat_id, text, markup).await?;
+        }
+        Parsed::Command(Command::Broadcast) if private && app.config.is_admin(from.id) => {
+            broadcast::command(app, message, text).await?;
+        }
         // Admin views stay in private chats: in a group they would show everyone the figures.
-        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) if private => {
+        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs | Command::Broadcast)) if private => {
             let reply = if !app.config.is_admin(from.id) {
                 admin::NOT_ADMIN.to_owned()
             } else if cmd == Command::Memory {
@@ -173,14 +194,18 @@ pub fn register(app: &App, user: &frankenstein::types::User) {
     }
 }
 
-async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramError> {
-    let answer = AnswerCallbackQueryParams::builder().callback_query_id(query.id.clone()).build();
+async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result<(), TelegramError> {
     let message = match &query.message {
         Some(MaybeInaccessibleMessage::Message(m)) => Some((m.chat.id, m.message_id)),
         _ => None,
     };
     let action = query.data.as_deref().and_then(Callback::parse);
+    let mut note = None;
     let result = match (action, message) {
+        (Some(cb @ (Callback::Revoke(_) | Callback::RevokeFromList(..) | Callback::MyLinks(_))), Some((chat, id))) => {
+            owner::on_button(app, cb, query.from.id, chat, id).await.map(|n| note = n)
+        }
+        (Some(Callback::TryAgain), Some(_)) => try_again(app, update_id, query).await.map(|n| note = n),
         (Some(Callback::Close), Some((chat_id, message_id))) => app
             .api
             .delete_message(&DeleteMessageParams::builder().chat_id(chat_id).message_id(message_id).build())
@@ -204,14 +229,35 @@ async fn on_callback(app: &App, query: &CallbackQuery) -> Result<(), TelegramErr
         }
         _ => Ok(()),
     };
+    let answer = AnswerCallbackQueryParams::builder()
+        .callback_query_id(query.id.clone())
+        .maybe_text(note.map(String::from))
+        .build();
     app.api.answer_callback_query(&answer).await?;
     result
 }
 
+/// Force-subscribe's "Try again": asks Telegram afresh; a member gets the link for the file the
+/// Join message replied to, and the Join message goes.
+async fn try_again(app: &App, update_id: i64, query: &CallbackQuery) -> Result<Option<&'static str>, TelegramError> {
+    let Some(MaybeInaccessibleMessage::Message(gate)) = &query.message else { return Ok(None) };
+    app.members.borrow_mut().forget(query.from.id);
+    if matches!(force_sub::check(app, query.from.id).await, Gate::Join(_)) {
+        return Ok(Some("You have not joined the channel yet."));
+    }
+    let Some(file) = gate.reply_to_message.as_deref() else {
+        return Ok(Some("Thanks for joining! Send the file again to get its link."));
+    };
+    let Some(media) = intake::media_of(file) else { return Ok(None) };
+    let delete = DeleteMessageParams::builder().chat_id(gate.chat.id).message_id(gate.message_id).build();
+    if let Err(e) = app.api.delete_message(&delete).await {
+        log::debug!("cannot delete the join message: {e}");
+    }
+    intake::intake(app, update_id, file, &query.from, media).await.map(|()| None)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::rc::Rc;
-
     use serde_json::json;
     use smol::LocalExecutor;
 
@@ -226,10 +272,10 @@ mod tests {
     }
 
     /// Handles `updates` in order on a fresh app with `vars`; returns what the bot sent.
-    fn run(vars: &[(&str, &str)], updates: Vec<Update>) -> (MiniTelegram, App) {
+    fn run(vars: &[(&str, &str)], updates: Vec<Update>) -> (MiniTelegram, Rc<App>) {
         let tg = MiniTelegram::start();
         let ex = Rc::new(LocalExecutor::new());
-        let app = testing::app(&tg.url, vars, ex.clone());
+        let app = Rc::new(testing::app(&tg.url, vars, ex.clone()));
         smol::block_on(ex.run(async {
             for u in updates {
                 handle(&app, u).await;
@@ -288,5 +334,42 @@ mod tests {
             "two different numbers: {text}"
         );
         assert_eq!(app.store.link_count().unwrap(), 0);
+    }
+
+    fn press(app: &Rc<App>, from: u64, data: &str) {
+        let query = json!({"update_id": 90, "callback_query": {"id": "q1", "chat_instance": "c", "data": data,
+            "from": {"id": from, "is_bot": false, "first_name": "X"},
+            "message": {"message_id": 100, "date": 0, "chat": {"id": 7, "type": "private"}}}});
+        smol::block_on(handle(app, serde_json::from_value(query).unwrap()));
+    }
+
+    #[test]
+    fn the_revoke_button_under_a_link_works_for_its_owner_only() {
+        let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf", "file_size": 10}});
+        let (tg, app) = run(&[], vec![update(5, doc)]);
+        let id = app.store.user_links(7, crate::units::now_unix(), 0, 10).unwrap()[0].0.id;
+        let markup = &tg.calls()[0].1["reply_markup"]["inline_keyboard"];
+        assert_eq!(markup[1][0]["callback_data"], format!("rv:{id}"), "{markup}");
+        press(&app, 8, &format!("rv:{id}"));
+        assert!(!app.store.link(id).unwrap().unwrap().revoked, "a stranger cannot");
+        let refusal = tg.calls().into_iter().find(|(m, _)| m == "answerCallbackQuery").unwrap().1;
+        assert!(refusal["text"].as_str().unwrap().contains("only the person who made"), "{refusal}");
+        press(&app, 7, &format!("rv:{id}"));
+        assert!(app.store.link(id).unwrap().unwrap().revoked);
+        let edit = tg.calls().into_iter().find(|(m, _)| m == "editMessageText").unwrap().1;
+        assert!(edit["text"].as_str().unwrap().contains("Link revoked"), "{edit}");
+    }
+
+    #[test]
+    fn only_links_actually_made_count_against_the_daily_limit() {
+        let doc = |id: i64, size: u64| {
+            update(id, json!({"document": {"file_id": format!("F{id}"), "file_unique_id": "U", "file_size": size}}))
+        };
+        let (tg, app) = run(&[("MAX_LINKS_PER_DAY", "1")], vec![doc(1, 21_000_000), doc(2, 10), doc(3, 10)]);
+        assert_eq!(app.store.link_count().unwrap(), 1);
+        let texts = tg.texts();
+        assert!(texts[1].contains("Your link is ready") && texts[2].contains("You have made 1 link in"), "{texts:?}");
+        let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
+        assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
     }
 }

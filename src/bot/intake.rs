@@ -6,7 +6,9 @@ use frankenstein::methods::ForwardMessageParams;
 use frankenstein::response::MethodResponse;
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
-use super::reply::send;
+use super::force_sub::{self, Gate};
+use super::owner::revoke_button;
+use super::reply::{send, send_reply};
 use crate::app::App;
 use crate::config::CLOUD_FILE_LIMIT;
 use crate::html::escape;
@@ -168,7 +170,12 @@ pub async fn intake(
         // Going on is safe: the unique update_id refuses a second row.
         Err(e) => log::warn!("cannot look up the link of update {update_id}: {e}"),
     }
-    if let Some(text) = refusal(app, &media) {
+    if let Gate::Join(url) = force_sub::check(app, from.id).await {
+        let markup = force_sub::join_markup(url);
+        send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
+        return Ok(());
+    }
+    if let Some(text) = refusal(app, &media).or_else(|| daily_refusal(app, from.id)) {
         send(app, chat_id, text, None).await?;
         return Ok(());
     }
@@ -204,6 +211,29 @@ fn refusal(app: &App, media: &Media) -> Option<String> {
             crate::units::utc_minute(until)
         )
     })
+}
+
+/// The daily link limit's refusal, if `user` reached `MAX_LINKS_PER_DAY` (admins never do).
+fn daily_refusal(app: &App, user: u64) -> Option<String> {
+    let limit = app.config.max_links_per_day;
+    if limit == 0 || app.config.is_admin(user) {
+        return None;
+    }
+    let now = now_unix();
+    let since = now.saturating_sub(crate::limits::LINK_DAY);
+    let times = app.store.link_times_since(user, since, limit).unwrap_or_else(|e| {
+        // Going on without the limit is better than refusing everyone while the store fails.
+        log::warn!("cannot read user {user}'s links of the last 24 h: {e}");
+        Vec::new()
+    });
+    let next = crate::limits::next_link_at(&times, limit, now)?;
+    Some(format!(
+        "You have made {} link{} in the last 24 hours, the most this bot allows per day.\nYour next link is possible at {} ({}).",
+        times.len(),
+        if times.len() == 1 { "" } else { "s" },
+        utc_minute(next),
+        crate::units::wait_text(next - now)
+    ))
 }
 
 /// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id.
@@ -246,6 +276,7 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<L
         created_at: now,
         expires_at: app.config.link_expiry.map_or(0, |d| now + d.as_secs()),
         update_id: Some(update_id),
+        revoked: false,
     };
     match app.store.insert_link(&row) {
         Ok(()) => Some(row),
@@ -288,9 +319,12 @@ async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }
-    let markup =
-        button_url_allowed(&url).then(|| InlineKeyboardMarkup::builder().inline_keyboard(vec![buttons]).build());
-    send(app, chat_id, text, markup).await?;
+    if !button_url_allowed(&url) {
+        buttons.clear();
+    }
+    let mut rows = vec![buttons, vec![revoke_button(row.id)]];
+    rows.retain(|r| !r.is_empty());
+    send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
     Ok(())
 }
 

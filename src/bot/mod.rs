@@ -1,7 +1,11 @@
-//! The Telegram side of the bot: command parsing, update handlers and file intake.
+//! The Telegram side of the bot: command parsing, update handlers and file intake, revoking and
+//! `/mylinks`, force-subscribe and broadcasts.
 
 pub mod admin;
+pub mod broadcast;
 pub mod commands;
+mod force_sub;
 pub mod handlers;
 pub mod intake;
+mod owner;
 mod reply;

@@ -2,8 +2,8 @@
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
-use frankenstein::methods::SendMessageParams;
-use frankenstein::types::{InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyMarkup};
+use frankenstein::methods::{EditMessageTextParams, SendMessageParams};
+use frankenstein::types::{InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyMarkup, ReplyParameters};
 
 use crate::app::App;
 use crate::telegram::transport::TelegramError;
@@ -15,12 +15,50 @@ pub async fn send(
     text: String,
     markup: Option<InlineKeyboardMarkup>,
 ) -> Result<Message, TelegramError> {
+    send_reply(app, chat_id, text, markup, None).await
+}
+
+/// Like [`send`], as a reply to `reply_to` (Telegram then hands that message back with every
+/// button press on this one, so the force-subscribe "Try again" finds the file).
+pub async fn send_reply(
+    app: &App,
+    chat_id: i64,
+    text: String,
+    markup: Option<InlineKeyboardMarkup>,
+    reply_to: Option<i32>,
+) -> Result<Message, TelegramError> {
     let params = SendMessageParams::builder()
         .chat_id(chat_id)
         .text(text)
         .parse_mode(ParseMode::Html)
         .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
         .maybe_reply_markup(markup.map(ReplyMarkup::InlineKeyboardMarkup))
+        .maybe_reply_parameters(
+            reply_to.map(|id| ReplyParameters::builder().message_id(id).allow_sending_without_reply(true).build()),
+        )
         .build();
     Ok(app.api.send_message(&params).await?.result)
+}
+
+/// Replaces a message's text (HTML, no previews) and buttons. Showing the same text again is
+/// not an error ("message is not modified").
+pub async fn edit(
+    app: &App,
+    chat_id: i64,
+    message_id: i32,
+    text: String,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), TelegramError> {
+    let params = EditMessageTextParams::builder()
+        .chat_id(chat_id)
+        .message_id(message_id)
+        .text(text)
+        .parse_mode(ParseMode::Html)
+        .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
+        .maybe_reply_markup(markup)
+        .build();
+    match app.api.edit_message_text(&params).await {
+        Err(e) if e.description_contains("message is not modified") => Ok(()),
+        other => other.map(drop),
+    }
 }

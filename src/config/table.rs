@@ -104,6 +104,18 @@ pub const VARIABLES: &[Var] = &[
     var("CLEANUP_MEMORY_SECS", "3600", TIMER, "interval of the memory report and heap trim"),
     var("CLEANUP_STORE_SECS", "86400", TIMER, "interval of the expired-link and old-bandwidth purge"),
     var("BANDWIDTH_FLUSH_SECS", "60", TIMER, "interval of writing bandwidth counters to the database"),
+    var(
+        "MAX_LINKS_PER_DAY",
+        "5",
+        "0-100000 links, 0 for no limit",
+        "links one user may make in a rolling 24 h (admins exempt); 0 = no limit",
+    ),
+    var(
+        "FORCE_SUB_CHANNEL",
+        "unset",
+        "a channel id like -1001234567890 or @username",
+        "users must join this channel before they get links (the bot must be its admin)",
+    ),
     var("LOG_FILE", "unset", "a file path", "also append logs to this file"),
     var("LOG_FILE_MAX_MB", "10", "a size in MiB, 1-100000", "rotate LOG_FILE to LOG_FILE.1 past this size"),
 ];

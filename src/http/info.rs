@@ -45,22 +45,38 @@ pub fn metrics(app: &App) -> Response {
     res
 }
 
-/// StreamBot's `/api/info`: status, bot, features, uptime, users and this month's bandwidth.
+/// GB as `BANDWIDTH_LIMIT_GB` counts them (10^9 bytes), rounded to 3 places like StreamBot.
+fn gb(bytes: u64) -> f64 {
+    (bytes as f64 / 1e6).round() / 1e3
+}
+
+/// StreamBot's `/api/info`: status, bot, features, uptime, users and this month's bandwidth;
+/// 503 with `bot_status: "disconnected"` while Telegram is failing.
 pub fn api_info(app: &App) -> Response {
     let now = now_unix();
-    let month = month_key(now);
     let used = app.bandwidth_used(now);
-    let users = app.store.user_count().unwrap_or(0);
     let uptime = app.started.elapsed().as_secs();
+    let down = app.telegram_down();
+    let (id, first_name) = app.me.get().cloned().unwrap_or_default();
+    let expiry = app.config.link_expiry.map_or(0, |d| d.as_secs());
+    let limit = app.config.bandwidth_limit;
     let body = serde_json::json!({
-        "status": "ok",
-        "bot_status": "connected",
+        "status": if down { "error" } else { "ok" },
+        "bot_status": if down { "disconnected" } else { "connected" },
         "bot_info": {
+            "id": id,
             "username": app.username(),
+            "first_name": first_name,
+            "mention": format!("@{}", app.username()),
             "link": format!("https://t.me/{}", app.username()),
         },
         "features": {
-            "link_expiry_seconds": app.config.link_expiry.map_or(0, |d| d.as_secs()),
+            "force_subscribe": app.config.force_sub_channel.is_some(),
+            "force_subscribe_channel_id": app.config.force_sub_channel,
+            "link_expiry_enabled": expiry > 0,
+            "link_expiry_duration_seconds": expiry,
+            "link_expiry_duration_human": if expiry > 0 { crate::units::human_duration(expiry) } else { "never".to_owned() },
+            "link_expiry_seconds": expiry,
             "max_file_size": app.config.file_size_limit(),
             "range_requests": true,
         },
@@ -68,15 +84,20 @@ pub fn api_info(app: &App) -> Response {
         "uptime_seconds": uptime,
         "github_repo": app.config.repo_url,
         "server_time_utc": iso_utc(now),
-        "totaluser": users,
+        "totaluser": app.store.user_count().unwrap_or(0),
         "bandwidth_info": {
-            "month": month,
+            "month": month_key(now),
             "used_bytes": used,
-            "limit_bytes": app.config.bandwidth_limit,
+            "used_gb": gb(used),
+            "limit_bytes": limit,
+            "limit_gb": limit.map_or(0.0, gb),
+            "limit_enabled": limit.is_some(),
+            "remaining_gb": limit.map(|l| gb(l.saturating_sub(used))),
         },
         "version": crate::version(),
     });
-    let mut res = Response::new(StatusCode::Ok);
+    let status = if down { StatusCode::ServiceUnavailable } else { StatusCode::Ok };
+    let mut res = Response::new(status);
     res.insert_header("content-type", "application/json");
     res.insert_header("cache-control", "no-store");
     res.set_body(body.to_string());

@@ -123,6 +123,7 @@ mod tests {
             created_at: CREATED,
             expires_at,
             update_id: None,
+            revoked: false,
         }
     }
 

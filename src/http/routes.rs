@@ -31,6 +31,8 @@ pub enum RouteError {
     /// A link token that does not verify (counted against the client).
     BadToken,
     Gone,
+    /// The owner or an admin took the link back.
+    Revoked,
     /// Every stream slot is taken.
     Busy,
     /// The client is over a request limit for this many seconds.
@@ -51,6 +53,7 @@ impl RouteError {
             RouteError::BadToken => (StatusCode::NotFound, "link not found"),
             RouteError::TooMany(_) => (StatusCode::TooManyRequests, "too many requests, slow down"),
             RouteError::Gone => (StatusCode::Gone, "link expired"),
+            RouteError::Revoked => (StatusCode::Gone, "this link was revoked by its owner"),
             RouteError::BandwidthExhausted(_) => (
                 StatusCode::ServiceUnavailable,
                 "this bot has used its bandwidth for the month, links work again next month",
@@ -183,6 +186,13 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         // Built only for the integration tests: shows that a panicking route costs one request.
         #[cfg(feature = "test-hooks")]
         "/_test/panic" => panic!("test hook: this route panics (token 123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw)"),
+        // Built only for the integration tests: moves the clock on (`?advance=SECS`).
+        #[cfg(feature = "test-hooks")]
+        "/_test/clock" => {
+            let secs = req.url().query_pairs().find(|(k, _)| k == "advance").and_then(|(_, v)| v.parse().ok());
+            crate::units::advance_clock(secs.unwrap_or(0));
+            Ok(text(StatusCode::Ok, &now_unix().to_string()))
+        }
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
@@ -211,7 +221,12 @@ fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
         TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
-    app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))
+    let link =
+        app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
+    if link.revoked {
+        return Err(RouteError::Revoked);
+    }
+    Ok(link)
 }
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -291,6 +306,7 @@ async fn stream(
 ) -> Result<Body, RouteError> {
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
+    app.count_download(link.id);
     let load = client.conn.load();
     let located = match opened.local_from(start) {
         Ok(file) => {

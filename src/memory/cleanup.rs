@@ -111,6 +111,7 @@ mod tests {
             created_at: 1,
             expires_at,
             update_id: None,
+            revoked: false,
         }
     }
 

@@ -72,6 +72,16 @@ impl<K: PartialEq, V> FixedTable<K, V> {
         self.len()
     }
 
+    /// Slots, fixed at construction.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Removes and returns every entry.
+    pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
+        self.slots.iter_mut().filter_map(Option::take)
+    }
+
     /// Entries held now.
     pub fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()

@@ -60,6 +60,19 @@ impl Monitor {
     }
 }
 
+/// Free space for us on the file system holding `dir` (sysinfo's disk list: the mount point
+/// that is the longest prefix of the canonical path); `None` where it cannot tell.
+pub fn free_disk(dir: &std::path::Path) -> Option<u64> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let disks =
+        sysinfo::Disks::new_with_refreshed_list_specifics(sysinfo::DiskRefreshKind::nothing().with_storage()).ok()?;
+    disks
+        .iter()
+        .filter(|d| dir.starts_with(d.mount_point()))
+        .max_by_key(|d| d.mount_point().as_os_str().len())
+        .map(|d| d.available_space())
+}
+
 /// Returns freed heap pages to the OS where the allocator keeps them (glibc); true if it did.
 pub fn trim_heap() -> bool {
     super::trim::malloc_trim()

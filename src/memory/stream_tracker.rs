@@ -104,6 +104,12 @@ impl StreamTracker {
             .collect()
     }
 
+    /// Ends the streams of `link_id` (it was revoked); returns how many.
+    pub fn end_link(&self, link_id: u64) -> usize {
+        let slots = self.slots();
+        slots.iter().flatten().filter(|e| e.info.link_id == link_id).map(|e| e.end.fire()).count()
+    }
+
     /// Ends every stream (shutdown after the grace period); returns how many.
     pub fn end_all(&self) -> usize {
         let slots = self.slots();
@@ -201,6 +207,8 @@ mod tests {
         assert_eq!(ended.iter().map(|s| s.link_id).collect::<Vec<_>>(), vec![1]);
         assert!(stalled_conn.is_fired() && !busy_conn.is_fired());
         drop(stalled);
+        assert_eq!(t.end_link(1), 0, "link 1's stream is gone");
+        assert_eq!(t.end_link(2), 1);
         assert_eq!(t.end_all(), 1);
         assert!(busy_conn.is_fired());
         drop(busy);

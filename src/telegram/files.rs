@@ -146,6 +146,11 @@ impl Files {
     }
 
     /// The Bot API client (cloud downloads go through it).
+    /// The executor background work is spawned on (pre-warms, broadcasts).
+    pub fn executor(&self) -> &Rc<LocalExecutor<'static>> {
+        &self.0.ex
+    }
+
     pub fn api(&self) -> &Transport {
         &self.0.api
     }

@@ -76,10 +76,12 @@ async fn fetch(api: &Transport, dispatcher: &Dispatcher<'_>, poll_timeout_secs: 
             _ if shutdown.is_fired() => return,
             Ok(answer) => {
                 backoff = Duration::ZERO;
+                api.set_polls_failing(false);
                 dispatcher.take(answer.result);
             }
             Err(e) => {
                 backoff = next_backoff(backoff);
+                api.set_polls_failing(true);
                 async_io::Timer::after(pause_after(&e, backoff))
                     .or(async {
                         shutdown.wait().await;

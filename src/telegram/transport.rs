@@ -140,6 +140,8 @@ struct Inner {
     wire: Semaphore,
     /// Chats a 429 holds back.
     flood: Mutex<FloodTable>,
+    /// The last `getUpdates` failed and the poller is backing off (`/api/info` says so).
+    polls_failing: std::sync::atomic::AtomicBool,
 }
 
 impl Transport {
@@ -170,6 +172,7 @@ impl Transport {
                 long_poll_deadline: Duration::from_secs(u64::from(poll_timeout_secs) + 15),
                 wire: Semaphore::new(MAX_CALLS_ON_WIRE),
                 flood: Mutex::new(FloodTable::default()),
+                polls_failing: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -362,6 +365,16 @@ impl Transport {
     {
         let (json, chat) = json_body(Some(params))?;
         self.post_json(method, json, chat, Patience::Skip).await
+    }
+
+    /// Records whether the last `getUpdates` failed (the poller sets it after every poll).
+    pub fn set_polls_failing(&self, failing: bool) {
+        self.inner.polls_failing.store(failing, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the last `getUpdates` failed.
+    pub fn polls_failing(&self) -> bool {
+        self.inner.polls_failing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn hold(&self, chat: i64, wait: Duration) {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// Methods whose calls are not recorded by [`FakeTelegram::sent`].
 const UNRECORDED: [&str; 3] = ["getUpdates", "getMe", "getFile"];
 /// Every Bot API method the fake answers; names are matched case-insensitively.
-const KNOWN_METHODS: [&str; 28] = [
+const KNOWN_METHODS: [&str; 29] = [
     "getMe",
     "getUpdates",
     "deleteWebhook",
@@ -39,6 +39,7 @@ const KNOWN_METHODS: [&str; 28] = [
     "copyMessage",
     "getFile",
     "getChatMember",
+    "exportChatInviteLink",
     "sendDocument",
     "sendPhoto",
     "sendVideo",
@@ -112,6 +113,7 @@ fn dispatch(shared: &Shared, method: &str, p: &Value, uploads: &Uploads) -> Resu
         "copyMessage" => copy_message(&mut shared.lock(), p),
         "getFile" => get_file(&mut shared.lock(), p),
         "getChatMember" => get_chat_member(&shared.lock(), p),
+        "exportChatInviteLink" => Ok(json!(format!("https://t.me/+fakeInvite{}", require_chat(p)?.unsigned_abs()))),
         "sendDocument" => send_file(&mut shared.lock(), p, uploads, "document"),
         "sendPhoto" => send_file(&mut shared.lock(), p, uploads, "photo"),
         "sendVideo" => send_file(&mut shared.lock(), p, uploads, "video"),
@@ -160,6 +162,14 @@ fn send_message(st: &mut State, p: &Value) -> Result<Value, ApiError> {
     let mut msg = st.bot_message(chat_id);
     msg["text"] = json!(text);
     attach_markup(&mut msg, p);
+    // Like Telegram, the reply carries the message it answers (and button presses on it do too).
+    let reply_to = match p.get("reply_parameters") {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).ok(),
+        other => other.cloned(),
+    };
+    if let Some(original) = reply_to.and_then(|r| param_i64(&r, "message_id")).and_then(|id| st.messages.get(&id)) {
+        msg["reply_to_message"] = original.clone();
+    }
     st.store_message(&msg);
     Ok(msg)
 }

@@ -280,6 +280,11 @@ impl FakeTelegram {
         self.shared.send_text(user, text)
     }
 
+    /// Queues a text message from `user` that replies to the stored message `reply_to`.
+    pub fn send_text_replying(&self, user: &FakeUser, text: &str, reply_to: i64) -> i64 {
+        self.shared.send_text_replying(user, text, Some(reply_to))
+    }
+
     /// Queues a message from `user` carrying `file` as a document.
     pub fn send_document(&self, user: &FakeUser, file: &FileRef) -> i64 {
         self.send_media(user, "document", file)
@@ -408,6 +413,18 @@ impl FakeTelegram {
     /// message_id of the newest message the bot created (send*, forwardMessage, copyMessage).
     pub fn last_bot_message_id(&self) -> Option<i64> {
         self.shared.lock().last_bot_message
+    }
+
+    /// The id of the newest stored message `user` sent.
+    pub fn last_message_id_from(&self, user_id: u64) -> i64 {
+        let st = self.shared.lock();
+        let from = |m: &&Value| m["from"]["id"].as_u64() == Some(user_id);
+        st.messages
+            .values()
+            .filter(from)
+            .filter_map(|m| m["message_id"].as_i64())
+            .max()
+            .expect("a message from the user")
     }
 
     /// A stored message (sent by a user or the bot) by id.

@@ -17,9 +17,16 @@ impl Shared {
     }
 
     pub(super) fn send_text(&self, user: &FakeUser, text: &str) -> i64 {
+        self.send_text_replying(user, text, None)
+    }
+
+    pub(super) fn send_text_replying(&self, user: &FakeUser, text: &str, reply_to: Option<i64>) -> i64 {
         let mut st = self.lock();
         let mut msg = st.user_message(user);
         msg["text"] = json!(text);
+        if let Some(original) = reply_to.and_then(|id| st.messages.get(&id).cloned()) {
+            msg["reply_to_message"] = original;
+        }
         if text.starts_with('/') {
             let command = text.split_whitespace().next().unwrap_or("");
             msg["entities"] = json!([{

@@ -1,0 +1,140 @@
+//! Force-subscribe (`FORCE_SUB_CHANNEL`): whether a user may get links, from `getChatMember`
+//! answers kept a few minutes, and the Join / Try again reply for those who may not yet. When the
+//! bot cannot check, it says why once and lets everyone through: a broken setting must not lock
+//! every user out.
+
+use frankenstein::AsyncTelegramApi;
+use frankenstein::response::MethodResponse;
+use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use serde_json::{Value, json};
+
+use super::commands::Callback;
+use crate::app::App;
+use crate::memory::member_cache::MEMBER_TTL;
+use crate::telegram::transport::TelegramError;
+use crate::units::now_unix;
+
+/// What the gate says about one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Pass,
+    /// Not a member: the channel's link to join, for the Join button.
+    Join(String),
+}
+
+/// The text non-members get with the Join and Try again buttons.
+pub const JOIN_TEXT: &str = "To get links from this bot, please join our channel first. Then press <b>Try again</b>.";
+
+/// `FORCE_SUB_CHANNEL` as the Bot API's `chat_id`: a number, or the `@username` string.
+fn chat_id(channel: &str) -> Value {
+    channel.parse::<i64>().map_or_else(|_| json!(channel), |id| json!(id))
+}
+
+/// Whether `user` may get a link now. Admins always pass.
+pub async fn check(app: &App, user: u64) -> Gate {
+    let Some(channel) = app.config.force_sub_channel.as_deref() else { return Gate::Pass };
+    let now = now_unix();
+    if app.config.is_admin(user) || now < app.member_check_broken_until.get() {
+        return Gate::Pass;
+    }
+    let cached = app.members.borrow().get(user, now);
+    let member = match cached {
+        Some(member) => member,
+        None => match ask(app, channel, user).await {
+            Ok(member) => {
+                app.members.borrow_mut().put(user, member, now);
+                member
+            }
+            Err(e) => return broken(app, channel, &e, now),
+        },
+    };
+    if member {
+        return Gate::Pass;
+    }
+    match join_url(app, channel).await {
+        Ok(url) => Gate::Join(url),
+        Err(e) => broken(app, channel, &e, now),
+    }
+}
+
+/// Asks Telegram whether `user` is in `channel`.
+async fn ask(app: &App, channel: &str, user: u64) -> Result<bool, TelegramError> {
+    let params = json!({"chat_id": chat_id(channel), "user_id": user});
+    let answer: MethodResponse<Value> = app.api.request("getChatMember", Some(params)).await?;
+    let member = match answer.result["status"].as_str().unwrap_or("") {
+        "creator" | "administrator" | "member" => true,
+        // A restricted user is in the chat only if `is_member` says so (Bot API ChatMemberRestricted).
+        "restricted" => answer.result["is_member"].as_bool().unwrap_or(false),
+        _ => false,
+    };
+    Ok(member)
+}
+
+/// The channel's public link, or an invite link the bot made (asked once, then kept).
+async fn join_url(app: &App, channel: &str) -> Result<String, TelegramError> {
+    if let Some(name) = channel.strip_prefix('@') {
+        return Ok(format!("https://t.me/{name}"));
+    }
+    if let Some(url) = app.invite_link.borrow().clone() {
+        return Ok(url);
+    }
+    let answer: MethodResponse<String> =
+        app.api.request("exportChatInviteLink", Some(json!({"chat_id": chat_id(channel)}))).await?;
+    app.invite_link.replace(Some(answer.result.clone()));
+    Ok(answer.result)
+}
+
+/// Lets users through for [`MEMBER_TTL`] after a check that could not be made, logging the
+/// cause once (the logger drops repeats of one cause within its window).
+fn broken(app: &App, channel: &str, e: &TelegramError, now: u64) -> Gate {
+    let cause = cause(e);
+    log::error!(
+        rate_key = cause;
+        "force-subscribe: cannot check membership of {channel}: {cause} ({e}); letting users through for {} min",
+        MEMBER_TTL / 60
+    );
+    app.member_check_broken_until.set(now + MEMBER_TTL);
+    Gate::Pass
+}
+
+/// What the operator must fix, from Telegram's answer.
+fn cause(e: &TelegramError) -> &'static str {
+    match e {
+        _ if e.description_contains("member list is inaccessible") || e.description_contains("not enough rights") => {
+            "the bot is not an admin of FORCE_SUB_CHANNEL"
+        }
+        _ if e.description_contains("chat not found") => "FORCE_SUB_CHANNEL does not exist or the bot is not in it",
+        TelegramError::Api { code: 403, .. } => "the bot was removed from FORCE_SUB_CHANNEL",
+        TelegramError::Api { .. } => "telegram refused the check",
+        TelegramError::Network(_) | TelegramError::Timeout => "telegram is unreachable",
+        TelegramError::Decode(_) => "telegram's answer was not understood",
+    }
+}
+
+/// The Join and Try again buttons.
+pub fn join_markup(url: String) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::builder()
+        .inline_keyboard(vec![vec![
+            InlineKeyboardButton::builder().text("Join").url(url).build(),
+            InlineKeyboardButton::builder().text("Try again").callback_data(Callback::TryAgain.data()).build(),
+        ]])
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_names_what_to_fix() {
+        let api = |code, d: &str| TelegramError::Api { code, description: d.into(), retry_after: None };
+        assert_eq!(
+            cause(&api(400, "Bad Request: member list is inaccessible")),
+            "the bot is not an admin of FORCE_SUB_CHANNEL"
+        );
+        assert!(cause(&api(400, "Bad Request: chat not found")).contains("does not exist"));
+        assert!(cause(&TelegramError::Timeout).contains("unreachable"));
+        assert_eq!(chat_id("-1001"), json!(-1001));
+        assert_eq!(chat_id("@chan_nel"), json!("@chan_nel"));
+    }
+}
