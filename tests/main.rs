@@ -4,6 +4,7 @@
 mod support;
 
 mod clients;
+mod deploy;
 mod first_hour;
 mod foundation;
 mod hardening;
@@ -13,5 +14,6 @@ mod local;
 mod memory;
 mod robustness;
 mod streaming;
+mod tls;
 mod updates;
 mod watch;
