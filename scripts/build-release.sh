@@ -41,9 +41,12 @@ for arch in "${archs[@]}"; do
     cp "$target_dir/$triple/release/streambot" "dist/streambot-linux-$arch"
 done
 
+# The Dockerfile's empty /data (a scratch image has no mkdir).
+mkdir -p dist/rootfs/data
+
 # Sums over every binary in dist/, so a partial rebuild keeps the others listed.
 (cd dist && sha256sum streambot-linux-* > SHA256SUMS)
 echo "build-release: stripped sizes"
 for f in dist/streambot-linux-*; do
-    printf '  %-28s %9d bytes (%.2f MB)\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(echo "$(stat -c %s "$f") / 1000000" | bc -l)"
+    stat -c '%s %n' "$f" | awk '{ printf "  %-28s %9d bytes (%.2f MB)\n", $2, $1, $1 / 1e6 }'
 done
