@@ -1,6 +1,7 @@
 //! What deployments rely on: `--healthcheck` (a scratch image has no curl), and the ARM release
 //! binaries from `scripts/build-release.sh` running under qemu-user against the fake Telegram.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -75,7 +76,7 @@ fn serves_under_qemu(qemu: &Path, binary: &Path) {
     let res = get(bot.addr(), &format!("/dl/{token}"));
     assert_eq!(res.status, 200, "{}", bot.output());
     assert!(res.body == data, "byte-exact under qemu ({} of {} bytes)", res.body.len(), data.len());
-    eprintln!("qemu: {} ran --version, /health and a byte-exact download", binary.display());
+    let _ = writeln!(std::io::stderr(), "qemu: {} ran --version, /health and a byte-exact download", binary.display());
 }
 
 /// Skipped, saying why, when qemu-user or `dist/` is missing; `STREAMBOT_REQUIRE_QEMU=1` (set by
@@ -89,7 +90,11 @@ fn the_arm_release_binaries_answer_health_and_serve_a_byte_exact_link_under_qemu
         match runnable(emulator, &binary) {
             Ok(qemu) => serves_under_qemu(&qemu, &binary),
             Err(why) if required => panic!("STREAMBOT_REQUIRE_QEMU=1 but {why}"),
-            Err(why) => eprintln!("SKIPPED {name} under qemu: {why}"),
+            // Straight to stderr: libtest captures `eprintln!` of a passing test, and a skip must
+            // show in a plain `cargo test`.
+            Err(why) => {
+                let _ = writeln!(std::io::stderr(), "SKIPPED {name} under qemu: {why}");
+            }
         }
     }
 }
