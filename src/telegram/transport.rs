@@ -17,9 +17,9 @@ use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
+use futures_rustls::rustls;
 use futures_rustls::rustls::pki_types::pem::PemObject;
 use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use futures_rustls::rustls::{self};
 use http_types::{Body, Method, Request, Response, Url};
 use smol::lock::Semaphore;
 
