@@ -45,6 +45,8 @@ pub struct Config {
     pub max_connections: usize,
     /// `TELEGRAM_LOCAL_FILES`: local Bot API mode, files are read from this directory.
     pub local_files: Option<PathBuf>,
+    /// `TELEGRAM_CA_FILE`: PEM roots trusted besides the bundled webpki roots (read at start-up).
+    pub ca_file: Option<PathBuf>,
     /// HTTP hardening and the player.
     pub http: HttpConfig,
     /// Cleanup cadence and time limits (defaults need no configuration).
@@ -199,6 +201,7 @@ impl Config {
             poll_timeout_secs: vars.within("POLL_TIMEOUT_SECS", 1..=300)?,
             max_connections: vars.within("MAX_CONNECTIONS", 1..=65_535)?,
             local_files: vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?,
+            ca_file: vars.optional("TELEGRAM_CA_FILE", |v| Some(PathBuf::from(v)))?,
             http: HttpConfig::from_vars(&vars)?,
             timers: Timers::from_vars(&vars)?,
             // f64 to u64 saturates; 1 GB = 10^9 bytes, as hosting plans count.

@@ -1,8 +1,11 @@
 //! The `streambot` command: parse arguments, load the config, start the logger, run the bot on one
 //! `LocalExecutor`, and turn the outcome into an exit code.
 
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::time::Duration;
 
 use smol::LocalExecutor;
 use streambot::config::{Config, VARIABLES};
@@ -10,13 +13,57 @@ use streambot::{logger, run};
 
 fn help() -> String {
     let mut out = format!(
-        "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --version | --help]\n\nOPTIONS:\n    --check      validate the configuration, call getMe, print the bot's username and exit\n    --version    print the version and exit\n    --help       print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
+        "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --healthcheck | --version | --help]\n\nOPTIONS:\n    --check        validate the configuration, call getMe, print the bot's username and exit\n    --healthcheck  GET /health of the running bot on BIND_ADDRESS/PORT; exit 0 on 200, else 1\n    --version      print the version and exit\n    --help         print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
         streambot::version()
     );
     for v in VARIABLES {
         out.push_str(&format!("    {:<24} {} [default: {}]\n", v.name, v.help, v.default));
     }
     out
+}
+
+/// `--healthcheck`: a scratch image has no curl, so the binary asks its own `/health` (blocking
+/// std I/O, 5 s deadlines). A wildcard bind address is reached on loopback.
+fn healthcheck(config: &Config) -> ExitCode {
+    let ip = match config.bind_address {
+        ip if ip.is_unspecified() && ip.is_ipv6() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    let addr = SocketAddr::new(ip, config.port);
+    match health_status(addr) {
+        Ok(200) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("unhealthy: GET http://{addr}/health answered {status}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: GET http://{addr}/health failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The status code of `GET /health` at `addr`.
+fn health_status(addr: SocketAddr) -> std::io::Result<u16> {
+    let deadline = Duration::from_secs(5);
+    let mut conn = TcpStream::connect_timeout(&addr, deadline)?;
+    conn.set_read_timeout(Some(deadline))?;
+    conn.set_write_timeout(Some(deadline))?;
+    write!(conn, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 64];
+    let mut got = 0;
+    while got < 12 {
+        match conn.read(&mut head[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    // "HTTP/1.1 200 OK": the code is bytes 9..12 (RFC 9112 section 4).
+    let line = std::str::from_utf8(&head[..got]).unwrap_or("");
+    line.get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad answer '{}'", line.trim())))
 }
 
 fn main() -> ExitCode {
@@ -32,9 +79,9 @@ fn main() -> ExitCode {
             print!("{}", help());
             return ExitCode::SUCCESS;
         }
-        None | Some("--check") => {}
+        None | Some("--check" | "--healthcheck") => {}
         Some(other) => {
-            eprintln!("error: unknown argument '{other}': expected --check, --version or --help");
+            eprintln!("error: unknown argument '{other}': expected --check, --healthcheck, --version or --help");
             return ExitCode::from(2);
         }
     }
@@ -42,9 +89,13 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            // Docker reserves exit code 2 of a HEALTHCHECK; unhealthy is 1.
+            return ExitCode::from(if arg.as_deref() == Some("--healthcheck") { 1 } else { 2 });
         }
     };
+    if arg.as_deref() == Some("--healthcheck") {
+        return healthcheck(&config);
+    }
     let sink = config.log_file.clone().map(|path| logger::FileSink { path, max_bytes: config.log_file_max_bytes });
     if let Err(e) = logger::init(sink) {
         eprintln!("error: {e}");

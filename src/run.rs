@@ -25,7 +25,7 @@ use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
 use crate::telegram::files::Files;
 use crate::telegram::poller;
-use crate::telegram::transport::{TelegramError, Transport};
+use crate::telegram::transport::{self, TelegramError, Transport};
 use crate::{bot, http};
 
 /// Why the bot could not start or stopped with an error.
@@ -38,6 +38,8 @@ pub enum StartError {
     Signals(std::io::Error),
     /// Another instance runs on this `DATA_DIR`.
     Locked(LockError),
+    /// `TELEGRAM_CA_FILE` cannot be read or holds no usable certificate.
+    CaFile(std::path::PathBuf, String),
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
 }
@@ -53,7 +55,15 @@ impl fmt::Display for StartError {
             StartError::Telegram(TelegramError::Api { code: 404, .. }) => {
                 write!(f, "telegram does not know BOT_TOKEN (404 Not Found): check the token and TELEGRAM_API_URL")
             }
+            StartError::Telegram(TelegramError::Certificate(e)) => write!(
+                f,
+                "getMe failed: the TLS certificate of TELEGRAM_API_URL is not trusted ({e}); for a local Bot API \
+                 server or a TLS-inspecting proxy, set TELEGRAM_CA_FILE to the PEM file of the CA that signed it"
+            ),
             StartError::Telegram(e) => write!(f, "getMe failed: {e}"),
+            StartError::CaFile(path, e) => {
+                write!(f, "invalid TELEGRAM_CA_FILE '{}': {e} (expected a PEM file of CA certificates)", path.display())
+            }
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Locked(e) => write!(f, "{e}"),
@@ -72,11 +82,19 @@ impl std::error::Error for StartError {}
 
 /// `--check`: validates the token against Telegram and says what the bot would run with.
 pub async fn check(config: &Config) -> Result<String, StartError> {
-    let api =
-        Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
+    let api = transport(config)?;
     let me = api.get_me().await.map_err(StartError::Telegram)?;
     let username = me.result.username.unwrap_or(me.result.first_name);
     Ok(check_report(config, &username, data_dir_writable(&config.data_dir)))
+}
+
+/// The Bot API client, trusting `TELEGRAM_CA_FILE` besides the bundled roots.
+fn transport(config: &Config) -> Result<Transport, StartError> {
+    let extra = match &config.ca_file {
+        Some(path) => transport::read_ca_file(path).map_err(|e| StartError::CaFile(path.clone(), e))?,
+        None => Vec::new(),
+    };
+    Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs, extra).map_err(StartError::Telegram)
 }
 
 /// Whether the bot can write in `dir` (created if missing), probed with a file it removes.
@@ -201,6 +219,8 @@ async fn log_in(app: &App) -> Result<(), StartError> {
             Err(e @ TelegramError::Api { code, .. }) if code != 429 && code < 500 => {
                 return Err(StartError::Telegram(e));
             }
+            // A refused certificate stays refused: stop with one line saying so, not retry forever.
+            Err(e @ TelegramError::Certificate(_)) => return Err(StartError::Telegram(e)),
             Err(e) => {
                 backoff = poller::next_backoff(backoff);
                 log::warn!(
@@ -224,8 +244,7 @@ enum Interrupted {
 async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, TcpListener, SocketAddr), StartError> {
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
     let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
-    let api =
-        Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).map_err(StartError::Telegram)?;
+    let api = transport(&config)?;
     let addr = SocketAddr::new(config.bind_address, config.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
     let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;

@@ -107,7 +107,8 @@ pub(crate) fn app(api_url: &str, vars: &[(&str, &str)], ex: Rc<LocalExecutor<'st
     all.extend_from_slice(vars);
     let config = Config::from_lookup(|name| all.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
         .expect("a valid test config");
-    let api = Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs).expect("a valid API URL");
+    let api = Transport::new(&config.api_url, &config.bot_token, config.poll_timeout_secs, Vec::new())
+        .expect("a valid API URL");
     let files = Files::new(api, None, ex).expect("cloud mode needs no directory");
     let store = Store::open_in_memory().expect("an in-memory store");
     let signer = Signer::new(b"unit-test-link-secret-0123456789");

@@ -5,6 +5,7 @@ mod support;
 
 mod clients;
 mod crash;
+mod deploy;
 mod first_hour;
 mod foundation;
 mod hardening;
@@ -15,5 +16,6 @@ mod memory;
 mod public;
 mod robustness;
 mod streaming;
+mod tls;
 mod updates;
 mod watch;

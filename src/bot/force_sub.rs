@@ -107,6 +107,7 @@ fn cause(e: &TelegramError) -> &'static str {
         TelegramError::Api { code: 403, .. } => "the bot was removed from FORCE_SUB_CHANNEL",
         TelegramError::Api { .. } => "telegram refused the check",
         TelegramError::Network(_) | TelegramError::Timeout => "telegram is unreachable",
+        TelegramError::Certificate(_) => "the TLS certificate of TELEGRAM_API_URL is not trusted",
         TelegramError::Decode(_) => "telegram's answer was not understood",
     }
 }

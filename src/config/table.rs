@@ -62,6 +62,12 @@ pub const VARIABLES: &[Var] = &[
         "a directory",
         "local mode: the directory a telegram-bot-api --local server keeps files in",
     ),
+    var(
+        "TELEGRAM_CA_FILE",
+        "unset",
+        "a PEM file of CA certificates",
+        "extra CA roots for TELEGRAM_API_URL (local server or TLS-inspecting proxy), added to the bundled ones",
+    ),
     var("VIDEO_FRONTEND_URL", "unset", URL, "external player: Watch opens <url>?url=<stream URL> instead of /watch"),
     var("MAX_CONNECTIONS_PER_IP", "32", CONNS, "open HTTP connections per client address (IPv6: per /64)"),
     var(

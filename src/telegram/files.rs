@@ -309,7 +309,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("streambot-prewarm-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ex = Rc::new(LocalExecutor::new());
-        let api = Transport::new("http://127.0.0.1:1", "1:x", 5).unwrap();
+        let api = Transport::new("http://127.0.0.1:1", "1:x", 5, Vec::new()).unwrap();
         let files = Files::new(api, Some(&dir), ex.clone()).unwrap();
         for i in 0..200 {
             files.prewarm(&format!("file-{i}"));

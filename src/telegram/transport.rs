@@ -4,7 +4,7 @@
 //! `retry_after` per chat, and never lets the token (part of every URL) reach a log or an error.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -17,7 +17,9 @@ use futures_lite::future::FutureExt;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use futures_rustls::rustls::{self, pki_types::ServerName};
+use futures_rustls::rustls;
+use futures_rustls::rustls::pki_types::pem::PemObject;
+use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use http_types::{Body, Method, Request, Response, Url};
 use smol::lock::Semaphore;
 
@@ -46,8 +48,12 @@ const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
 pub enum TelegramError {
     /// Telegram answered `ok: false`.
     Api { code: u64, description: String, retry_after: Option<u16> },
-    /// Could not connect, TLS failed, or the connection broke.
+    /// Could not connect, the TLS handshake failed for a reason other than the certificate, or
+    /// the connection broke.
     Network(String),
+    /// The server's TLS certificate was refused (unknown issuer, wrong name, expired): a setup
+    /// problem that retrying does not fix.
+    Certificate(String),
     /// The call's deadline passed.
     Timeout,
     /// The answer was not the JSON we expected.
@@ -62,6 +68,7 @@ impl std::fmt::Display for TelegramError {
             }
             TelegramError::Api { code, description, .. } => write!(f, "telegram error {code}: {description}"),
             TelegramError::Network(e) => write!(f, "network error: {e}"),
+            TelegramError::Certificate(e) => write!(f, "tls certificate refused: {e}"),
             TelegramError::Timeout => write!(f, "telegram call timed out"),
             TelegramError::Decode(e) => write!(f, "unexpected answer from telegram: {e}"),
         }
@@ -79,6 +86,30 @@ impl TelegramError {
 
 fn network(e: impl std::fmt::Display) -> TelegramError {
     TelegramError::Network(e.to_string())
+}
+
+/// A failed handshake: a refused certificate (rustls reports it as the io error's inner
+/// `rustls::Error::InvalidCertificate`) is told apart from a network failure.
+fn handshake_error(host: &str, e: io::Error) -> TelegramError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(why)) => TelegramError::Certificate(format!("{host}: {why:?}")),
+        _ => network(e),
+    }
+}
+
+/// Reads `TELEGRAM_CA_FILE`: one or more PEM `CERTIFICATE` blocks that rustls accepts as roots.
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("{e:?}"))?;
+    if certs.is_empty() {
+        return Err("no PEM CERTIFICATE block found".into());
+    }
+    let mut probe = rustls::RootCertStore::empty();
+    let (_, refused) = probe.add_parsable_certificates(certs.iter().cloned());
+    if refused > 0 {
+        return Err(format!("{refused} of {} certificates are not usable as a root", certs.len()));
+    }
+    Ok(certs)
 }
 
 /// The error in a non-2xx answer: Telegram's JSON error, or the bare status.
@@ -146,15 +177,23 @@ struct Inner {
 
 impl Transport {
     /// `api_url` is `http(s)://host[:port][/prefix]`; `poll_timeout_secs` sizes the getUpdates
-    /// deadline (it must outlast the long poll).
-    pub fn new(api_url: &str, token: &str, poll_timeout_secs: u32) -> Result<Transport, TelegramError> {
+    /// deadline (it must outlast the long poll); `extra_roots` (from `TELEGRAM_CA_FILE`) are
+    /// trusted besides the bundled webpki roots.
+    pub fn new(
+        api_url: &str,
+        token: &str,
+        poll_timeout_secs: u32,
+        extra_roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Transport, TelegramError> {
         let base = Url::parse(&format!("{}/", api_url.trim_end_matches('/')))
             .map_err(|e| TelegramError::Network(format!("bad api url: {e}")))?;
         let tls = base.scheme() == "https";
         let host = base.host_str().ok_or_else(|| network("api url has no host"))?.to_owned();
         let port = base.port_or_known_default().ok_or_else(|| network("api url has no port"))?;
         let connector = tls.then(|| {
-            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            // Checked by `read_ca_file` already; a certificate rustls cannot use is skipped.
+            roots.add_parsable_certificates(extra_roots);
             let config =
                 rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                     .with_safe_default_protocol_versions()
@@ -190,7 +229,7 @@ impl Transport {
             None => Stream::Plain(tcp),
             Some(connector) => {
                 let name = ServerName::try_from(ep.host.clone()).map_err(network)?;
-                Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(network)?))
+                Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(|e| handshake_error(&ep.host, e))?))
             }
         };
         Ok(Conn(Arc::new(Mutex::new(stream))))
@@ -498,7 +537,7 @@ mod tests {
 
     #[test]
     fn errors_never_show_the_url() {
-        let t = Transport::new("http://127.0.0.1:1", "123:SECRET", 5).unwrap();
+        let t = Transport::new("http://127.0.0.1:1", "123:SECRET", 5, Vec::new()).unwrap();
         let err = smol::block_on(async { t.get_me().await.unwrap_err() });
         assert!(matches!(err, TelegramError::Network(_)), "{err:?}");
         assert!(!err.to_string().contains("SECRET"));
@@ -506,7 +545,7 @@ mod tests {
 
     #[test]
     fn https_endpoint_builds_a_tls_connector() {
-        let t = Transport::new("https://api.telegram.org", "1:x", 5).unwrap();
+        let t = Transport::new("https://api.telegram.org", "1:x", 5, Vec::new()).unwrap();
         assert!(t.inner.tls.is_some());
         assert_eq!(t.inner.endpoint.port, 443);
     }

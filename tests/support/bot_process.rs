@@ -67,7 +67,21 @@ impl BotProcess {
 
     /// Like [`BotProcess::start`], but returns once the HTTP side listens, logged in or not.
     pub fn start_listening(envs: &[(&str, String)]) -> BotProcess {
-        let mut bot = BotProcess::launch(&[], envs);
+        BotProcess::wait_listening(BotProcess::launch(&[], envs))
+    }
+
+    /// Like [`BotProcess::start_listening`] for another build of the binary: `command` is the
+    /// program and its first arguments (`["qemu-arm-static", "dist/streambot-linux-armv7"]`).
+    pub fn start_program_listening(command: &[&str], envs: &[(&str, String)]) -> BotProcess {
+        BotProcess::wait_listening(BotProcess::launch_program(command, &[], envs))
+    }
+
+    /// Like [`BotProcess::spawn_raw`] for another build of the binary (see above).
+    pub fn spawn_program(command: &[&str], args: &[&str], envs: &[(&str, String)]) -> BotProcess {
+        BotProcess::launch_program(command, args, envs)
+    }
+
+    fn wait_listening(mut bot: BotProcess) -> BotProcess {
         let deadline = Instant::now() + START_TIMEOUT;
         let mut scanned = 0;
         loop {
@@ -118,8 +132,12 @@ impl BotProcess {
     }
 
     fn launch(args: &[&str], envs: &[(&str, String)]) -> BotProcess {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).env_clear();
+        BotProcess::launch_program(&[BIN], args, envs)
+    }
+
+    fn launch_program(command: &[&str], args: &[&str], envs: &[(&str, String)]) -> BotProcess {
+        let mut cmd = Command::new(command[0]);
+        cmd.args(&command[1..]).args(args).env_clear();
         for key in ["PATH", "HOME"] {
             if let Some(value) = std::env::var_os(key) {
                 cmd.env(key, value);
@@ -140,7 +158,7 @@ impl BotProcess {
         };
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
         cmd.current_dir(&dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", command.join(" ")));
         let output = Arc::new(Output::default());
         let echo = std::env::var_os("STREAMBOT_TEST_ECHO").is_some();
         if let Some(stdout) = child.stdout.take() {

@@ -4,3 +4,4 @@
 pub mod bot_process;
 pub mod fake_telegram;
 pub mod raw_http;
+pub mod tls_front;
