@@ -1,14 +1,12 @@
 //! Update handling: commands, callback buttons, file intake, and a hint for anything else.
 //! A failing handler is logged and its update counts as finished; the dispatcher moves on.
 
-use frankenstein::AsyncTelegramApi;
-use frankenstein::ParseMode;
 use std::rc::Rc;
 
-use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams, EditMessageTextParams};
+use frankenstein::AsyncTelegramApi;
+use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams};
 use frankenstein::types::{
-    CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage,
-    Message,
+    CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message,
 };
 use frankenstein::updates::{Update, UpdateContent};
 
@@ -18,7 +16,7 @@ use super::commands::{self, Callback, Command, Parsed};
 use super::force_sub::{self, Gate};
 use super::intake;
 use super::owner;
-use super::reply::send;
+use super::reply::{self, send};
 use crate::app::App;
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
@@ -213,19 +211,7 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
             .map(drop),
         (Some(cb @ (Callback::Help | Callback::About)), Some((chat_id, message_id))) => {
             let text = if cb == Callback::Help { help_text(app, query.from.id) } else { about_text(app) };
-            let edit = EditMessageTextParams::builder()
-                .chat_id(chat_id)
-                .message_id(message_id)
-                .text(text)
-                .parse_mode(ParseMode::Html)
-                .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
-                .reply_markup(menu())
-                .build();
-            match app.api.edit_message_text(&edit).await {
-                // Pressing the button showing the same text again is not an error for the user.
-                Err(e) if e.description_contains("message is not modified") => Ok(()),
-                other => other.map(drop),
-            }
+            reply::edit(app, chat_id, message_id, text, Some(menu())).await
         }
         _ => Ok(()),
     };
