@@ -290,3 +290,16 @@ fn head_and_get_agree_when_the_update_gave_no_size() {
     assert_eq!(head.header("content-length"), full.header("content-length"));
     assert_eq!(full.body.len(), 3000);
 }
+
+#[test]
+fn a_304_says_not_modified_and_carries_no_content_length() {
+    let world = World::new("notmodified");
+    let bot = world.start_bot(&[]);
+    let file = world.tg.add_file(bytes(1000, 9), "n.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let etag = get(bot.addr(), &format!("/dl/{token}")).header("etag").unwrap().to_owned();
+    let head = raw("GET", &format!("/dl/{token}"), &[&format!("If-None-Match: {etag}")], true);
+    let got = String::from_utf8_lossy(&exchange(bot.addr(), &head)).to_ascii_lowercase();
+    assert!(got.starts_with("http/1.1 304 not modified\r\n"), "{got}");
+    assert!(!got.contains("content-length"), "RFC 9110 §8.6: {got}");
+}
