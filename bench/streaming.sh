@@ -16,12 +16,6 @@ BOT_PORT=${BENCH_PORT:-18580}
 NGINX_PORT=$((BOT_PORT + 1))
 FAKE_PORT=$((BOT_PORT + 2))
 
-if ! command -v nginx >/dev/null 2>&1; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 if [ -z "${STREAMBOT_BIN:-}" ]; then
     cargo build --release --quiet
@@ -41,21 +35,8 @@ mkdir -p "$WORK/files" "$WORK/data" "$WORK/nginx"
 head -c $((512 * 1024 * 1024)) /dev/urandom >"$FILE"
 chmod -R a+rX "$WORK"
 
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    server { listen 127.0.0.1:$NGINX_PORT; root $WORK/files; }
-}
-EOF
-"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
+source "$ROOT/bench/nginx.sh"
+start_nginx
 
 python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" >"$WORK/fake.out" 2>"$WORK/fake.err" &
 PIDS+=($!)

@@ -16,8 +16,6 @@ NGINX_PORT=$((BOT_PORT + 1))
 FAKE_PORT=$((BOT_PORT + 2))
 OUT=${OUT:-$ROOT/target/bench/throughput.json}
 
-command -v nginx >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -n "${STREAMBOT_BIN:-}" ] || cargo build --release --quiet
 BIN=${STREAMBOT_BIN:-$ROOT/target/release/streambot}
 
@@ -28,15 +26,8 @@ mkdir -p "$WORK/files" "$WORK/data" "$WORK/nginx" "$(dirname "$OUT")"
 FILE="$WORK/files/big.bin"
 head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$FILE"
 chmod -R a+rX "$WORK"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on; server { listen 127.0.0.1:$NGINX_PORT; root $WORK/files; } }
-CONF
-"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
+source "$ROOT/bench/nginx.sh"
+start_nginx
 python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
 (cd "$WORK" && exec env -i PATH="$PATH" BOT_TOKEN=1:bench TELEGRAM_API_URL="http://127.0.0.1:$FAKE_PORT" \
     TELEGRAM_LOCAL_FILES="$WORK/files" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS=127.0.0.1 \
@@ -45,7 +36,8 @@ BOT_PID=$!
 for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done
 URL=$(grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" | head -1 | sed "s#http://localhost#http://127.0.0.1#")
 [ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" >&2; exit 1; }
-NGINX_PID=$(pgrep -f "nginx: worker process" -n || cat "$WORK/nginx/nginx.pid")
+# CPU is read from the worker process, the one that serves (the master only supervises).
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 cat "$FILE" >/dev/null
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # clock ticks, user + system
@@ -64,7 +56,7 @@ first=1
 for n in 1 8 32; do
     best_n=0; best_b=0; cpu_n=0; cpu_b=0
     for _ in $(seq "$ROUNDS"); do
-        read -r a b c d <<<"$(run "http://127.0.0.1:$NGINX_PORT/big.bin" "$n" "$NGINX_PID")"
+        read -r a b c d <<<"$(run "http://127.0.0.1:$NGINX_PORT/big.bin" "$n" "$NGINX_WORKER")"
         s=$(awk -v a="$a" -v b="$b" -v n="$n" -v m="$SIZE_MIB" 'BEGIN{print n*m/(b-a)}'); cpu_n=$((cpu_n + d - c))
         awk -v s="$s" -v x="$best_n" 'BEGIN{exit !(s>x)}' && best_n=$s
         read -r a b c d <<<"$(run "$URL" "$n" "$BOT_PID")"
