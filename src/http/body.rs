@@ -1,6 +1,7 @@
-//! [`ByteSource`]: a response body read from an upstream through one fixed buffer, which refuses
-//! to end early: if the upstream stops before the promised length, reading fails, async-h1 drops
-//! the connection, and the client sees an aborted transfer instead of a short file under 200.
+//! Response bodies for files. [`ByteSource`]: read from an upstream through one fixed buffer, and
+//! refusing to end early: if the upstream stops before the promised length, reading fails, the
+//! connection is cut, and the client sees an aborted transfer instead of a short file under 200.
+//! [`FileBody`]: a local file, sent by the kernel with no buffer here, under the same rule.
 
 use std::io;
 use std::pin::Pin;
@@ -15,33 +16,23 @@ use crate::telegram::local::LocalFile;
 
 /// Default per-stream buffer size: one allocation for the life of a response.
 pub const BUFFER_SIZE: usize = 64 * 1024;
-/// Buffers of a stream that runs with few others. Measured on loopback against nginx with
-/// `sendfile` (512 MiB file, curl): 256 KiB reads with writes coalesced into 256 KiB ran at 0.88×
-/// nginx's time, 64 KiB at 1.39×, 1 MiB at 1.37×.
+/// Buffer of a stream that runs with few others (fewer reads of the upstream per MiB).
 pub const LARGE_BUFFER: usize = 256 * 1024;
 /// Buffer of each stream when many run at once.
 pub const SMALL_BUFFER: usize = 16 * 1024;
-/// Streams that may run with large buffers (1 MiB of buffers in all).
+/// Streams that may run with large buffers (512 KiB of buffers in all).
 pub const LARGE_STREAMS: usize = 2;
 /// Up to this many streams, each gets [`BUFFER_SIZE`]; past it, [`SMALL_BUFFER`].
 pub const MEDIUM_STREAMS: usize = 8;
 
-/// How big one new stream's buffers are, given how many streams run (this one included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BufferPlan {
-    /// The [`ByteSource`] buffer.
-    pub read: usize,
-    /// The socket's write-coalescing buffer (0: write through).
-    pub coalesce: usize,
-}
-
-/// Big buffers for a few streams (speed), small ones for many (memory), in between 64 KiB.
-/// Coalescing at 64 KiB did not help in the probe, so only large plans coalesce.
-pub fn buffer_plan(active_streams: usize) -> BufferPlan {
+/// How big one stream's [`ByteSource`] buffer is, given how many streams run (this one
+/// included): big buffers for a few streams (speed), small ones for many (memory). Local files
+/// need none: they go out with `sendfile(2)` ([`FileBody`]).
+pub fn buffer_plan(active_streams: usize) -> usize {
     match active_streams {
-        0..=LARGE_STREAMS => BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER },
-        n if n <= MEDIUM_STREAMS => BufferPlan { read: BUFFER_SIZE, coalesce: 0 },
-        _ => BufferPlan { read: SMALL_BUFFER, coalesce: 0 },
+        0..=LARGE_STREAMS => LARGE_BUFFER,
+        n if n <= MEDIUM_STREAMS => BUFFER_SIZE,
+        _ => SMALL_BUFFER,
     }
 }
 
@@ -84,6 +75,48 @@ impl AsyncRead for Upstream {
             Upstream::Http(body) => Pin::new(body).poll_read(cx, buf),
             Upstream::File(file) => Pin::new(file).poll_read(cx, buf),
         }
+    }
+}
+
+/// A local file's bytes for a response, sent with `sendfile(2)` by the connection loop: no buffer
+/// in this process, and one copy in the kernel where `pread` and `write` make two. It rides in
+/// the response's extensions; the response's own body only carries the length.
+pub struct FileBody {
+    file: LocalFile,
+    left: u64,
+    guard: StreamGuard,
+    load: Entered,
+}
+
+impl FileBody {
+    /// `len` bytes of `file` from its position, tracked by `guard` and counted in `load`.
+    pub fn new(file: LocalFile, len: u64, guard: StreamGuard, load: &Load) -> FileBody {
+        FileBody { file, left: len, guard, load: load.enter() }
+    }
+
+    /// Bytes still to send.
+    pub fn left(&self) -> u64 {
+        self.left
+    }
+
+    /// The file, to send from; report what went out with [`FileBody::sent`].
+    pub fn file(&mut self) -> &mut LocalFile {
+        &mut self.file
+    }
+
+    /// Counts `n` bytes handed to the socket.
+    pub fn sent(&mut self, n: usize) {
+        self.left = self.left.saturating_sub(n as u64);
+        self.guard.progress(n as u64, std::time::Instant::now());
+    }
+
+    /// The rest of the body through a buffer, for a file system that refuses `sendfile`.
+    pub fn buffered(self) -> ByteSource<Upstream> {
+        let size = buffer_plan((self.load.0).streams());
+        let mut source = ByteSource::with_buffer(Upstream::File(self.file), self.left, size);
+        source.guard = Some(self.guard);
+        source.load = Some(self.load);
+        source
     }
 }
 
@@ -154,7 +187,7 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
         }
         if this.pos == this.filled && this.remaining > 0 {
             if let Some(Entered(load)) = &this.load {
-                let want = buffer_plan(load.streams()).read;
+                let want = buffer_plan(load.streams());
                 if this.buf.len() > want {
                     this.buf = vec![0; want].into_boxed_slice();
                 }
@@ -226,9 +259,9 @@ mod tests {
 
     #[test]
     fn buffers_shrink_as_streams_multiply() {
-        assert_eq!(buffer_plan(1), BufferPlan { read: LARGE_BUFFER, coalesce: LARGE_BUFFER });
-        assert_eq!(buffer_plan(LARGE_STREAMS + 1), BufferPlan { read: BUFFER_SIZE, coalesce: 0 });
-        assert_eq!(buffer_plan(100), BufferPlan { read: SMALL_BUFFER, coalesce: 0 });
+        assert_eq!(buffer_plan(1), LARGE_BUFFER);
+        assert_eq!(buffer_plan(LARGE_STREAMS + 1), BUFFER_SIZE);
+        assert_eq!(buffer_plan(100), SMALL_BUFFER);
     }
 
     #[test]

@@ -11,10 +11,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use futures_lite::future::FutureExt;
-use futures_lite::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use http_types::{Body, Method, Response, StatusCode};
+use futures_lite::future::{self, FutureExt};
+use futures_lite::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use http_types::{Method, Response, StatusCode};
 
+use super::body::FileBody;
 use super::guard::Guarded;
 use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
 use super::routes::{self, Client, text};
@@ -29,6 +30,9 @@ use crate::urls::Face;
 /// this many bytes: closing with unread bytes is a reset that can destroy the answer in transit.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 64 * 1024;
+/// Most bytes one `sendfile(2)` call may send before the task lets the others run (nginx's
+/// `sendfile_max_chunk` default, 2 MiB, serves the same end).
+const SEND_CHUNK: usize = 2 * 1024 * 1024;
 
 /// What one connection task owns.
 pub(crate) struct Connection {
@@ -200,9 +204,18 @@ pub(crate) async fn write_response(
         let _ = write!(head, "content-length: {len}\r\n");
     }
     head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
+    let file = res.ext_mut().remove::<FileBody>().filter(|_| !(bodiless || head_only));
+    if file.is_some() {
+        // Corked until the file is out (`send_file` uncorks): the head rides in the first full
+        // segment, and no `sendfile` call ends in a small one.
+        io.cork(true);
+    }
     io.write_all(head.as_bytes()).await?;
     if !(bodiless || head_only) {
-        copy_body(&mut res.take_body(), io, len).await?;
+        match file {
+            Some(file) if len.is_some_and(|len| len as u64 == file.left()) => send_file(io, file).await?,
+            _ => copy_body(&mut res.take_body(), io, len).await?,
+        }
     }
     io.flush().await?;
     if close {
@@ -211,8 +224,41 @@ pub(crate) async fn write_response(
     Ok(())
 }
 
-/// Copies a body chunk by chunk as its source fills its own buffer (no second copy buffer).
-async fn copy_body(body: &mut Body, io: &mut Guarded, len: Option<usize>) -> io::Result<()> {
+/// Sends a local file with `sendfile(2)` on a corked socket, one chunk per turn of the executor;
+/// a file system that refuses `sendfile` gets the rest copied through a buffer. A file cut short
+/// by someone else fails the response instead of padding it.
+async fn send_file(io: &mut Guarded, body: FileBody) -> io::Result<()> {
+    let sent = send_chunks(io, body).await;
+    io.cork(false);
+    sent
+}
+
+async fn send_chunks(io: &mut Guarded, mut body: FileBody) -> io::Result<()> {
+    while body.left() > 0 {
+        let count = usize::try_from(body.left()).unwrap_or(usize::MAX).min(SEND_CHUNK);
+        let sent = future::poll_fn(|cx| io.poll_send_file(cx, body.file(), count)).await;
+        match sent {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended before its length")),
+            Ok(n) => body.sent(n),
+            Err(e) if refuses_sendfile(&e) => {
+                let len = usize::try_from(body.left()).ok();
+                return copy_body(&mut body.buffered(), io, len).await;
+            }
+            Err(e) => return Err(e),
+        }
+        future::yield_now().await;
+    }
+    Ok(())
+}
+
+/// `sendfile(2)`'s answer for a source it cannot read from (sendfile(2): EINVAL, ENOSYS).
+fn refuses_sendfile(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(22) || e.raw_os_error() == Some(38)
+}
+
+/// Copies a body chunk by chunk as its source fills its own buffer (no second copy buffer),
+/// one chunk per turn of the executor.
+async fn copy_body(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len: Option<usize>) -> io::Result<()> {
     let mut left = len.unwrap_or(usize::MAX);
     while left > 0 {
         let chunk = body.fill_buf().await?;
@@ -226,6 +272,9 @@ async fn copy_body(body: &mut Body, io: &mut Guarded, len: Option<usize>) -> io:
         io.write_all(&chunk[..n]).await?;
         body.consume(n);
         left -= n;
+        // A client that reads as fast as we write never makes a write wait: without this, its
+        // download would hold the one thread until it ends.
+        future::yield_now().await;
     }
     Ok(())
 }
@@ -255,4 +304,65 @@ fn shutting_down() -> Response {
     let mut res = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
     res.insert_header("retry-after", "5");
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::body::Load;
+    use crate::memory::stream_tracker::StreamTracker;
+    use crate::telegram::local::LocalFile;
+
+    /// The guarded server side of a loopback connection, and the client side.
+    async fn pair() -> (Guarded, async_net::TcpStream) {
+        let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = async_net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Guarded::new(server, Duration::from_secs(30), Load::default()), client)
+    }
+
+    /// `len` bytes of `path` from `start` as a tracked file body, and the tracker counting it.
+    fn file_body(path: &str, start: u64, len: u64) -> (FileBody, std::sync::Arc<StreamTracker>) {
+        let tracker = StreamTracker::new(1);
+        let (end, _) = crate::shutdown::channel();
+        let guard = tracker.register(1, "127.0.0.1:1".parse().unwrap(), end, Instant::now()).unwrap();
+        let file = LocalFile::new(std::fs::File::open(path).unwrap(), start);
+        (FileBody::new(file, len, guard, &Load::default()), tracker)
+    }
+
+    #[test]
+    fn a_file_sendfile_refuses_is_copied_through_a_buffer() {
+        // procfs files refuse sendfile (EINVAL) and answer pread.
+        let (body, tracker) = file_body("/proc/self/status", 0, 5);
+        smol::block_on(async {
+            let (mut conn, mut client) = pair().await;
+            send_file(&mut conn, body).await.unwrap();
+            let mut got = [0u8; 5];
+            client.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"Name:");
+        });
+        assert_eq!(tracker.bytes_sent(), 5, "counted like a sendfile body");
+    }
+
+    #[test]
+    fn a_file_shorter_than_promised_fails_the_response() {
+        let path = std::env::temp_dir().join(format!("streambot-conn-short-{}", std::process::id()));
+        std::fs::write(&path, vec![9u8; 10_000]).unwrap();
+        let (body, tracker) = file_body(path.to_str().unwrap(), 4_000, 7_000);
+        std::fs::remove_file(&path).unwrap();
+        let err = smol::block_on(async {
+            let (mut conn, _client) = pair().await;
+            send_file(&mut conn, body).await.unwrap_err()
+        });
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(tracker.bytes_sent(), 6_000, "what the file had went out, then the cut");
+    }
+
+    #[test]
+    fn only_einval_enosys_and_unsupported_fall_back_to_a_buffer() {
+        assert!(refuses_sendfile(&io::Error::from_raw_os_error(22)));
+        assert!(refuses_sendfile(&io::Error::from_raw_os_error(38)));
+        assert!(refuses_sendfile(&io::ErrorKind::Unsupported.into()));
+        assert!(!refuses_sendfile(&io::Error::from_raw_os_error(32)), "EPIPE: the client left");
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use http_types::{Body, Method, Request, Response, StatusCode};
 
 use super::access;
-use super::body::{ByteSource, Upstream, buffer_plan};
+use super::body::{ByteSource, FileBody, Upstream, buffer_plan};
 use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
@@ -266,7 +266,11 @@ async fn serve_file(
                 Some(opened) => opened,
                 None => open(app, &link).await?,
             };
-            res.set_body(stream(app, client, &link, opened, start, len, whole).await?);
+            let (body, file) = stream(app, client, &link, opened, start, len, whole).await?;
+            res.set_body(body);
+            if let Some(file) = file {
+                res.ext_mut().insert(file);
+            }
         }
     }
     Ok(res)
@@ -293,8 +297,8 @@ async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
     })
 }
 
-/// The body: `len` bytes from `start`, read from the local file or downloaded from Telegram,
-/// through one tracked, counted byte source.
+/// The body: `len` bytes from `start`, a local file for the connection loop to send, or a
+/// download from Telegram through one tracked, counted byte source.
 async fn stream(
     app: &App,
     client: &Client,
@@ -303,20 +307,16 @@ async fn stream(
     start: u64,
     len: u64,
     whole: bool,
-) -> Result<Body, RouteError> {
+) -> Result<(Body, Option<FileBody>), RouteError> {
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     app.count_download(link.id);
     let load = client.conn.load();
     let located = match opened.local_from(start) {
         Ok(file) => {
-            // Buffers are planned, and the stream counted, with no await in between.
-            let plan = buffer_plan(load.streams() + 1);
-            // Gathering writes pays off for fast local reads; a small body needs no more
-            // gathering room than its own size.
-            client.conn.coalesce(plan.coalesce.min(usize::try_from(len).unwrap_or(usize::MAX)));
-            let source = ByteSource::with_buffer(Upstream::File(file), len, plan.read).loaded(&load).tracked(guard);
-            return Ok(Body::from_reader(source, Some(usize_len(len)?)));
+            // The connection loop sends the file itself; the body only carries the length.
+            let body = Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?));
+            return Ok((body, Some(FileBody::new(file, len, guard, &load))));
         }
         Err(located) => located,
     };
@@ -330,7 +330,7 @@ async fn stream(
         }
     };
     // Planned after the download started, so concurrent starts see each other.
-    let plan = buffer_plan(load.streams() + 1);
+    let buffer = buffer_plan(load.streams() + 1);
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
     let skip = match u16::from(upstream.status()) {
         206 => {
@@ -342,11 +342,11 @@ async fn stream(
         }
         _ => start,
     };
-    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), len, plan.read)
+    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), len, buffer)
         .skipping(skip)
         .loaded(&load)
         .tracked(guard);
-    Ok(Body::from_reader(source, Some(usize_len(len)?)))
+    Ok((Body::from_reader(source, Some(usize_len(len)?)), None))
 }
 
 /// `/watch/<token>`: the player page (HEAD gets the same headers).

@@ -1,9 +1,11 @@
 //! Local Bot API mode: the path `getFile` gave must resolve inside `TELEGRAM_LOCAL_FILES`, and the
-//! file is read with positioned reads on the executor thread (page-cache reads take microseconds;
-//! `smol::fs::File` would add an 8 MiB buffer per open file).
+//! file goes to the socket with `sendfile(2)` on the executor thread, or is read with positioned
+//! reads where that is refused (page-cache reads take microseconds; `smol::fs::File` would add an
+//! 8 MiB buffer per open file).
 
 use std::fs::File;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -92,6 +94,23 @@ pub struct LocalFile {
 impl LocalFile {
     pub fn new(file: File, start: u64) -> LocalFile {
         LocalFile { file, pos: start }
+    }
+
+    /// Sends up to `count` bytes from the current position to `out` with `sendfile(2)`: the kernel
+    /// hands page-cache pages to the socket, so the bytes are never copied through this process.
+    /// A non-blocking `out` that is full gives `WouldBlock`; a file system without `sendfile`
+    /// support gives `EINVAL` or `Unsupported`, and then [`AsyncRead`] is the way.
+    pub fn send_to(&mut self, out: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        {
+            let n = rustix::fs::sendfile(out, &self.file, Some(&mut self.pos), count)?;
+            Ok(n)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (out, count);
+            Err(io::ErrorKind::Unsupported.into())
+        }
     }
 }
 
