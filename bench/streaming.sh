@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Streaming benchmark (not a test): one 512 MiB file on loopback in local mode.
+# Streaming benchmark (not a test): one file (SIZE_MIB, default 512 MiB) on loopback in local mode.
 #  1. single-stream throughput, streambot vs nginx (sendfile on), curl as the client, ROUNDS
 #     alternating rounds, medians and their ratio (target >= 0.8);
 #  2. streambot RSS with SLOW concurrent slow downloads on a fresh process (target <= 12 MiB).
 # Needs nginx, curl and python3 (nginx is installed with apt-get if missing). Builds release.
-# Usage: bench/streaming.sh    (env: ROUNDS=5 SLOW=100 SLOW_SECS=15 BENCH_PORT=18580, and
+# Usage: bench/streaming.sh    (env: ROUNDS=5 SIZE_MIB=512 SLOW=100 SLOW_SECS=15 BENCH_PORT=18580, and
 # STREAMBOT_BIN=path to measure another build instead of building this tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ROUNDS=${ROUNDS:-5}
+SIZE_MIB=${SIZE_MIB:-512}
 SLOW=${SLOW:-100}
 SLOW_SECS=${SLOW_SECS:-15}
 BOT_PORT=${BENCH_PORT:-18580}
@@ -32,7 +33,7 @@ trap cleanup EXIT
 
 FILE="$WORK/files/big.bin"
 mkdir -p "$WORK/files" "$WORK/data" "$WORK/nginx"
-head -c $((512 * 1024 * 1024)) /dev/urandom >"$FILE"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$FILE"
 chmod -R a+rX "$WORK"
 
 source "$ROOT/bench/nginx.sh"
@@ -111,8 +112,8 @@ EOF
 )
 read -r RSS_BEFORE RSS_PEAK RSS_END SLOW_BYTES SLOW_ALIVE <<<"$SLOW_OUT"
 
-awk -v n="$NGINX_MED" -v b="$BOT_MED" -v r="$ROUNDS" -v f="$RSS_AFTER_FAST" 'BEGIN {
-    printf "single stream, 512 MiB, median of %d rounds: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f (target >= 0.8)\n", r, n / 1048576, b / 1048576, b / n
+awk -v n="$NGINX_MED" -v b="$BOT_MED" -v r="$ROUNDS" -v f="$RSS_AFTER_FAST" -v m="$SIZE_MIB" 'BEGIN {
+    printf "single stream, %d MiB, median of %d rounds: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f (target >= 0.8)\n", m, r, n / 1048576, b / 1048576, b / n
     printf "streambot rss after the throughput rounds: %.1f MiB\n", f / 1024
 }'
 awk -v s="$SLOW" -v a="$SLOW_ALIVE" -v b="$RSS_BEFORE" -v p="$RSS_PEAK" -v e="$RSS_END" -v g="$SLOW_BYTES" -v t="$SLOW_SECS" 'BEGIN {

@@ -154,7 +154,7 @@ fn loggable(path: &str) -> String {
 }
 
 /// Who is asking: their address, how to end their connection (for the stream tracker), and the
-/// connection itself (HTTP version, write coalescing).
+/// connection itself (the streaming load).
 #[derive(Clone)]
 pub struct Client {
     pub peer: SocketAddr,
