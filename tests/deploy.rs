@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::harness::{WAIT, World, bytes, get};
-use crate::support::bot_process::BotProcess;
+use crate::harness::{WAIT, World, bytes, get, request};
+use crate::support::bot_process::{BotProcess, TempDir};
 
 /// `streambot --healthcheck` with `extra` over the world's environment; its exit code and output.
 fn healthcheck(world: &World, extra: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -76,7 +76,39 @@ fn serves_under_qemu(qemu: &Path, binary: &Path) {
     let res = get(bot.addr(), &format!("/dl/{token}"));
     assert_eq!(res.status, 200, "{}", bot.output());
     assert!(res.body == data, "byte-exact under qemu ({} of {} bytes)", res.body.len(), data.len());
-    let _ = writeln!(std::io::stderr(), "qemu: {} ran --version, /health and a byte-exact download", binary.display());
+    drop(bot);
+    serves_a_local_file_under_qemu(&command);
+    let _ = writeln!(
+        std::io::stderr(),
+        "qemu: {} ran --version, /health, a byte-exact download and a local file, whole and ranged",
+        binary.display()
+    );
+}
+
+/// Local Bot API mode: the file goes out with `sendfile` (`sendfile64` on 32-bit ARM), whole
+/// and from an offset.
+fn serves_a_local_file_under_qemu(command: &[&str]) {
+    let world = World::new("qemu-local");
+    let files = TempDir::new("qemu-local-files");
+    world.tg.set_local_dir(Some(files.path()));
+    let dir = files.path().display().to_string();
+    let bot = BotProcess::start_program_listening(command, &world.env(&[("TELEGRAM_LOCAL_FILES", &dir)]));
+    assert!(bot.wait_for_line(QEMU_LOGIN, "telegram: logged in").is_some(), "{}", bot.output());
+    let data = bytes(3_000_000, 122);
+    let file = world.tg.add_file(data.clone(), "arm-local.bin", "application/octet-stream");
+    let path = format!("/dl/{}", world.link_for(&file));
+    // The pre-warm's getFile writes the file into the directory.
+    let deadline = std::time::Instant::now() + QEMU_LOGIN;
+    while std::fs::read_dir(files.path()).unwrap().next().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the fake never wrote the file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let res = get(bot.addr(), &path);
+    assert_eq!(res.status, 200, "{}", bot.output());
+    assert!(res.body == data, "byte-exact from disk ({} of {} bytes)", res.body.len(), data.len());
+    let res = request(bot.addr(), "GET", &path, &["Range: bytes=2000000-"]);
+    assert_eq!(res.status, 206, "{}", bot.output());
+    assert!(res.body == data[2_000_000..], "the range from disk ({} bytes)", res.body.len());
 }
 
 /// Skipped, saying why, when qemu-user or `dist/` is missing; `STREAMBOT_REQUIRE_QEMU=1` (set by
