@@ -188,6 +188,13 @@ fn a_non_member_gets_join_and_try_again_and_the_link_after_joining() {
     world.tg.send_callback(&world.user, gate.message_id.unwrap(), &again);
     let reply = link_reply(&world, &world.user, 1);
     assert!(reply.text().unwrap().contains("f1.bin"), "{reply:?}");
+
+    // A second press on the same (now deleted) Join message makes no second link.
+    world.tg.send_callback(&world.user, gate.message_id.unwrap(), &again);
+    let answered = |s: &Sent| s.method == "answerCallbackQuery" && s.text().is_some_and(|t| t.contains("Done already"));
+    assert!(world.tg.wait_for_nth_sent(WAIT, 1, answered).is_some(), "{:#?}", world.tg.sent());
+    let links = world.tg.sent().iter().filter(|s| is_link_reply(s)).count();
+    assert_eq!(links, 1, "one link for one file, however often Try again is pressed");
 }
 
 #[test]

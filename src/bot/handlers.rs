@@ -236,10 +236,19 @@ async fn try_again(app: &App, update_id: i64, query: &CallbackQuery) -> Result<O
     };
     let Some(media) = intake::media_of(file) else { return Ok(None) };
     let delete = DeleteMessageParams::builder().chat_id(gate.chat.id).message_id(gate.message_id).build();
-    if let Err(e) = app.api.delete_message(&delete).await {
-        log::debug!("cannot delete the join message: {e}");
+    match app.api.delete_message(&delete).await {
+        // Presses in one chat are handled in order: the first one deleted the Join message and
+        // made the link, so a second press must not make another.
+        Err(e) if already_deleted(&e) => return Ok(Some("Done already: your link is in the chat.")),
+        Err(e) => log::debug!("cannot delete the join message: {e}"),
+        Ok(_) => {}
     }
     intake::intake(app, update_id, file, &query.from, media).await.map(|()| None)
+}
+
+/// Telegram's answer for a message that is gone (deleted before, by us or the user).
+fn already_deleted(e: &TelegramError) -> bool {
+    matches!(e, TelegramError::Api { code: 400, description, .. } if description.contains("message to delete not found"))
 }
 
 #[cfg(test)]

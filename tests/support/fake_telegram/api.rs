@@ -59,6 +59,16 @@ pub(super) fn bad(description: &str) -> ApiError {
     ApiError { code: 400, description: format!("Bad Request: {description}") }
 }
 
+/// Telegram deletes a message once; a second delete (another press of a button on it, say)
+/// answers 400.
+fn delete_message(st: &mut State, p: &Value) -> Result<Value, ApiError> {
+    let key = (require_chat(p)?, require_message_id(p)?);
+    if !st.deleted.insert(key) {
+        return Err(bad("message to delete not found"));
+    }
+    Ok(Value::Bool(true))
+}
+
 fn require_chat(params: &Value) -> Result<i64, ApiError> {
     match params.get("chat_id") {
         None | Some(Value::Null) => Err(bad("chat_id is empty")),
@@ -97,7 +107,6 @@ fn dispatch(shared: &Shared, method: &str, p: &Value, uploads: &Uploads) -> Resu
         | "setMyDescription"
         | "setMyShortDescription"
         | "answerCallbackQuery"
-        | "deleteMessage"
         | "sendChatAction"
         | "logOut"
         | "close" => Ok(Value::Bool(true)),
@@ -106,6 +115,7 @@ fn dispatch(shared: &Shared, method: &str, p: &Value, uploads: &Uploads) -> Resu
             "has_custom_certificate": false,
             "pending_update_count": shared.lock().updates.len(),
         })),
+        "deleteMessage" => delete_message(&mut shared.lock(), p),
         "sendMessage" => send_message(&mut shared.lock(), p),
         "editMessageText" => edit_message(&mut shared.lock(), p, true),
         "editMessageReplyMarkup" => edit_message(&mut shared.lock(), p, false),

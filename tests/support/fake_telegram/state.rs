@@ -74,6 +74,8 @@ pub(super) struct State {
     pub(super) offsets: Vec<Option<i64>>,
     pub(super) file_requests: Vec<FileRequest>,
     pub(super) last_bot_message: Option<i64>,
+    /// (chat, message) pairs deleted: deleting one again fails, as it does on Telegram.
+    pub(super) deleted: std::collections::HashSet<(i64, i64)>,
 }
 
 impl State {
