@@ -315,10 +315,7 @@ mod tests {
 
     /// The guarded server side of a loopback connection, and the client side.
     async fn pair() -> (Guarded, async_net::TcpStream) {
-        let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = async_net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        (Guarded::new(server, Duration::from_secs(30), Load::default()), client)
+        crate::http::guard::test_pair(Duration::from_secs(30)).await
     }
 
     /// `len` bytes of `path` from `start` as a tracked file body, and the tracker counting it.
