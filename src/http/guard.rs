@@ -31,11 +31,16 @@ struct State {
     write_timer: Option<Timer>,
     /// Streams running in the process (a new body sizes its buffer by it).
     load: Load,
+    /// The client is on this host (a reverse proxy on loopback): file bytes go out copied from a
+    /// mapped window, not with `sendfile(2)` (see [`LocalFile::copy_to`]).
+    same_host: bool,
 }
 
 impl Guarded {
     pub fn new(stream: TcpStream, write_timeout: Duration, load: Load) -> Guarded {
-        Guarded(Arc::new(Mutex::new(State { stream: stream.into(), write_timeout, write_timer: None, load })))
+        let same_host = same_host(&stream);
+        let state = State { stream: stream.into(), write_timeout, write_timer: None, load, same_host };
+        Guarded(Arc::new(Mutex::new(state)))
     }
 
     /// The process's streaming load (to size a new body's buffers).
@@ -66,13 +71,18 @@ impl Guarded {
         let _ = on;
     }
 
-    /// Sends up to `count` bytes of `file` with `sendfile(2)`, waiting (bounded by the write
-    /// timeout) while the socket's send buffer is full.
+    /// Sends up to `count` bytes of `file`, waiting (bounded by the write timeout) while the
+    /// socket's send buffer is full: with `sendfile(2)` to a client on another host, copied from
+    /// a mapped window to one on this host.
     pub fn poll_send_file(&self, cx: &mut Context<'_>, file: &mut LocalFile, count: usize) -> Poll<io::Result<usize>> {
         let mut st = self.state();
         let st = &mut *st;
         loop {
-            match file.send_to(st.stream.as_fd(), count) {
+            let sent = match st.same_host {
+                true => file.copy_to(st.stream.as_fd(), count),
+                false => file.send_to(st.stream.as_fd(), count),
+            };
+            match sent {
                 Ok(n) => {
                     st.write_timer = None;
                     return Poll::Ready(Ok(n));
@@ -87,6 +97,17 @@ impl Guarded {
                 },
             }
         }
+    }
+}
+
+/// Whether the peer is this host: a loopback address, or the address the connection came in on.
+fn same_host(stream: &TcpStream) -> bool {
+    match (stream.peer_addr(), stream.local_addr()) {
+        (Ok(peer), Ok(local)) => {
+            let peer = peer.ip().to_canonical();
+            peer.is_loopback() || peer == local.ip().to_canonical()
+        }
+        _ => false,
     }
 }
 
@@ -166,41 +187,65 @@ mod tests {
         });
     }
 
-    #[test]
-    fn sendfile_sends_the_file_from_its_position_and_waits_for_room() {
-        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-        smol::block_on(async {
-            let (conn, mut client) = pair(Duration::from_secs(30)).await;
-            let expected = data[1000..].to_vec();
-            let reader = smol::spawn(async move {
-                let mut got = vec![0u8; expected.len()];
-                client.read_exact(&mut got).await.unwrap();
-                got == expected
+    /// Both ways out for file bytes: `sendfile(2)` and the mapped window.
+    fn each_way(test: impl Fn(Guarded, TcpStream) -> std::pin::Pin<Box<dyn Future<Output = ()>>>, timeout: Duration) {
+        for same_host in [false, true] {
+            smol::block_on(async {
+                let (conn, client) = pair(timeout).await;
+                assert!(conn.state().same_host, "a loopback peer is this host");
+                conn.state().same_host = same_host;
+                test(conn, client).await;
             });
-            let mut file = LocalFile::new(temp_file("send", &data), 1000);
-            let mut left = data.len() - 1000;
-            while left > 0 {
-                let n = futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, left)).await.unwrap();
-                assert!(n > 0);
-                left -= n;
-            }
-            assert!(reader.await, "byte-exact across more than one socket buffer");
-        });
+        }
     }
 
     #[test]
-    fn sendfile_to_a_client_that_stops_reading_times_out() {
-        let data = vec![5u8; 32 * 1024 * 1024];
-        smol::block_on(async {
-            let (conn, _client) = pair(Duration::from_millis(200)).await;
-            let mut file = LocalFile::new(temp_file("stall", &data), 0);
-            let err = loop {
-                match futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, 1 << 20)).await {
-                    Ok(n) => assert!(n > 0, "the file is longer than any socket buffer"),
-                    Err(e) => break e,
-                }
-            };
-            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        });
+    fn a_file_goes_out_from_its_position_and_waits_for_room() {
+        let data: std::rc::Rc<Vec<u8>> = std::rc::Rc::new((0..3_000_000u32).map(|i| (i % 253) as u8).collect());
+        each_way(
+            |conn, mut client| {
+                let data = data.clone();
+                Box::pin(async move {
+                    let expected = data[1001..].to_vec();
+                    let reader = smol::spawn(async move {
+                        let mut got = vec![0u8; expected.len()];
+                        client.read_exact(&mut got).await.unwrap();
+                        got == expected
+                    });
+                    let mut file = LocalFile::new(temp_file("send", &data), 1001);
+                    let mut left = data.len() - 1001;
+                    while left > 0 {
+                        let n =
+                            futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, left)).await.unwrap();
+                        assert!(n > 0);
+                        left -= n;
+                    }
+                    assert!(reader.await, "byte-exact across more than one socket buffer");
+                })
+            },
+            Duration::from_secs(30),
+        );
+    }
+
+    #[test]
+    fn a_file_to_a_client_that_stops_reading_times_out() {
+        let data = std::rc::Rc::new(vec![5u8; 32 * 1024 * 1024]);
+        each_way(
+            |conn, client| {
+                let data = data.clone();
+                Box::pin(async move {
+                    let _client = client;
+                    let mut file = LocalFile::new(temp_file("stall", &data), 0);
+                    let err = loop {
+                        match futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, 1 << 20)).await {
+                            Ok(n) => assert!(n > 0, "the file is longer than any socket buffer"),
+                            Err(e) => break e,
+                        }
+                    };
+                    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+                })
+            },
+            Duration::from_millis(200),
+        );
     }
 }

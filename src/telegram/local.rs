@@ -1,6 +1,6 @@
 //! Local Bot API mode: the path `getFile` gave must resolve inside `TELEGRAM_LOCAL_FILES`, and the
-//! file goes to the socket with `sendfile(2)` on the executor thread, or is read with positioned
-//! reads where that is refused (page-cache reads take microseconds; `smol::fs::File` would add an
+//! file goes to the socket on the executor thread, with `sendfile(2)` or from a mapped window
+//! (a receiver on the same host), or is read with positioned reads where both are refused (page-cache reads take microseconds; `smol::fs::File` would add an
 //! 8 MiB buffer per open file).
 
 use std::fs::File;
@@ -111,6 +111,37 @@ impl LocalFile {
             let _ = (out, count);
             Err(io::ErrorKind::Unsupported.into())
         }
+    }
+
+    /// Sends up to `count` bytes from the current position to `out` with one copy made by this
+    /// thread, from a window of the file mapped for the call ([`crate::telegram::mapped`]): the
+    /// cheaper way when the receiver is on this host. Where the file cannot be mapped, this is
+    /// [`LocalFile::send_to`]. The window stops at the file's current length (the rest of its last
+    /// page reads as zeros), so a file cut short gives 0 at its new end, as `sendfile` does.
+    pub fn copy_to(&mut self, out: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
+        #[cfg(target_os = "linux")]
+        {
+            let len = self.file.metadata()?.len();
+            let left = usize::try_from(len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+            // Nothing to map (the end, or a file that reports no length, as procfs files do):
+            // `sendfile` gives 0 at the end, or refuses a file it cannot read that way.
+            let window = match left.min(count) {
+                0 => None,
+                count => crate::telegram::mapped::Window::map(&self.file, self.pos, count).ok(),
+            };
+            let Some(window) = window else {
+                return self.send_to(out, count);
+            };
+            let n = window.send(out).map_err(|e| match e.raw_os_error() {
+                // Truncated between the length check and the copy (see `mapped`).
+                Some(libc::EFAULT) => io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"),
+                _ => e,
+            })?;
+            self.pos += n as u64;
+            Ok(n)
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.send_to(out, count)
     }
 }
 
