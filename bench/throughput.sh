@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Throughput at 1, 8 and 32 parallel streams, streambot (local mode) against nginx (sendfile on)
-# in the same run, curl as the client, one 256 MiB file on loopback; plus each server's CPU
-# seconds per GiB served (utime + stime from /proc). Prints one summary line per stream count and
-# writes the figures as JSON (default target/bench/throughput.json).
+# in the same run, curl as the client, one 256 MiB file on loopback, medians of ROUNDS alternating
+# rounds; plus each server's CPU seconds per GiB served (utime + stime from /proc). Prints one
+# summary line per stream count and writes the figures as JSON (default
+# target/bench/throughput.json).
 # Usage: bench/throughput.sh   (env: SIZE_MIB=256 ROUNDS=3 BENCH_PORT=18680 OUT=path,
 # STREAMBOT_BIN=path to measure another build instead of building this tree). Needs nginx,
 # curl and python3; nginx is installed with apt-get if missing.
@@ -41,35 +42,45 @@ NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 cat "$FILE" >/dev/null
 
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # clock ticks, user + system
-run() { # url streams -> "seconds cpu_ticks" for all streams at once
-    local url=$1 n=$2 pid=$3 c0 t0 t1 c1
+# Each transfer is timed by curl itself (`time_total`): a 256 MiB transfer on loopback takes
+# 70-130 ms, and starting a curl process adds several ms to a wall clock around it, which pulls
+# every ratio toward 1. The streams run at once, so the round lasts as long as the slowest one.
+run() { # url streams pid -> "0 seconds cpu_ticks_before cpu_ticks_after"
+    local url=$1 n=$2 pid=$3 c0 c1
     local curls=()
-    c0=$(cpu "$pid"); t0=$(date +%s.%N)
-    for _ in $(seq "$n"); do curl -s -o /dev/null "$url" & curls+=($!); done
+    : >"$WORK/times"
+    c0=$(cpu "$pid")
+    for _ in $(seq "$n"); do curl -s -o /dev/null -w '%{time_total}\n' "$url" >>"$WORK/times" & curls+=($!); done
     wait "${curls[@]}"
-    t1=$(date +%s.%N); c1=$(cpu "$pid")
-    echo "$t0 $t1 $c0 $c1"
+    c1=$(cpu "$pid")
+    echo "0 $(sort -g "$WORK/times" | tail -1) $c0 $c1"
 }
 TICK=$(getconf CLK_TCK)
 echo "[" >"$OUT"
 first=1
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+round() { # url streams pid -> MiB/s of the round; adds the pid's CPU ticks to $WORK/cpu.<pid>
+    local a b c d
+    read -r a b c d <<<"$(run "$1" "$2" "$3")"
+    echo $((d - c)) >>"$WORK/cpu.$3"
+    awk -v a="$a" -v b="$b" -v n="$2" -v m="$SIZE_MIB" 'BEGIN{print n*m/(b-a)}'
+}
 for n in 1 8 32; do
-    best_n=0; best_b=0; cpu_n=0; cpu_b=0
-    for _ in $(seq "$ROUNDS"); do
-        read -r a b c d <<<"$(run "http://127.0.0.1:$NGINX_PORT/big.bin" "$n" "$NGINX_WORKER")"
-        s=$(awk -v a="$a" -v b="$b" -v n="$n" -v m="$SIZE_MIB" 'BEGIN{print n*m/(b-a)}'); cpu_n=$((cpu_n + d - c))
-        awk -v s="$s" -v x="$best_n" 'BEGIN{exit !(s>x)}' && best_n=$s
-        read -r a b c d <<<"$(run "$URL" "$n" "$BOT_PID")"
-        s=$(awk -v a="$a" -v b="$b" -v n="$n" -v m="$SIZE_MIB" 'BEGIN{print n*m/(b-a)}'); cpu_b=$((cpu_b + d - c))
-        awk -v s="$s" -v x="$best_b" 'BEGIN{exit !(s>x)}' && best_b=$s
+    : >"$WORK/nginx.s"; : >"$WORK/bot.s"; : >"$WORK/cpu.$NGINX_WORKER"; : >"$WORK/cpu.$BOT_PID"
+    for _ in $(seq "$ROUNDS"); do   # alternating rounds, so drifts of the machine hit both alike
+        round "http://127.0.0.1:$NGINX_PORT/big.bin" "$n" "$NGINX_WORKER" >>"$WORK/nginx.s"
+        round "$URL" "$n" "$BOT_PID" >>"$WORK/bot.s"
     done
+    med_n=$(median <"$WORK/nginx.s"); med_b=$(median <"$WORK/bot.s")
+    cpu_n=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$NGINX_WORKER")
+    cpu_b=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$BOT_PID")
     gib=$(awk -v n="$n" -v m="$SIZE_MIB" -v r="$ROUNDS" 'BEGIN{print n*m*r/1024}')
-    line=$(awk -v n="$n" -v x="$best_n" -v y="$best_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
+    line=$(awk -v n="$n" -v x="$med_n" -v y="$med_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
         printf "%d streams: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f; cpu s/GiB nginx %.2f, streambot %.2f", n, x, y, y/x, cn/t/g, cb/t/g}')
     echo "$line"
     [ "$first" = 1 ] || echo "," >>"$OUT"
     first=0
-    awk -v n="$n" -v x="$best_n" -v y="$best_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
+    awk -v n="$n" -v x="$med_n" -v y="$med_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
         printf "{\"streams\": %d, \"nginx_mib_s\": %.1f, \"streambot_mib_s\": %.1f, \"ratio\": %.3f, \"nginx_cpu_s_per_gib\": %.3f, \"streambot_cpu_s_per_gib\": %.3f}", n, x, y, y/x, cn/t/g, cb/t/g}' >>"$OUT"
 done
 echo "]" >>"$OUT"

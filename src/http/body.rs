@@ -27,7 +27,7 @@ pub const MEDIUM_STREAMS: usize = 8;
 
 /// How big one stream's [`ByteSource`] buffer is, given how many streams run (this one
 /// included): big buffers for a few streams (speed), small ones for many (memory). Local files
-/// need none: they go out with `sendfile(2)` ([`FileBody`]).
+/// need none: the kernel sends them from the page cache ([`FileBody`]).
 pub fn buffer_plan(active_streams: usize) -> usize {
     match active_streams {
         0..=LARGE_STREAMS => LARGE_BUFFER,
@@ -78,8 +78,9 @@ impl AsyncRead for Upstream {
     }
 }
 
-/// A local file's bytes for a response, sent with `sendfile(2)` by the connection loop: no buffer
-/// in this process, and one copy in the kernel where `pread` and `write` make two. It rides in
+/// A local file's bytes for a response, sent by the connection loop with `sendfile(2)` (or, to a
+/// client on this host, from one mapped window at a time): no buffer in this process, and at most
+/// one copy where `pread` and `write` make two. It rides in
 /// the response's extensions; the response's own body only carries the length.
 pub struct FileBody {
     file: LocalFile,
@@ -110,7 +111,7 @@ impl FileBody {
         self.guard.progress(n as u64, std::time::Instant::now());
     }
 
-    /// The rest of the body through a buffer, for a file system that refuses `sendfile`.
+    /// The rest of the body through a buffer, for a file system that refuses `sendfile` and mapping.
     pub fn buffered(self) -> ByteSource<Upstream> {
         let size = buffer_plan((self.load.0).streams());
         let mut source = ByteSource::with_buffer(Upstream::File(self.file), self.left, size);
