@@ -45,7 +45,7 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # clock ticks, user + sys
 # Each transfer is timed by curl itself (`time_total`): a 256 MiB transfer on loopback takes
 # 70-130 ms, and starting a curl process adds several ms to a wall clock around it, which pulls
 # every ratio toward 1. The streams run at once, so the round lasts as long as the slowest one.
-run() { # url streams pid -> "0 seconds cpu_ticks_before cpu_ticks_after"
+run() { # url streams pid -> "seconds cpu_ticks_before cpu_ticks_after"
     local url=$1 n=$2 pid=$3 c0 c1
     local curls=()
     : >"$WORK/times"
@@ -53,17 +53,17 @@ run() { # url streams pid -> "0 seconds cpu_ticks_before cpu_ticks_after"
     for _ in $(seq "$n"); do curl -s -o /dev/null -w '%{time_total}\n' "$url" >>"$WORK/times" & curls+=($!); done
     wait "${curls[@]}"
     c1=$(cpu "$pid")
-    echo "0 $(sort -g "$WORK/times" | tail -1) $c0 $c1"
+    echo "$(sort -g "$WORK/times" | tail -1) $c0 $c1"
 }
 TICK=$(getconf CLK_TCK)
 echo "[" >"$OUT"
 first=1
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 round() { # url streams pid -> MiB/s of the round; adds the pid's CPU ticks to $WORK/cpu.<pid>
-    local a b c d
-    read -r a b c d <<<"$(run "$1" "$2" "$3")"
-    echo $((d - c)) >>"$WORK/cpu.$3"
-    awk -v a="$a" -v b="$b" -v n="$2" -v m="$SIZE_MIB" 'BEGIN{print n*m/(b-a)}'
+    local secs c0 c1
+    read -r secs c0 c1 <<<"$(run "$1" "$2" "$3")"
+    echo $((c1 - c0)) >>"$WORK/cpu.$3"
+    awk -v t="$secs" -v n="$2" -v m="$SIZE_MIB" 'BEGIN{print n*m/t}'
 }
 for n in 1 8 32; do
     : >"$WORK/nginx.s"; : >"$WORK/bot.s"; : >"$WORK/cpu.$NGINX_WORKER"; : >"$WORK/cpu.$BOT_PID"

@@ -1,6 +1,7 @@
 //! streambot: a Telegram bot that turns files into HTTP download links, in one thread and a few
 //! MiB of memory. The map of the house:
-// `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`).
+// `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`) and `telegram::mapped`
+// (a file window mapped for one `send(2)`).
 #![deny(unsafe_code)]
 
 /// The running bot's shared state and its small accessors.

@@ -80,8 +80,8 @@ impl AsyncRead for Upstream {
 
 /// A local file's bytes for a response, sent by the connection loop with `sendfile(2)` (or, to a
 /// client on this host, from one mapped window at a time): no buffer in this process, and at most
-/// one copy where `pread` and `write` make two. It rides in
-/// the response's extensions; the response's own body only carries the length.
+/// one copy where `pread` and `write` make two. It rides in the response's extensions; the
+/// response's own body only carries the length.
 pub struct FileBody {
     file: LocalFile,
     left: u64,

@@ -227,9 +227,9 @@ pub(crate) async fn write_response(
 }
 
 /// Sends a local file on a corked socket, one chunk per turn of the executor (with `sendfile(2)`,
-/// or from mapped windows to a client on this host, see `Guarded::poll_send_file`); a file
-/// system that refuses both gets the rest copied through a buffer. A file cut short
-/// by someone else fails the response instead of padding it.
+/// or from mapped windows to a client on this host, see `Guarded::poll_send_file`); a file system
+/// that refuses both gets the rest copied through a buffer. A file cut short by someone else fails
+/// the response instead of padding it.
 async fn send_file(io: &mut Guarded, body: FileBody) -> io::Result<()> {
     let sent = send_chunks(io, body).await;
     io.cork(false);

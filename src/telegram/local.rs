@@ -1,7 +1,7 @@
 //! Local Bot API mode: the path `getFile` gave must resolve inside `TELEGRAM_LOCAL_FILES`, and the
-//! file goes to the socket on the executor thread, with `sendfile(2)` or from a mapped window
-//! (a receiver on the same host), or is read with positioned reads where both are refused (page-cache reads take microseconds; `smol::fs::File` would add an
-//! 8 MiB buffer per open file).
+//! file goes to the socket on the executor thread, with `sendfile(2)` or from a mapped window (a
+//! receiver on the same host), or is read with positioned reads where both are refused (page-cache
+//! reads take microseconds; `smol::fs::File` would add an 8 MiB buffer per open file).
 
 use std::fs::File;
 use std::io;
