@@ -58,6 +58,7 @@ run() { # url streams pid -> "seconds cpu_ticks_before cpu_ticks_after"
 TICK=$(getconf CLK_TCK)
 echo "[" >"$OUT"
 first=1
+list() { paste -sd, "$1"; }   # a file's lines as a JSON array's items
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 round() { # url streams pid -> MiB/s of the round; adds the pid's CPU ticks to $WORK/cpu.<pid>
     local secs c0 c1
@@ -72,16 +73,24 @@ for n in 1 8 32; do
         round "$URL" "$n" "$BOT_PID" >>"$WORK/bot.s"
     done
     med_n=$(median <"$WORK/nginx.s"); med_b=$(median <"$WORK/bot.s")
+    # Each streambot round over the nginx round just before it: a drift of the machine that
+    # outlasts two rounds cancels out of these, not out of a ratio of medians.
+    paired=$(paste "$WORK/nginx.s" "$WORK/bot.s" | awk '{ print $2 / $1 }' | median)
     cpu_n=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$NGINX_WORKER")
     cpu_b=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$BOT_PID")
     gib=$(awk -v n="$n" -v m="$SIZE_MIB" -v r="$ROUNDS" 'BEGIN{print n*m*r/1024}')
     line=$(awk -v n="$n" -v x="$med_n" -v y="$med_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
-        printf "%d streams: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f; cpu s/GiB nginx %.2f, streambot %.2f", n, x, y, y/x, cn/t/g, cb/t/g}')
+        printf "%d streams: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f", n, x, y, y/x}')
+    line+=$(awk -v p="$paired" -v n="$n" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
+        printf " (paired rounds %.2f); cpu s/GiB nginx %.2f, streambot %.2f", p, cn/t/g, cb/t/g}')
     echo "$line"
     [ "$first" = 1 ] || echo "," >>"$OUT"
     first=0
     awk -v n="$n" -v x="$med_n" -v y="$med_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
-        printf "{\"streams\": %d, \"nginx_mib_s\": %.1f, \"streambot_mib_s\": %.1f, \"ratio\": %.3f, \"nginx_cpu_s_per_gib\": %.3f, \"streambot_cpu_s_per_gib\": %.3f}", n, x, y, y/x, cn/t/g, cb/t/g}' >>"$OUT"
+        printf "{\"streams\": %d, \"nginx_mib_s\": %.1f, \"streambot_mib_s\": %.1f, \"ratio\": %.3f, ", n, x, y, y/x
+        printf "\"nginx_cpu_s_per_gib\": %.3f, \"streambot_cpu_s_per_gib\": %.3f, ", cn/t/g, cb/t/g}' >>"$OUT"
+    printf '"paired_ratio": %.3f, "nginx_rounds_mib_s": [%s], "streambot_rounds_mib_s": [%s]}' \
+        "$paired" "$(list "$WORK/nginx.s")" "$(list "$WORK/bot.s")" >>"$OUT"
 done
 echo "]" >>"$OUT"
 echo "json: $OUT"
