@@ -79,9 +79,8 @@ for n in 1 8 32; do
     cpu_n=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$NGINX_WORKER")
     cpu_b=$(awk '{ s += $1 } END { print s }' "$WORK/cpu.$BOT_PID")
     gib=$(awk -v n="$n" -v m="$SIZE_MIB" -v r="$ROUNDS" 'BEGIN{print n*m*r/1024}')
-    line=$(awk -v n="$n" -v x="$med_n" -v y="$med_b" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
-        printf "%d streams: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f", n, x, y, y/x}')
-    line+=$(awk -v p="$paired" -v n="$n" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
+    line=$(awk -v n="$n" -v x="$med_n" -v y="$med_b" -v p="$paired" -v cn="$cpu_n" -v cb="$cpu_b" -v g="$gib" -v t="$TICK" 'BEGIN{
+        printf "%d streams: nginx %.0f MiB/s, streambot %.0f MiB/s, ratio %.2f", n, x, y, y/x
         printf " (paired rounds %.2f); cpu s/GiB nginx %.2f, streambot %.2f", p, cn/t/g, cb/t/g}')
     echo "$line"
     [ "$first" = 1 ] || echo "," >>"$OUT"
