@@ -42,6 +42,8 @@ pub struct App {
     pub bandwidth: Bandwidth,
     /// Updates handled since start.
     pub updates_handled: Cell<u64>,
+    /// Replies Telegram never took, after retrying for `REPLY_RETRY_SECS`, since start.
+    pub replies_lost: Cell<u64>,
     /// HTTP responses by status since start.
     pub responses: StatusCounts,
     /// Panics caught, by failure domain.
@@ -88,6 +90,7 @@ impl App {
             files,
             bandwidth,
             updates_handled: Cell::new(0),
+            replies_lost: Cell::new(0),
             responses: StatusCounts::new(),
             panics: Default::default(),
             started: Instant::now(),

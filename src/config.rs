@@ -96,6 +96,8 @@ pub struct Timers {
     pub stream_idle: Duration,
     /// Running streams may finish for this long at shutdown (`SHUTDOWN_GRACE_SECS`, 10 s).
     pub shutdown_grace: Duration,
+    /// How long a reply is retried after network errors, 5xx and 429 (`REPLY_RETRY_SECS`, 2 min).
+    pub reply_retry: Duration,
 }
 
 impl Timers {
@@ -109,6 +111,7 @@ impl Timers {
             bandwidth_flush: timer("BANDWIDTH_FLUSH_SECS")?,
             stream_idle: timer("STREAM_IDLE_SECS")?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SECS", 0..=3600)?,
+            reply_retry: vars.seconds("REPLY_RETRY_SECS", 1..=3600)?,
         })
     }
 }

@@ -41,7 +41,7 @@ pub mod run;
 pub(crate) mod shutdown;
 /// SQLite: migrations and typed queries.
 pub(crate) mod store;
-/// Bot API transport, long polling, the update dispatcher (lanes, watermark, flood holds), file access.
+/// Bot API transport, long polling, the update dispatcher (journal, lanes, flood holds, retries), file access.
 pub(crate) mod telegram;
 #[cfg(test)]
 mod testing;

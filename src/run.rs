@@ -400,9 +400,24 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
             })
         })
     };
+    let overflow: crate::telegram::dispatch::Overflow = {
+        let app = app.clone();
+        Rc::new(move |chat, waiting| {
+            let app = app.clone();
+            Box::pin(async move {
+                app.panics
+                    .catch(
+                        crate::panics::Domain::Update,
+                        "slow-down note",
+                        bot::handlers::slow_down(&app, chat, waiting),
+                    )
+                    .await;
+            })
+        })
+    };
     let settings =
         poller::Settings { poll_timeout_secs: app.config.poll_timeout_secs, grace: app.config.timers.shutdown_grace };
-    poller::run(&app.api, &app.store, ex, settings, &shutdown, handler).await;
+    poller::run(&app.api, &app.store, ex, settings, &shutdown, handler, overflow).await;
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod journal;
 mod public;
 
+pub use journal::{JournalRow, NewUpdate};
 pub use public::BroadcastRow;
 
 /// Numbered migrations; `kv.schema_version` records how many ran.
@@ -59,6 +61,18 @@ const MIGRATIONS: &[&str] = &[
         blocked INTEGER NOT NULL,
         started_at INTEGER NOT NULL
      );",
+    // 4: the journal holds unfinished updates only, each with its lane (chat), so intake is
+    // confirmed to Telegram at once and worked through chat by chat; `update_lanes` keeps each
+    // busy lane's last turn (round robin) and whether it was told to slow down.
+    "DELETE FROM update_journal WHERE body IS NULL;
+     ALTER TABLE update_journal ADD COLUMN lane INTEGER;
+     ALTER TABLE update_journal ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX update_journal_lane ON update_journal(lane, update_id);
+     CREATE TABLE update_lanes (
+        lane INTEGER PRIMARY KEY,
+        turn INTEGER NOT NULL DEFAULT 0,
+        warned INTEGER NOT NULL DEFAULT 0
+     );",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.
@@ -96,14 +110,6 @@ pub struct LinkRow {
     pub update_id: Option<i64>,
     /// Taken back by its owner or an admin: served as 410 from then on.
     pub revoked: bool,
-}
-
-/// One row of the update journal: an update at or above the stored offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JournalRow {
-    pub update_id: i64,
-    /// The update's JSON while it is unfinished; `None` once it finished.
-    pub body: Option<String>,
 }
 
 /// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
@@ -175,68 +181,9 @@ impl Store {
         Ok(self.conn.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
     }
 
-    #[cfg(test)]
-    pub fn kv_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO kv(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
-    }
-
     /// The next `getUpdates` offset (last handled update id + 1), if any was stored.
     pub fn poll_offset(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.kv_get("poll_offset")?.and_then(|v| v.parse().ok()))
-    }
-
-    #[cfg(test)]
-    pub fn set_poll_offset(&self, offset: i64) -> Result<(), StoreError> {
-        self.kv_set("poll_offset", &offset.to_string())
-    }
-
-    /// Journals a batch of updates (id, JSON) as unfinished, in one transaction: before the next
-    /// `getUpdates` confirms them to Telegram, which then forgets them.
-    pub fn journal_updates(&self, batch: &[(i64, String)]) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO update_journal(update_id, body) VALUES(?1, ?2)
-                 ON CONFLICT(update_id) DO UPDATE SET body = excluded.body",
-            )?;
-            for (id, body) in batch {
-                insert.execute(params![id, body])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The journal, oldest first, at most `limit` rows.
-    pub fn journal(&self, limit: usize) -> Result<Vec<JournalRow>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut query = self.conn.prepare("SELECT update_id, body FROM update_journal ORDER BY update_id LIMIT ?1")?;
-        let rows = query.query_map(params![limit], |r| Ok(JournalRow { update_id: r.get(0)?, body: r.get(1)? }))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Update `id` finished; with `watermark`, also stores that offset and forgets the journal
-    /// rows below it. One transaction.
-    pub fn finish_update(&self, id: i64, watermark: Option<i64>) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        tx.prepare_cached("UPDATE update_journal SET body = NULL WHERE update_id = ?1")?.execute(params![id])?;
-        if let Some(w) = watermark {
-            commit_watermark(&tx, w)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Stores the offset `watermark` and forgets the journal rows below it.
-    pub fn set_watermark(&self, watermark: i64) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        commit_watermark(&tx, watermark)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Registers a user or refreshes their name and last-seen time.
@@ -368,16 +315,6 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
     })
 }
 
-/// Stores the offset and drops the journal rows below it, inside the caller's transaction.
-fn commit_watermark(tx: &rusqlite::Transaction<'_>, watermark: i64) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM update_journal WHERE update_id < ?1")?.execute(params![watermark])?;
-    tx.prepare_cached(
-        "INSERT INTO kv(key, value) VALUES('poll_offset', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![watermark.to_string()])?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,20 +406,5 @@ mod tests {
         older.update_id = None;
         store.insert_link(&old).unwrap();
         store.insert_link(&older).unwrap();
-    }
-
-    #[test]
-    fn the_journal_keeps_rows_from_the_watermark_up() {
-        let store = Store::open_in_memory().unwrap();
-        store.journal_updates(&[(7, "{a}".into()), (8, "{b}".into()), (9, "{c}".into())]).unwrap();
-        store.finish_update(8, None).unwrap();
-        let row = |update_id, body: Option<&str>| JournalRow { update_id, body: body.map(String::from) };
-        assert_eq!(store.journal(10).unwrap(), [row(7, Some("{a}")), row(8, None), row(9, Some("{c}"))]);
-        assert_eq!(store.poll_offset().unwrap(), None);
-        store.finish_update(7, Some(9)).unwrap();
-        assert_eq!(store.journal(10).unwrap(), [row(9, Some("{c}"))]);
-        assert_eq!(store.poll_offset().unwrap(), Some(9));
-        store.set_watermark(10).unwrap();
-        assert_eq!((store.journal(10).unwrap(), store.poll_offset().unwrap()), (vec![], Some(10)));
     }
 }

@@ -54,15 +54,32 @@ pub fn kind(update: &Update) -> &'static str {
     }
 }
 
-/// Handles one update; errors are logged, never returned (one bad update must not stop the poll).
+/// Handles one update; errors are logged, never returned (one bad update must not stop the poll),
+/// and a reply lost after its retries is counted.
 pub async fn handle(app: &Rc<App>, update: Update) {
     let result = match update.content {
         UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
         UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
         _ => Ok(()),
     };
-    if let Err(e) = result {
-        log::warn!("update {}: {e}", update.update_id);
+    match result {
+        Err(e) if crate::telegram::retry::is_transient(&e) => {
+            app.replies_lost.set(app.replies_lost.get() + 1);
+            log::error!("update {}: Telegram did not take the reply after retrying: {e}", update.update_id);
+        }
+        Err(e) => log::warn!("update {}: {e}", update.update_id),
+        Ok(()) => {}
+    }
+}
+
+/// Tells `chat` that its queue is full: what it sends now is skipped until its answers are out.
+pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
+    let text = format!(
+        "Slow down, please: {waiting} files and messages of yours are waiting for an answer. \
+         They will all be answered in order; what you send before then is skipped, so send it again afterwards."
+    );
+    if let Err(e) = send(app, chat, text, None).await {
+        log::warn!("cannot tell chat {chat} to slow down: {e}");
     }
 }
 

@@ -8,7 +8,7 @@ use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 
 use super::force_sub::{self, Gate};
 use super::owner::revoke_button;
-use super::reply::{send, send_reply};
+use super::reply::{send, send_once, send_reply};
 use crate::app::App;
 use crate::config::CLOUD_FILE_LIMIT;
 use crate::html::escape;
@@ -164,7 +164,7 @@ pub async fn intake(
         Ok(Some(row)) => {
             log::info!("update {update_id} was handled before: sending its link again");
             app.files.prewarm(&row.file_id);
-            return reply(app, chat_id, &row, &media).await;
+            return reply_or_apologize(app, chat_id, &row, &media).await;
         }
         Ok(None) => {}
         // Going on is safe: the unique update_id refuses a second row.
@@ -187,7 +187,23 @@ pub async fn intake(
     };
     // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
     app.files.prewarm(&row.file_id);
-    reply(app, chat_id, &row, &media).await
+    reply_or_apologize(app, chat_id, &row, &media).await
+}
+
+/// Replies with the link; if Telegram never takes it (retried for `REPLY_RETRY_SECS`), gives the
+/// daily limit its link back and asks the user, in one try, to send the file again.
+async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
+    let Err(e) = reply(app, chat_id, row, media).await else { return Ok(()) };
+    if let Err(e) = app.store.refund_link_event(row.owner, row.created_at) {
+        log::warn!("cannot give user {} back the link that did not reach them: {e}", row.owner);
+    }
+    if crate::telegram::retry::is_transient(&e) {
+        let sorry = "Sorry, Telegram did not take the message with your link. Please send the file again.";
+        if let Err(again) = send_once(app, chat_id, sorry).await {
+            log::debug!("the try-again note to chat {chat_id} failed too: {again}");
+        }
+    }
+    Err(e)
 }
 
 /// Why no link is made for `media`, as the reply says it: too big, or the month's bandwidth is used.

@@ -1,4 +1,5 @@
-//! Sending replies: every message the bot writes goes out as HTML without link previews.
+//! Sending replies: every message the bot writes goes out as HTML without link previews, and is
+//! tried again for `REPLY_RETRY_SECS` while Telegram cannot be reached or answers 5xx or 429.
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
@@ -6,6 +7,7 @@ use frankenstein::methods::{EditMessageTextParams, SendMessageParams};
 use frankenstein::types::{InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyMarkup, ReplyParameters};
 
 use crate::app::App;
+use crate::telegram::retry::persist;
 use crate::telegram::transport::TelegramError;
 
 /// Sends an HTML message without link previews.
@@ -37,7 +39,14 @@ pub async fn send_reply(
             reply_to.map(|id| ReplyParameters::builder().message_id(id).allow_sending_without_reply(true).build()),
         )
         .build();
-    Ok(app.api.send_message(&params).await?.result)
+    let sent = persist("sendMessage", app.config.timers.reply_retry, || app.api.send_message(&params)).await?;
+    Ok(sent.result)
+}
+
+/// Sends a short plain message once, without retrying (the last word after retries failed).
+pub async fn send_once(app: &App, chat_id: i64, text: &str) -> Result<(), TelegramError> {
+    let params = SendMessageParams::builder().chat_id(chat_id).text(text).build();
+    app.api.send_message(&params).await.map(drop)
 }
 
 /// Replaces a message's text (HTML, no previews) and buttons. Showing the same text again is
@@ -57,7 +66,7 @@ pub async fn edit(
         .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
         .maybe_reply_markup(markup)
         .build();
-    match app.api.edit_message_text(&params).await {
+    match persist("editMessageText", app.config.timers.reply_retry, || app.api.edit_message_text(&params)).await {
         Err(e) if e.description_contains("message is not modified") => Ok(()),
         other => other.map(drop),
     }

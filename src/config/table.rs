@@ -105,6 +105,12 @@ pub const VARIABLES: &[Var] = &[
     ),
     var("STREAM_IDLE_SECS", "300", TIMER, "a download without progress this long is ended"),
     var("SHUTDOWN_GRACE_SECS", "10", "0-3600 seconds", "running downloads may finish this long at shutdown"),
+    var(
+        "REPLY_RETRY_SECS",
+        "120",
+        "1-3600 seconds",
+        "a reply Telegram did not take (network error, 5xx, 429) is retried this long before the user is told to try again",
+    ),
     var("CLEANUP_STREAMS_SECS", "600", TIMER, "interval of the stalled-download sweep"),
     var("CLEANUP_LOG_CACHE_SECS", "1800", TIMER, "interval of the log rate-limiter sweep"),
     var("CLEANUP_MEMORY_SECS", "3600", TIMER, "interval of the memory report and heap trim"),

@@ -24,6 +24,12 @@ pub fn metrics(app: &App) -> Response {
     metric("stream_capacity", "gauge", "Slots in the stream table.", &app.streams.capacity());
     metric("sent_bytes_total", "counter", "File bytes handed to clients.", &app.streams.bytes_sent());
     metric("updates_handled_total", "counter", "Telegram updates handled.", &app.updates_handled.get());
+    metric(
+        "replies_lost_total",
+        "counter",
+        "Replies Telegram did not take after retrying for REPLY_RETRY_SECS.",
+        &app.replies_lost.get(),
+    );
     let cache = crate::logger::cache_stats();
     metric("log_cache_used", "gauge", "Rate-limiter slots in use.", &cache.used);
     metric("log_cache_capacity", "gauge", "Rate-limiter slots.", &cache.capacity);

@@ -33,6 +33,16 @@ impl Store {
         Ok(times)
     }
 
+    /// Gives back the daily-limit event of a link `user` made at `at` whose message never reached
+    /// them (the link itself stays: the message may have landed after all).
+    pub fn refund_link_event(&self, user: u64, at: u64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM link_events WHERE rowid = (SELECT rowid FROM link_events WHERE user_id = ?1 AND at = ?2 LIMIT 1)",
+            params![to_sql(user), to_sql(at)],
+        )?;
+        Ok(())
+    }
+
     /// Links made by anyone after `since`.
     pub fn links_made_since(&self, since: u64) -> Result<u64, StoreError> {
         let n =

@@ -1,7 +1,9 @@
-//! Runs updates side by side on the one executor: each in its chat's lane (in order within a
-//! chat), at most `MAX_IN_FLIGHT` at once, each journaled before Telegram is told to forget it.
-//! Finished updates move the stored watermark; one cut off at shutdown stays in the journal and
-//! runs again at the next start. What a handler does is not this module's business.
+//! Runs updates side by side on the one executor. Each update is journaled in the store as it
+//! arrives, so the next `getUpdates` confirms it to Telegram and polling never waits for a busy
+//! chat. The journal is worked through chat by chat, round robin: one update per chat at a time,
+//! in order, at most [`MAX_RUNNING`] at once, and only those held in memory. An update cut off at
+//! shutdown stays in the journal and runs again at the next start. What a handler does is not
+//! this module's business.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,19 +15,24 @@ use serde_json::Value;
 use smol::LocalExecutor;
 use smol::channel::{Receiver, RecvError, Sender, bounded};
 
-use super::lanes::{Lane, Lanes, lane_of};
-use super::watermark::{MAX_IN_FLIGHT, WINDOW, Window};
+use super::lanes::{Lane, lane_of};
 use crate::shutdown::Shutdown;
-use crate::store::{JournalRow, Store};
+use crate::store::{JournalRow, NewUpdate, Store};
+
+/// Updates running at once, at most (one per chat): what intake holds in memory.
+pub const MAX_RUNNING: usize = 64;
+/// Updates one chat may have waiting in the journal. Past it, that chat is told once to slow
+/// down and what it sends is dropped until its queue drains: at Telegram's one message a second
+/// per chat, 500 updates are over eight minutes of replies.
+pub const MAX_WAITING_PER_CHAT: usize = 500;
+/// Updates the journal holds in all; polling pauses while it is full (Telegram keeps updates
+/// for 24 hours). A row is the update's JSON, about 1 KiB, so this bounds the file too.
+pub const MAX_JOURNAL: usize = 20_000;
 
 /// Handles one update (catching its panics); the dispatcher spawns one call per update.
 pub type Handler = Rc<dyn Fn(Update) -> BoxedLocal<()>>;
-
-/// An update waiting for, or holding, its lane.
-struct Job {
-    id: i64,
-    update: Update,
-}
+/// Tells a chat whose queue is full to slow down: `(chat, updates waiting)`.
+pub type Overflow = Rc<dyn Fn(i64, usize) -> BoxedLocal<()>>;
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +51,19 @@ struct Done {
 }
 
 struct State {
-    lanes: Lanes<Job>,
-    window: Window,
+    /// `(lane, update_id)` of the updates running now; at most [`MAX_RUNNING`].
+    running: Vec<(Lane, i64)>,
+    /// The offset for the next `getUpdates`: past every update seen. `None` before the first.
+    next_offset: Option<i64>,
+    /// Rows in the journal.
+    journaled: usize,
+    /// The last turn handed to a lane (round robin order).
+    turn: u64,
+}
+
+/// Whether update `id` is new: ids below the offset were journaled or skipped before (pure).
+pub fn is_new(id: i64, next_offset: Option<i64>) -> bool {
+    next_offset.is_none_or(|next| id >= next)
 }
 
 /// The dispatcher: one per poller, owned by its task; jobs report back through a channel.
@@ -53,60 +71,75 @@ pub struct Dispatcher<'a> {
     store: &'a Store,
     ex: Rc<LocalExecutor<'static>>,
     handler: Handler,
+    overflow: Overflow,
     shutdown: Shutdown,
     grace: Duration,
     state: RefCell<State>,
-    /// Capacity `MAX_IN_FLIGHT`: each running job sends one report, so a send never waits.
+    /// Capacity `MAX_RUNNING`: each running job sends one report, so a send never waits.
     done: (Sender<Done>, Receiver<Done>),
-    /// Wakes the poller when room opened.
+    /// Wakes the poller when the journal has room again.
     room: (Sender<()>, Receiver<()>),
 }
 
 impl<'a> Dispatcher<'a> {
-    /// Restores the watermark and journal from `store` and starts the updates a previous run
-    /// left unfinished. `grace`: how long a running update may go on after `shutdown` fires.
+    /// Restores the offset and journal from `store` and starts the updates a previous run left
+    /// unfinished. `grace`: how long a running update may go on after `shutdown` fires.
     pub fn start(
         store: &'a Store,
         ex: Rc<LocalExecutor<'static>>,
         handler: Handler,
+        overflow: Overflow,
         shutdown: Shutdown,
         grace: Duration,
     ) -> Dispatcher<'a> {
+        let lane_of_body = |body: &str| serde_json::from_str::<Update>(body).ok().and_then(|u| lane_of(&u));
+        if let Err(e) = store.journal_restart(lane_of_body) {
+            log::error!("cannot prepare the update journal: {e}");
+        }
         let stored = store.poll_offset().unwrap_or_else(|e| {
             log::error!("cannot read the stored update offset, starting from Telegram's: {e}");
             None
         });
-        let journal = store.journal(WINDOW).unwrap_or_else(|e| {
+        let last = store.journal_last_id().unwrap_or_else(|e| {
             log::error!("cannot read the update journal; updates cut off last time are lost: {e}");
-            Vec::new()
+            None
         });
-        let rows: Vec<(i64, bool)> = journal.iter().map(|r| (r.update_id, r.body.is_none())).collect();
+        let state = State {
+            running: Vec::with_capacity(MAX_RUNNING),
+            next_offset: stored.max(last.map(|id| id + 1)),
+            journaled: store.journal_len().unwrap_or(0),
+            turn: store.journal_last_turn().unwrap_or(0),
+        };
+        if state.journaled > 0 {
+            log::info!("{} updates did not finish before the last stop: handling them now", state.journaled);
+        }
         let dispatcher = Dispatcher {
             store,
             ex,
             handler,
+            overflow,
             shutdown,
             grace,
-            state: RefCell::new(State { lanes: Lanes::new(MAX_IN_FLIGHT), window: Window::restore(stored, &rows) }),
-            done: bounded(MAX_IN_FLIGHT),
+            state: RefCell::new(state),
+            done: bounded(MAX_RUNNING),
             room: bounded(1),
         };
-        dispatcher.replay(journal);
+        dispatcher.fill(&mut dispatcher.state.borrow_mut());
         dispatcher
     }
 
-    /// The offset for the next `getUpdates`: past every update dispatched.
+    /// The offset for the next `getUpdates`: past every update journaled or skipped.
     pub fn next_offset(&self) -> Option<i64> {
-        self.state.borrow().window.next_offset()
+        self.state.borrow().next_offset
     }
 
-    /// Waits until more updates may be dispatched, and says how many; 0 once shutdown fired.
+    /// Waits until the journal has room, and says how much; 0 once shutdown fired.
     pub async fn room(&self) -> usize {
         loop {
             if self.shutdown.is_fired() {
                 return 0;
             }
-            let room = self.state.borrow().window.room();
+            let room = MAX_JOURNAL.saturating_sub(self.state.borrow().journaled);
             if room > 0 {
                 return room;
             }
@@ -118,58 +151,56 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Takes a `getUpdates` batch: journals the new updates, then starts or queues each in its
-    /// lane. Updates seen before are dropped; one that cannot be decoded is logged and skipped.
+    /// Takes a `getUpdates` batch: journals the new updates (and the offset past them) in one
+    /// transaction, then starts what may start. Updates seen before are dropped; one that cannot
+    /// be decoded is logged and skipped. If the journal cannot be written, the offset stays and
+    /// Telegram sends the batch again.
     pub fn take(&self, batch: Vec<Value>) {
         let mut st = self.state.borrow_mut();
-        let mut fresh = Vec::with_capacity(batch.len().min(MAX_IN_FLIGHT));
-        let mut journal = Vec::with_capacity(fresh.capacity());
+        let mut next = st.next_offset;
+        let mut fresh = Vec::with_capacity(batch.len());
         for value in batch {
             let Some(id) = value.get("update_id").and_then(Value::as_i64) else {
                 log::warn!("skipping an update without update_id");
                 continue;
             };
-            if !st.window.is_new(id) {
+            if !is_new(id, next) {
                 continue;
             }
-            if st.window.room() == 0 {
-                // More than asked for: not dispatched, so the next poll's offset asks for it again.
-                break;
-            }
+            next = Some(id + 1);
             let body = value.to_string();
             match serde_json::from_value::<Update>(value) {
-                Ok(update) => {
-                    st.window.dispatch(id);
-                    journal.push((id, body));
-                    fresh.push(Job { id, update });
-                }
-                Err(e) => {
-                    log::warn!("skipping update {id}: cannot decode it: {e}");
-                    st.window.skip(id);
-                }
+                Ok(update) => fresh.push(NewUpdate { update_id: id, lane: lane_of(&update), body }),
+                Err(e) => log::warn!("skipping update {id}: cannot decode it: {e}"),
             }
         }
-        if let Err(e) = self.store.journal_updates(&journal) {
-            log::error!("cannot journal {} updates; a crash now would lose them: {e}", journal.len());
+        let Some(offset) = next.filter(|_| next != st.next_offset) else { return };
+        match self.store.journal_batch(&fresh, offset, MAX_WAITING_PER_CHAT) {
+            Ok(journaled) => {
+                st.next_offset = next;
+                st.journaled += journaled.added;
+                if journaled.dropped > 0 {
+                    log::warn!("dropped {} updates of chats with {MAX_WAITING_PER_CHAT} waiting", journaled.dropped);
+                }
+                for (chat, waiting) in journaled.overflowed {
+                    self.ex.spawn((self.overflow)(chat, waiting)).detach();
+                }
+            }
+            Err(e) => log::error!("cannot journal {} updates; polling them again: {e}", fresh.len()),
         }
-        drop(journal);
-        for job in fresh {
-            log::debug!("update {}", job.id);
-            self.queue(&mut st, job);
-        }
-        self.commit_offset(&mut st.window);
+        drop(fresh);
+        self.fill(&mut st);
     }
 
-    /// Collects finished jobs until shutdown, then until none runs: moves the watermark and
-    /// starts each lane's next job.
+    /// Collects finished jobs until shutdown, then until none runs.
     pub async fn collect(&self) {
         loop {
             let done = if self.shutdown.is_fired() {
-                let dropped = self.state.borrow_mut().lanes.drop_waiting();
-                if dropped > 0 {
-                    log::info!("shutdown: {dropped} queued updates stay in the journal for the next start");
-                }
-                if self.state.borrow().lanes.running() == 0 {
+                if self.state.borrow().running.is_empty() {
+                    let st = self.state.borrow();
+                    if st.journaled > 0 {
+                        log::info!("shutdown: {} updates stay in the journal for the next start", st.journaled);
+                    }
                     return;
                 }
                 self.done.1.recv().await.ok()
@@ -188,81 +219,73 @@ impl<'a> Dispatcher<'a> {
 
     fn on_done(&self, done: Done) {
         let mut st = self.state.borrow_mut();
+        st.running.retain(|(_, id)| *id != done.id);
         if done.outcome == Outcome::Finished {
-            st.window.finish(done.id);
-            let watermark = st.window.commit();
-            if let Err(e) = self.store.finish_update(done.id, watermark) {
-                log::error!("cannot record update {} as finished; a restart handles it again: {e}", done.id);
+            match self.store.journal_finish(done.id, done.lane) {
+                Ok(()) => st.journaled = st.journaled.saturating_sub(1),
+                Err(e) => log::error!("cannot record update {} as finished; a restart handles it again: {e}", done.id),
             }
         }
-        if self.shutdown.is_fired() {
-            st.lanes.drop_waiting();
-        }
-        if let Some(next) = st.lanes.finish(done.lane) {
-            self.spawn(done.lane, next);
-        }
+        self.fill(&mut st);
         drop(st);
         // Full means a wake-up is pending already.
         let _ = self.room.0.try_send(());
     }
 
-    /// Runs the unfinished updates of the journal again, in update order per lane.
-    fn replay(&self, journal: Vec<JournalRow>) {
-        let mut st = self.state.borrow_mut();
-        for row in journal {
-            let (id, Some(body)) = (row.update_id, row.body) else { continue };
-            if st.window.watermark().is_some_and(|w| id < w) {
-                continue;
-            }
-            match serde_json::from_str::<Update>(&body) {
-                Ok(update) => {
-                    log::info!("update {id} did not finish before the last stop: handling it again");
-                    self.queue(&mut st, Job { id, update });
-                }
+    /// Starts journaled updates while fewer than [`MAX_RUNNING`] run (none after shutdown).
+    fn fill(&self, st: &mut State) {
+        while !self.shutdown.is_fired() && st.running.len() < MAX_RUNNING {
+            let rows = match self.store.journal_next(MAX_RUNNING - st.running.len()) {
+                Ok(rows) if !rows.is_empty() => rows,
+                Ok(_) => return,
                 Err(e) => {
-                    log::warn!("skipping journaled update {id}: cannot decode it: {e}");
-                    st.window.finish(id);
-                    let _ = self.store.finish_update(id, None);
+                    log::error!("cannot read the update journal: {e}");
+                    return;
+                }
+            };
+            for row in rows {
+                if !self.start_row(st, row) {
+                    return;
                 }
             }
         }
-        self.commit_offset(&mut st.window);
     }
 
-    /// Puts `job` in its lane, starting it if the lane is idle.
-    fn queue(&self, st: &mut State, job: Job) {
-        let lane = lane_of(&job.update);
-        match st.lanes.push(lane, job) {
-            Ok(Some(job)) => self.spawn(lane, job),
-            Ok(None) => {}
-            // The window's room bounds the jobs held, and the lanes hold as many.
-            Err(job) => {
-                log::error!("update {} found no room; dropping it", job.id);
-                st.window.finish(job.id);
+    /// Starts one journaled update; `false` if the store failed (the row stays for later).
+    fn start_row(&self, st: &mut State, row: JournalRow) -> bool {
+        let JournalRow { update_id: id, lane, body } = row;
+        let update = match serde_json::from_str::<Update>(&body) {
+            Ok(update) => update,
+            Err(e) => {
+                log::warn!("skipping journaled update {id}: cannot decode it: {e}");
+                if self.store.journal_finish(id, lane).is_ok() {
+                    st.journaled = st.journaled.saturating_sub(1);
+                }
+                return true;
             }
+        };
+        drop(body);
+        st.turn += 1;
+        if let Err(e) = self.store.journal_start(id, lane, st.turn) {
+            log::error!("cannot start update {id}: {e}");
+            return false;
         }
+        log::debug!("update {id}");
+        st.running.push((lane, id));
+        self.spawn(lane, id, update);
+        true
     }
 
-    /// Stores the watermark if it moved.
-    fn commit_offset(&self, window: &mut Window) {
-        if let Some(w) = window.commit()
-            && let Err(e) = self.store.set_watermark(w)
-        {
-            log::error!("cannot store the update offset {w}: {e}");
-        }
-    }
-
-    /// Starts `job` as its own task; it reports to [`Dispatcher::collect`] when it ends.
-    fn spawn(&self, lane: Lane, job: Job) {
+    /// Starts update `id` as its own task; it reports to [`Dispatcher::collect`] when it ends.
+    fn spawn(&self, lane: Lane, id: i64, update: Update) {
         let handler = self.handler.clone();
         let report = self.done.0.clone();
         let shutdown = self.shutdown.clone();
         let grace = self.grace;
-        let Job { id, update } = job;
         self.ex
             .spawn(async move {
                 // A running update gets the grace period at shutdown, not the minutes that
-                // Telegram timeouts and retry_after waits could add up to.
+                // Telegram timeouts and retries could add up to.
                 let cut = async {
                     shutdown.wait().await;
                     async_io::Timer::after(grace).await;
@@ -330,6 +353,11 @@ mod tests {
         })
     }
 
+    /// An overflow callback that tells no one.
+    fn quiet() -> Overflow {
+        Rc::new(|_, _| Box::pin(async {}))
+    }
+
     /// Runs the dispatcher until its shutdown and every job ended, or fails after 10 s.
     fn collect_all(ex: &LocalExecutor<'static>, d: &Dispatcher<'_>) {
         let deadline = async {
@@ -340,13 +368,13 @@ mod tests {
     }
 
     #[test]
-    fn chats_keep_their_order_a_panic_costs_one_update_and_the_watermark_passes_all() {
+    fn chats_keep_their_order_a_panic_costs_one_update_and_the_journal_empties() {
         let store = Store::open_in_memory().unwrap();
         let ex = Rc::new(LocalExecutor::new());
         let (trigger, shutdown) = crate::shutdown::channel();
         let (seen, panics) = (Seen::default(), Rc::new(Panics::default()));
         let handler = recorder(&seen, &panics, true, trigger, 4);
-        let d = Dispatcher::start(&store, ex.clone(), handler, shutdown, Duration::from_secs(60));
+        let d = Dispatcher::start(&store, ex.clone(), handler, quiet(), shutdown, Duration::from_secs(60));
         d.take(vec![
             message(1, 5, "a"),
             message(2, 5, "boom"),
@@ -361,7 +389,7 @@ mod tests {
         assert_eq!((chat(5), chat(6)), (vec![1, 3, 5], vec![4]));
         assert_eq!(panics.count(Domain::Update), 1);
         assert_eq!(store.poll_offset().unwrap(), Some(6));
-        assert!(store.journal(10).unwrap().is_empty());
+        assert_eq!(store.journal_len().unwrap(), 0);
     }
 
     #[test]
@@ -371,12 +399,19 @@ mod tests {
         let panics = Rc::new(Panics::default());
         let (trigger, shutdown) = crate::shutdown::channel();
         let seen = Seen::default();
-        let d =
-            Dispatcher::start(&store, ex.clone(), recorder(&seen, &panics, true, trigger, 2), shutdown, Duration::ZERO);
+        let d = Dispatcher::start(
+            &store,
+            ex.clone(),
+            recorder(&seen, &panics, true, trigger, 2),
+            quiet(),
+            shutdown,
+            Duration::ZERO,
+        );
         d.take(vec![message(1, 5, "hang"), message(2, 5, "queued"), message(3, 6, "x"), message(4, 7, "y")]);
         collect_all(&ex, &d);
         assert_eq!(*seen.borrow(), [(6, 3), (7, 4)]);
-        assert_eq!(store.poll_offset().unwrap(), Some(1), "update 1 never finished");
+        assert_eq!(store.poll_offset().unwrap(), Some(5), "Telegram may forget all four: they are journaled");
+        assert_eq!(store.journal_len().unwrap(), 2, "update 1 never finished and 2 waits behind it");
         drop(d);
 
         let (trigger, shutdown) = crate::shutdown::channel();
@@ -385,6 +420,7 @@ mod tests {
             &store,
             ex.clone(),
             recorder(&seen, &panics, false, trigger, 2),
+            quiet(),
             shutdown,
             Duration::ZERO,
         );
@@ -394,6 +430,33 @@ mod tests {
         collect_all(&ex, &d);
         assert_eq!(*seen.borrow(), [(5, 1), (5, 2)], "the cut-off update ran again, then the one queued behind it");
         assert_eq!(store.poll_offset().unwrap(), Some(5));
-        assert!(store.journal(10).unwrap().is_empty());
+        assert_eq!(store.journal_len().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_chat_that_never_finishes_holds_up_neither_polling_nor_other_chats() {
+        let store = Store::open_in_memory().unwrap();
+        let ex = Rc::new(LocalExecutor::new());
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let (seen, panics) = (Seen::default(), Rc::new(Panics::default()));
+        let told = Rc::new(RefCell::new(Vec::new()));
+        let overflow: Overflow = {
+            let told = told.clone();
+            Rc::new(move |chat, waiting| {
+                told.borrow_mut().push((chat, waiting));
+                Box::pin(async {})
+            })
+        };
+        let handler = recorder(&seen, &panics, true, trigger, 1);
+        let d = Dispatcher::start(&store, ex.clone(), handler, overflow, shutdown, Duration::ZERO);
+        let first = MAX_WAITING_PER_CHAT as i64 + 10;
+        d.take((1..=first).map(|id| message(id, 5, "hang")).collect());
+        assert_eq!(smol::block_on(d.room()), MAX_JOURNAL - MAX_WAITING_PER_CHAT, "polling goes on");
+        assert_eq!(d.next_offset(), Some(first + 1), "Telegram may forget every one of them");
+        d.take(vec![message(first + 1, 6, "x")]);
+        collect_all(&ex, &d);
+        assert_eq!(*seen.borrow(), [(6, first as u32 + 1)], "chat 6 ran while chat 5 hung");
+        assert_eq!(*told.borrow(), [(5, MAX_WAITING_PER_CHAT)], "chat 5 was told once");
+        assert_eq!(store.journal_len().unwrap(), MAX_WAITING_PER_CHAT, "the rest was dropped");
     }
 }

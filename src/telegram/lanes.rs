@@ -1,8 +1,6 @@
-//! Per-chat lanes (pure): updates of one chat run one after another, updates of different chats
-//! side by side, and the whole table holds a fixed number of updates. No I/O, no clock; the
-//! dispatcher (`dispatch.rs`) runs what this table says may start.
-
-use std::collections::VecDeque;
+//! Per-chat lanes (pure): which lane an update runs in. Updates of one lane run one after
+//! another, lanes side by side and in turns (the journal in the store keeps the queue; the
+//! dispatcher runs it).
 
 use frankenstein::types::MaybeInaccessibleMessage;
 use frankenstein::updates::{Update, UpdateContent};
@@ -29,117 +27,9 @@ pub fn lane_of(update: &Update) -> Lane {
     }
 }
 
-/// Jobs by lane: at most one running per lane, the rest waiting in arrival order, and at most
-/// `capacity` jobs (running and waiting) in all.
-pub struct Lanes<T> {
-    /// Lanes with a job running now.
-    running: Vec<Lane>,
-    /// Jobs behind a running job of their lane, oldest first.
-    waiting: VecDeque<(Lane, T)>,
-    capacity: usize,
-}
-
-impl<T> Lanes<T> {
-    pub fn new(capacity: usize) -> Lanes<T> {
-        Lanes { running: Vec::with_capacity(capacity), waiting: VecDeque::with_capacity(capacity), capacity }
-    }
-
-    /// Jobs held, running and waiting.
-    pub fn len(&self) -> usize {
-        self.running.len() + self.waiting.len()
-    }
-
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Jobs running now (one per busy lane).
-    pub fn running(&self) -> usize {
-        self.running.len()
-    }
-
-    /// Adds `job` to `lane`: `Ok(Some(job))` if the lane was idle and the job starts now,
-    /// `Ok(None)` if it waits behind its lane, `Err(job)` if the table is full.
-    pub fn push(&mut self, lane: Lane, job: T) -> Result<Option<T>, T> {
-        if self.len() >= self.capacity {
-            return Err(job);
-        }
-        if self.running.contains(&lane) {
-            self.waiting.push_back((lane, job));
-            return Ok(None);
-        }
-        self.running.push(lane);
-        Ok(Some(job))
-    }
-
-    /// The running job of `lane` ended: its next job, which starts now, or `None` (the lane is idle).
-    pub fn finish(&mut self, lane: Lane) -> Option<T> {
-        if let Some(i) = self.waiting.iter().position(|(l, _)| *l == lane) {
-            return self.waiting.remove(i).map(|(_, job)| job);
-        }
-        self.running.retain(|l| *l != lane);
-        None
-    }
-
-    /// Drops every waiting job (at shutdown: they start no more); returns how many.
-    pub fn drop_waiting(&mut self) -> usize {
-        let n = self.waiting.len();
-        self.waiting.clear();
-        n
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jobs_of_one_lane_run_in_order_and_other_lanes_start_at_once() {
-        let mut lanes = Lanes::new(8);
-        assert_eq!(lanes.push(Some(1), "a1"), Ok(Some("a1")));
-        assert_eq!(lanes.push(Some(1), "a2"), Ok(None));
-        assert_eq!(lanes.push(Some(2), "b1"), Ok(Some("b1")));
-        assert_eq!(lanes.push(Some(1), "a3"), Ok(None));
-        assert_eq!((lanes.len(), lanes.running()), (4, 2));
-        assert_eq!(lanes.finish(Some(1)), Some("a2"));
-        assert_eq!(lanes.finish(Some(2)), None);
-        assert_eq!(lanes.finish(Some(1)), Some("a3"));
-        assert_eq!(lanes.finish(Some(1)), None);
-        assert!(lanes.is_empty());
-        assert_eq!(lanes.push(Some(1), "a4"), Ok(Some("a4")), "an idle lane starts its next job at once");
-    }
-
-    #[test]
-    fn the_shared_lane_is_a_lane_like_any_other() {
-        let mut lanes = Lanes::new(8);
-        assert_eq!(lanes.push(None, 1), Ok(Some(1)));
-        assert_eq!(lanes.push(None, 2), Ok(None));
-        assert_eq!(lanes.push(Some(0), 3), Ok(Some(3)));
-        assert_eq!(lanes.finish(None), Some(2));
-    }
-
-    #[test]
-    fn a_full_table_refuses_until_a_job_ends() {
-        let mut lanes = Lanes::new(3);
-        assert_eq!(lanes.push(Some(1), 1), Ok(Some(1)));
-        assert_eq!(lanes.push(Some(1), 2), Ok(None));
-        assert_eq!(lanes.push(Some(2), 3), Ok(Some(3)));
-        assert_eq!(lanes.push(Some(3), 4), Err(4));
-        assert_eq!(lanes.finish(Some(2)), None);
-        assert_eq!(lanes.push(Some(3), 4), Ok(Some(4)));
-    }
-
-    #[test]
-    fn dropping_the_waiting_jobs_leaves_the_running_ones() {
-        let mut lanes = Lanes::new(8);
-        lanes.push(Some(1), 1).unwrap();
-        lanes.push(Some(1), 2).unwrap();
-        lanes.push(Some(2), 3).unwrap();
-        assert_eq!(lanes.drop_waiting(), 1);
-        assert_eq!((lanes.len(), lanes.running()), (2, 2));
-        assert_eq!(lanes.finish(Some(1)), None);
-    }
 
     #[test]
     fn messages_and_buttons_run_in_their_chat_and_others_share_a_lane() {

@@ -1,5 +1,5 @@
 //! Talking to the Telegram Bot API: the HTTP transport, the long-poll loop, the dispatcher that
-//! runs updates side by side (lanes, watermark, flood holds) and file access.
+//! journals updates and runs them chat by chat (lanes, flood holds, reply retries) and file access.
 
 pub mod dispatch;
 pub mod files;
@@ -11,5 +11,5 @@ pub mod mapped;
 pub mod multipart;
 pub mod path_cache;
 pub mod poller;
+pub mod retry;
 pub mod transport;
-pub mod watermark;

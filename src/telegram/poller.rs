@@ -1,6 +1,6 @@
-//! The long-poll loop: `getUpdates` with `allowed_updates`, asking only for as many updates as the
-//! dispatcher has room for, `retry_after` honoured, capped backoff on errors. The dispatcher runs
-//! the updates and keeps the stored offset; this loop only fetches.
+//! The long-poll loop: `getUpdates` with `allowed_updates`, asking for as many updates as the
+//! journal has room for, `retry_after` honoured, capped backoff on errors. The dispatcher
+//! journals and runs the updates and keeps the stored offset; this loop only fetches.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use frankenstein::types::AllowedUpdate;
 use futures_lite::future::FutureExt;
 use smol::LocalExecutor;
 
-use super::dispatch::{Dispatcher, Handler};
+use super::dispatch::{Dispatcher, Handler, Overflow};
 use super::transport::{TelegramError, Transport};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
@@ -35,7 +35,7 @@ pub struct Settings {
 }
 
 /// Polls until `shutdown` fires and every running update ended, handing each update to
-/// `handle` (see [`Dispatcher`]).
+/// `handle` and each chat whose queue is full to `overflow` (see [`Dispatcher`]).
 pub async fn run(
     api: &Transport,
     store: &Store,
@@ -43,8 +43,9 @@ pub async fn run(
     settings: Settings,
     shutdown: &Shutdown,
     handle: Handler,
+    overflow: Overflow,
 ) {
-    let dispatcher = Dispatcher::start(store, ex, handle, shutdown.clone(), settings.grace);
+    let dispatcher = Dispatcher::start(store, ex, handle, overflow, shutdown.clone(), settings.grace);
     futures_lite::future::zip(fetch(api, &dispatcher, settings.poll_timeout_secs, shutdown), dispatcher.collect())
         .await;
 }
