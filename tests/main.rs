@@ -6,6 +6,7 @@ mod support;
 mod clients;
 mod crash;
 mod deploy;
+mod fairness;
 mod first_hour;
 mod foundation;
 mod hardening;

@@ -275,10 +275,16 @@ impl Transport {
         let mut res = async_h1::client::connect(conn.clone(), req).await.map_err(network)?;
         let status = u16::from(res.status());
         let close = res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+        let declared = res.len();
         let mut body = Vec::new();
         res.take_body().take(MAX_ANSWER_BYTES + 1).read_to_end(&mut body).await.map_err(network)?;
         if body.len() as u64 > MAX_ANSWER_BYTES {
             return Err(TelegramError::Decode("answer too large".into()));
+        }
+        // async-h1 ends a body at EOF without checking Content-Length: an answer cut short is a
+        // broken connection (the call may have taken effect), not an answer we cannot read.
+        if declared.is_some_and(|n| body.len() < n) {
+            return Err(network("connection closed in the middle of the answer"));
         }
         // The answer was read to its end, so the connection can carry the next request.
         if !close {

@@ -313,6 +313,27 @@ fn send_file(st: &mut State, p: &Value, uploads: &Uploads, kind: &str) -> Result
     Ok(msg)
 }
 
+/// The `retry_after` of a write to a chat that comes too soon after the last one (see
+/// `FakeTelegram::set_chat_send_interval`); `None` lets it through and notes its time.
+fn paced(shared: &Shared, method: &str, params: &Value) -> Option<u16> {
+    let writes = method.starts_with("send") || method.starts_with("edit") || method.ends_with("Message");
+    if !writes || method == "sendChatAction" || method == "deleteMessage" {
+        return None;
+    }
+    let chat = param_i64(params, "chat_id")?;
+    let mut st = shared.lock();
+    let interval = st.chat_interval?;
+    let now = Instant::now();
+    if let Some(last) = st.chat_last_write.get(&chat)
+        && now < *last + interval
+    {
+        let left = (*last + interval - now).as_secs_f64().ceil() as u16;
+        return Some(left.max(1));
+    }
+    st.chat_last_write.insert(chat, now);
+    None
+}
+
 pub(super) fn handle_method(
     shared: &Shared,
     req: &Request,
@@ -343,6 +364,10 @@ pub(super) fn handle_method(
         FaultStep::Answered(keep) => return Ok(keep),
         FaultStep::Serve { cut } => cut,
     };
+    if let Some(retry_after) = canonical.and_then(|m| paced(shared, m, &params)) {
+        let body = api_error_json(429, &format!("Too Many Requests: retry after {retry_after}"), Some(retry_after));
+        return write_json(out, 429, &body, keep, false);
+    }
     let result = match canonical {
         Some(method) => dispatch(shared, method, &params, &uploads),
         None => Err(ApiError { code: 404, description: "Not Found".to_string() }),

@@ -352,6 +352,7 @@ pub(super) fn apply_fault(
             FaultStep::Answered(write_json(out, code, &body, keep, head_only)?)
         }
         Some(Fault::Drop) => FaultStep::Answered(false),
+        Some(Fault::DropAfterEffect) => FaultStep::Serve { cut: Some(0) },
         Some(Fault::Stall(d)) => {
             shared.sleep(d);
             FaultStep::Serve { cut: None }

@@ -112,6 +112,9 @@ pub enum Fault {
     },
     /// Close the connection without answering.
     Drop,
+    /// Carry the call out (a message is sent and recorded), then close the connection without
+    /// answering: a reply that landed although the bot never heard so.
+    DropAfterEffect,
     /// Wait this long, then answer normally.
     Stall(Duration),
     /// Send the full response headers, then only `after` body bytes, then close.
@@ -320,6 +323,13 @@ impl FakeTelegram {
     pub fn fail_next_for_chat(&self, method: &str, chat_id: i64, fault: Fault) {
         let mut st = self.shared.lock();
         st.chat_faults.entry((method.to_ascii_lowercase(), chat_id)).or_default().push_back(fault);
+    }
+
+    /// Enforces Telegram's per-chat pace on calls that write to a chat (send*, edit*, copy,
+    /// forward): one within `interval` of the last accepted one to the same chat gets a 429 with
+    /// the seconds left as `retry_after` (at least 1). `None` turns it off.
+    pub fn set_chat_send_interval(&self, interval: Option<Duration>) {
+        self.shared.lock().chat_interval = interval;
     }
 
     /// Calls processed, in order, each recorded once it took effect and before its answer is

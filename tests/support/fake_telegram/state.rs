@@ -68,6 +68,9 @@ pub(super) struct State {
     pub(super) ignore_range: bool,
     pub(super) faults: HashMap<String, VecDeque<Fault>>,
     pub(super) chat_faults: HashMap<(String, i64), VecDeque<Fault>>,
+    /// Per-chat pace (see `FakeTelegram::set_chat_send_interval`) and each chat's last write.
+    pub(super) chat_interval: Option<Duration>,
+    pub(super) chat_last_write: HashMap<i64, Instant>,
     pub(super) sent: Vec<Sent>,
     pub(super) calls: HashMap<String, usize>,
     pub(super) tokens: Vec<String>,
