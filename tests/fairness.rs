@@ -153,8 +153,12 @@ fn a_reply_telegram_never_takes_is_counted_the_user_is_asked_again_and_keeps_the
     let sorry = world.tg.wait_for_sent(WAIT, |s| s.text().is_some_and(|t| t.contains("send the file again")));
     assert!(sorry.is_some(), "no try-again note:\n{}", bot.output());
     assert_eq!(world.tg.calls("sendMessage"), 3, "two tries of the link, one note");
-    let metrics = get(bot.addr(), "/metrics");
-    assert!(String::from_utf8_lossy(&metrics.body).contains("streambot_replies_lost_total 1"));
+    // The note goes out just before the handler returns and counts the loss.
+    let deadline = Instant::now() + WAIT;
+    while !String::from_utf8_lossy(&get(bot.addr(), "/metrics").body).contains("streambot_replies_lost_total 1") {
+        assert!(Instant::now() < deadline, "the lost reply was never counted in /metrics");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(bot.count_lines("did not take the reply after retrying"), 1, "{}", bot.output());
 
     // The lost link did not use up the day's one link.
