@@ -211,3 +211,51 @@ fn bad_tokens_lock_out_one_forwarded_client_not_its_neighbours() {
     let neighbour = request(bot.addr(), "GET", &format!("/dl/{token}"), &["X-Forwarded-For: 203.0.113.8"]);
     assert_eq!(neighbour.status, 200, "another client behind the same proxy");
 }
+
+#[test]
+fn when_every_slot_streams_the_slowest_download_makes_room_once_it_has_run_ten_seconds() {
+    let world = World::new("slowest");
+    let bot = world.start_bot(&[("MAX_CONNECTIONS", "3")]);
+    let file = world.tg.add_file(bytes(BIG, 56), "big.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let started = Instant::now();
+    // Three downloads from three addresses that stop reading after their first KiB.
+    let mut held: Vec<TcpStream> = (2..5)
+        .map(|last| {
+            let mut s = connect_from(last, bot.addr());
+            s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
+            let mut first = [0u8; 1024];
+            s.read_exact(&mut first).unwrap();
+            s
+        })
+        .collect();
+    // Refused (canned 503) while the downloads are too young to judge, served once they are not.
+    let deadline = started + WAIT;
+    let served_after = loop {
+        let res = raw_http::send(bot.addr(), &raw("GET", "/health", &[], true));
+        if res.as_ref().is_ok_and(|r| r.status == 200) {
+            break started.elapsed();
+        }
+        assert!(Instant::now() < deadline, "never served: {res:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    eprintln!("a newcomer was served {served_after:?} after three stalled downloads began");
+    assert!(served_after >= Duration::from_secs(9), "a download was closed before it could be judged");
+    let mut cut = 0;
+    for s in &mut held {
+        s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        let mut sink = vec![0u8; 1 << 20];
+        let mut got = 0;
+        // Read on: a closed download ends (EOF or reset) short of the file, a live one delivers it.
+        let ended = loop {
+            match s.read(&mut sink) {
+                Ok(0) => break true,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+                Err(_) => break true,
+            }
+        };
+        cut += usize::from(ended && 1024 + got < BIG);
+    }
+    assert_eq!(cut, 1, "exactly one download was closed for the newcomer");
+}
