@@ -45,7 +45,11 @@ fn read_head(s: &mut TcpStream) -> u16 {
 
 /// A `streambot_http_responses_total{status="<status>"}` value from `/metrics`.
 fn responses(addr: SocketAddr, status: u16) -> u64 {
-    let text = get(addr, "/metrics").text();
+    responses_in(&get(addr, "/metrics").text(), status)
+}
+
+/// A `streambot_http_responses_total{status="<status>"}` value in a `/metrics` answer.
+fn responses_in(text: &str, status: u16) -> u64 {
     let prefix = format!("streambot_http_responses_total{{status=\"{status}\"}} ");
     let line = text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} in {text}"));
     line.trim().parse().unwrap()
@@ -189,7 +193,7 @@ fn the_canned_503_is_counted_in_metrics() {
         if let Ok(res) = raw_http::send(bot.addr(), &raw("GET", "/metrics", &[], true))
             && res.status == 200
         {
-            break responses(bot.addr(), 503);
+            break responses_in(&res.text(), 503);
         }
         assert!(Instant::now() < deadline, "/metrics never answered");
         std::thread::sleep(Duration::from_millis(20));
