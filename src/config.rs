@@ -239,14 +239,19 @@ impl Config {
 /// HTTP server settings beyond the address: hardening, CORS and the external player.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// `HTTP_IDLE_SECS`: longest wait for a complete request.
+    /// `HTTP_IDLE_SECS`: longest wait for the first byte of a request.
     pub idle: Duration,
+    /// `HTTP_HEADER_TIMEOUT_SECS`: longest a head may take from its first byte to its end.
+    pub header_timeout: Duration,
     /// `HTTP_WRITE_TIMEOUT_SECS`: longest a write may make no progress.
     pub write_timeout: Duration,
     /// `TRUST_PROXY`: peers whose `X-Forwarded-For` names the client.
     pub trust_proxy: TrustedProxies,
-    /// `MAX_CONNECTIONS_PER_IP`: open connections per client key (not for trusted proxies).
+    /// `MAX_CONNECTIONS_PER_IP`: open connections per client key (a trusted proxy's connections
+    /// count for the forwarded client once a head names it).
     pub connections_per_ip: usize,
+    /// `MAX_DOWNLOADS_PER_IP`: file bodies streaming at once per client key.
+    pub downloads_per_ip: usize,
     /// `CORS_ALLOWED_ORIGINS`, without trailing slashes; `*` allows any origin.
     pub cors_origins: Vec<String>,
     /// `REQUESTS_PER_MINUTE` per client address; 0 = unlimited.
@@ -265,9 +270,11 @@ impl HttpConfig {
         };
         Ok(HttpConfig {
             idle: vars.seconds("HTTP_IDLE_SECS", 1..=86_400)?,
+            header_timeout: vars.seconds("HTTP_HEADER_TIMEOUT_SECS", 1..=86_400)?,
             write_timeout: vars.seconds("HTTP_WRITE_TIMEOUT_SECS", 1..=86_400)?,
             trust_proxy: vars.optional("TRUST_PROXY", TrustedProxies::parse)?.unwrap_or_default(),
             connections_per_ip: vars.within("MAX_CONNECTIONS_PER_IP", 1..=65_535)?,
+            downloads_per_ip: vars.within("MAX_DOWNLOADS_PER_IP", 1..=65_535)?,
             cors_origins: vars.optional("CORS_ALLOWED_ORIGINS", origins)?.unwrap_or_default(),
             requests_per_minute: vars.value("REQUESTS_PER_MINUTE")?,
             bad_tokens_per_minute: vars.value("BAD_TOKENS_PER_MINUTE")?,
@@ -409,11 +416,16 @@ mod tests {
         ])
         .unwrap();
         assert!(c.http.trust_proxy.trusts("127.0.0.1".parse().unwrap()));
-        assert_eq!(c.http.connections_per_ip, 32);
+        assert_eq!((c.http.connections_per_ip, c.http.downloads_per_ip), (32, 16));
+        assert_eq!(c.http.header_timeout, Duration::from_secs(10));
         assert_eq!(c.http.cors_origins, vec!["https://a.example", "http://b.example:8080"]);
         assert_eq!((c.http.idle, c.http.write_timeout), (Duration::from_secs(2), Duration::from_secs(60)));
         let err = config(&[("BOT_TOKEN", "1:abc"), ("HTTP_IDLE_SECS", "0")]).unwrap_err();
         assert_eq!(err.to_string(), "invalid HTTP_IDLE_SECS '0': expected 1-86400 seconds");
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("MAX_DOWNLOADS_PER_IP", "0")]).unwrap_err();
+        assert_eq!(err.to_string(), "invalid MAX_DOWNLOADS_PER_IP '0': expected 1-65535 downloads");
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("HTTP_HEADER_TIMEOUT_SECS", "x")]).unwrap_err();
+        assert_eq!(err.variable, "HTTP_HEADER_TIMEOUT_SECS");
         let err = config(&[("BOT_TOKEN", "1:abc"), ("TRUST_PROXY", "maybe")]).unwrap_err();
         assert_eq!(err.variable, "TRUST_PROXY");
         let err = config(&[("BOT_TOKEN", "1:abc"), ("VIDEO_FRONTEND_URL", "player")]).unwrap_err();

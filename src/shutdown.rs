@@ -22,6 +22,16 @@ impl Trigger {
     pub fn fire(&self) {
         self.0.close();
     }
+
+    /// Whether it has fired, or every [`Shutdown`] of it is gone (nobody left to stop).
+    pub fn is_fired(&self) -> bool {
+        self.0.is_closed()
+    }
+
+    /// Whether `other` fires the same signal (a clone of this trigger).
+    pub fn same(&self, other: &Trigger) -> bool {
+        self.0.same_channel(&other.0)
+    }
 }
 
 impl Shutdown {
@@ -49,5 +59,15 @@ mod tests {
         trigger.fire();
         assert!(shutdown.is_fired());
         smol::block_on(other.wait());
+    }
+
+    #[test]
+    fn a_trigger_knows_its_clones_and_when_it_fired() {
+        let (a, _a) = channel();
+        let (b, _b) = channel();
+        assert!(a.same(&a.clone()) && !a.same(&b));
+        assert!(!a.is_fired());
+        a.clone().fire();
+        assert!(a.is_fired() && !b.is_fired());
     }
 }

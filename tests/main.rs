@@ -16,6 +16,7 @@ mod local;
 mod memory;
 mod public;
 mod robustness;
+mod slots;
 mod streaming;
 mod tls;
 mod updates;

@@ -94,7 +94,19 @@ pub const VARIABLES: &[Var] = &[
         "a number of tokens, 0 for no limit",
         "invalid link tokens per client per minute before 429; 0 = no limit",
     ),
-    var("HTTP_IDLE_SECS", "60", SECS, "close a connection that sends no complete request for this long"),
+    var(
+        "MAX_DOWNLOADS_PER_IP",
+        "16",
+        "1-65535 downloads",
+        "file bodies streaming at once per client (behind TRUST_PROXY: per forwarded client); 429 beyond",
+    ),
+    var("HTTP_IDLE_SECS", "60", SECS, "close a connection that waits this long for its next request"),
+    var(
+        "HTTP_HEADER_TIMEOUT_SECS",
+        "10",
+        SECS,
+        "a request head must be complete this long after its first byte (408 otherwise)",
+    ),
     var("HTTP_WRITE_TIMEOUT_SECS", "60", SECS, "close a connection whose client reads nothing for this long"),
     var("RUST_LOG", "info", "an env_logger filter", "log filter (env_logger syntax)"),
     var(

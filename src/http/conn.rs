@@ -22,6 +22,7 @@ use super::routes::{self, Client, text};
 use super::slots::Slot;
 use super::state::HttpState;
 use crate::app::App;
+use crate::net::ClientKey;
 use crate::panics::Domain;
 use crate::shutdown::{Shutdown, Trigger};
 use crate::urls::Face;
@@ -67,6 +68,9 @@ pub(crate) async fn serve(mut c: Connection) {
             Next::Refused(refusal) => return Box::pin(refuse(&mut c, refusal)).await,
             Next::Gone => return,
         };
+        if !counted_for_client(&c, &head) {
+            return Box::pin(refuse(&mut c, OVER_CAP)).await;
+        }
         let draining = c.shutdown.is_fired();
         let close = head.close || draining;
         let head_only = head.request.method() == Method::Head;
@@ -80,6 +84,20 @@ pub(crate) async fn serve(mut c: Connection) {
         }
         c.slot.idle(Instant::now());
     }
+}
+
+/// The refusal of a forwarded client's request past `MAX_CONNECTIONS_PER_IP`.
+const OVER_CAP: Refusal = Refusal { status: 429, why: "too many connections from your address, close some first" };
+
+/// Behind a trusted proxy, counts the connection for the client the head names; `false` when
+/// that client is at its cap with no connection of its own that waits (then it is refused).
+fn counted_for_client(c: &Connection, head: &Head) -> bool {
+    let proxies = &c.app.config.http.trust_proxy;
+    if !proxies.trusts(c.peer.ip()) {
+        return true;
+    }
+    let forwarded = head.request.header("x-forwarded-for").map(|v| v.last().as_str());
+    c.slot.rekey(ClientKey::of(proxies.client_ip(c.peer.ip(), forwarded)))
 }
 
 /// The route's answer; a 500 if it panicked (and then the connection closes).
@@ -103,20 +121,26 @@ async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, b
     }
 }
 
-/// Reads until `pending` holds a whole head. The idle time runs from the end of the previous
-/// response; a client silent that long between requests is closed without a word, one that
-/// stopped in the middle of a head gets 408.
+/// Reads until `pending` holds a whole head. A client silent for the idle time between requests
+/// is closed without a word; a head must be whole within the head timeout of its first byte (as
+/// nginx's `client_header_timeout`), or it gets 408: a head trickled in a byte at a time holds its
+/// slot that long at most.
 async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
-    let deadline = Instant::now() + c.app.config.http.idle;
+    let http = &c.app.config.http;
+    let idle_until = Instant::now() + http.idle;
+    let mut head_until = None;
     loop {
-        if !pending.is_empty() {
-            c.slot.busy();
+        if !pending.is_empty() && head_until.is_none() {
+            let now = Instant::now();
+            head_until = Some(now + http.header_timeout);
+            c.slot.head(now);
         }
         // Parsed again after every read: httparse refuses garbage (TLS bytes, a bad method) at its
         // first byte, and a whole 8 KiB head parses in microseconds.
         if !pending.is_empty() {
             match request::scan(pending, pending.len() >= HEAD_MAX) {
                 Scan::Complete(head, len) => {
+                    c.slot.busy();
                     pending.drain(..len);
                     if pending.is_empty() {
                         // An idle keep-alive connection holds no buffer.
@@ -130,6 +154,7 @@ async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
         }
         let start = pending.len();
         pending.resize(HEAD_MAX, 0);
+        let deadline = head_until.unwrap_or(idle_until);
         let read = c.io.read(&mut pending[start..]).or(async {
             Timer::at(deadline).await;
             Err(io::ErrorKind::TimedOut.into())
@@ -153,8 +178,10 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
     log::debug!("refused a request from {}: {} {}", c.peer, refusal.status, refusal.why);
     let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
     let mut res = text(status, refusal.why);
-    if refusal.status == 405 {
-        res.insert_header("allow", "GET, HEAD");
+    match refusal.status {
+        405 => drop(res.insert_header("allow", "GET, HEAD")),
+        429 => drop(res.insert_header("retry-after", "5")),
+        _ => {}
     }
     if write_response(&mut c.io, res, false, true).await.is_err() {
         return;

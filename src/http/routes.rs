@@ -17,6 +17,7 @@ use super::state::HttpState;
 use crate::app::{App, Login};
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
+use crate::net::ClientKey;
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Opened};
@@ -35,6 +36,8 @@ pub enum RouteError {
     Revoked,
     /// Every stream slot is taken.
     Busy,
+    /// The client already streams `MAX_DOWNLOADS_PER_IP` downloads.
+    TooManyDownloads,
     /// The client is over a request limit for this many seconds.
     TooMany(u64),
     /// `BANDWIDTH_LIMIT_GB` is used up until the month ends, this many seconds from now.
@@ -52,6 +55,9 @@ impl RouteError {
             RouteError::NotFound(what) => (StatusCode::NotFound, *what),
             RouteError::BadToken => (StatusCode::NotFound, "link not found"),
             RouteError::TooMany(_) => (StatusCode::TooManyRequests, "too many requests, slow down"),
+            RouteError::TooManyDownloads => {
+                (StatusCode::TooManyRequests, "too many downloads from your address at once, let one finish first")
+            }
             RouteError::Gone => (StatusCode::Gone, "link expired"),
             RouteError::Revoked => (StatusCode::Gone, "this link was revoked by its owner"),
             RouteError::BandwidthExhausted(_) => (
@@ -89,6 +95,9 @@ impl RouteError {
             }
             RouteError::Busy | RouteError::Upstream(TelegramError::Timeout) => {
                 res.insert_header("retry-after", "5");
+            }
+            RouteError::TooManyDownloads => {
+                res.insert_header("retry-after", "10");
             }
             RouteError::TooMany(secs) | RouteError::BandwidthExhausted(secs) => {
                 res.insert_header("retry-after", secs.to_string());
@@ -308,6 +317,10 @@ async fn stream(
     len: u64,
     whole: bool,
 ) -> Result<(Body, Option<FileBody>), RouteError> {
+    // `client.peer` is the forwarded client behind a trusted proxy.
+    if app.streams.running_for(ClientKey::of(client.peer.ip())) >= app.config.http.downloads_per_ip {
+        return Err(RouteError::TooManyDownloads);
+    }
     let guard =
         app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
     app.count_download(link.id);

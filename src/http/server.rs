@@ -1,8 +1,9 @@
 //! Accepting HTTP connections: each one takes a slot in a fixed table (`MAX_CONNECTIONS`, at most
-//! `MAX_CONNECTIONS_PER_IP` per client; the longest-idle one makes room, see `slots.rs`) and
-//! becomes a task on the same `LocalExecutor`, served by `conn.rs` under `catch_unwind`. A
-//! newcomer that finds every slot mid-request gets a canned 503. The accept loop stops when
-//! shutdown fires; open connections finish their request and close.
+//! `MAX_CONNECTIONS_PER_IP` per client; a waiting connection or the slowest download makes room,
+//! see `slots.rs`) and becomes a task on the same `LocalExecutor`, served by `conn.rs` under
+//! `catch_unwind`. A newcomer for whom nothing can be closed gets a canned 503, counted in
+//! `/metrics` like any other. The accept loop stops when shutdown fires; open connections finish
+//! their request and close.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -79,10 +80,11 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         // connections are queued, so counting later would let a whole burst past the cap.
         let (end, ended) = shutdown::channel();
         let capped = !app.config.http.trust_proxy.trusts(peer.ip());
-        let Some(slot) = slots::admit(&state.slots, ClientKey::of(peer.ip()), capped, end.clone(), Instant::now())
-        else {
-            refuse(&ex, &state, stream);
-            log::debug!("connection from {peer} refused: every slot is mid-request");
+        let now = Instant::now();
+        let slowest = || app.streams.slowest(now, slots::SLOW_READER_AGE);
+        let Some(slot) = slots::admit(&state.slots, ClientKey::of(peer.ip()), capped, end.clone(), now, slowest) else {
+            refuse(&ex, &app, &state, stream);
+            log::debug!("connection from {peer} refused: no slot is free, waiting or slow enough to close");
             continue;
         };
         stream.set_nodelay(true).ok();
@@ -107,8 +109,9 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
 
 /// Spawns the canned 503 for a connection that found no slot (at most [`MAX_REJECTING`] at once;
 /// past that it is just closed).
-fn refuse(ex: &LocalExecutor<'static>, state: &HttpState, stream: TcpStream) {
+fn refuse(ex: &LocalExecutor<'static>, app: &App, state: &HttpState, stream: TcpStream) {
     if state.rejecting.get() < MAX_REJECTING {
+        app.responses.count(503);
         let counted = Counted::new(&state.rejecting);
         ex.spawn(async move {
             let _counted = counted;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::net::ClientKey;
 use crate::shutdown::Trigger;
 
 /// One active stream, as `/memory` and the sweep see it.
@@ -87,6 +88,29 @@ impl StreamTracker {
     /// A copy of the active streams.
     pub fn snapshot(&self) -> Vec<StreamInfo> {
         self.slots().iter().flatten().map(|e| e.info.clone()).collect()
+    }
+
+    /// Streams running now to the client `key` (its downloads cap).
+    pub fn running_for(&self, key: ClientKey) -> usize {
+        self.slots().iter().flatten().filter(|e| ClientKey::of(e.info.peer.ip()) == key).count()
+    }
+
+    /// The connection trigger of the slowest stream that has run at least `min_age` (lowest
+    /// bytes per second over its life), to make room for a newcomer; streams whose connection
+    /// is already ending are passed over.
+    pub fn slowest(&self, now: Instant, min_age: Duration) -> Option<Trigger> {
+        let slots = self.slots();
+        let rate = |info: &StreamInfo| {
+            let age = now.saturating_duration_since(info.started);
+            (age >= min_age).then(|| info.bytes as f64 / age.as_secs_f64().max(1e-3))
+        };
+        slots
+            .iter()
+            .flatten()
+            .filter(|e| !e.end.is_fired())
+            .filter_map(|e| Some((rate(&e.info)?, &e.end)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, end)| end.clone())
     }
 
     /// Ends streams without progress for `idle` (as of `now`) and returns them. Their slots
@@ -213,6 +237,29 @@ mod tests {
         assert!(busy_conn.is_fired());
         drop(busy);
         assert_eq!(t.active(), 0);
+    }
+
+    #[test]
+    fn the_slowest_stream_old_enough_is_named_and_streams_are_counted_per_client() {
+        let t = StreamTracker::new(4);
+        let t0 = Instant::now();
+        let other: SocketAddr = "192.0.2.9:1".parse().unwrap();
+        let (fast_end, _fast) = shutdown::channel();
+        let (slow_end, _slow) = shutdown::channel();
+        let (young_end, _young) = shutdown::channel();
+        let fast = t.register(1, peer(), fast_end.clone(), t0).unwrap();
+        let slow = t.register(2, other, slow_end.clone(), t0).unwrap();
+        let _young_stream = t.register(3, peer(), young_end, t0 + Duration::from_secs(25)).unwrap();
+        fast.progress(10_000_000, t0 + Duration::from_secs(20));
+        slow.progress(2048, t0 + Duration::from_secs(20));
+        let now = t0 + Duration::from_secs(30);
+        let min_age = Duration::from_secs(10);
+        assert!(t.slowest(now, min_age).unwrap().same(&slow_end), "the young one is not judged yet");
+        slow_end.fire();
+        assert!(t.slowest(now, min_age).unwrap().same(&fast_end), "an ending one is passed over");
+        assert!(t.slowest(t0 + Duration::from_secs(5), min_age).is_none(), "none old enough");
+        assert_eq!(t.running_for(ClientKey::of(peer().ip())), 2);
+        assert_eq!(t.running_for(ClientKey::of(other.ip())), 1);
     }
 
     #[test]
