@@ -90,6 +90,7 @@ fn a_chat_past_500_waiting_is_told_once_to_slow_down_and_other_chats_go_on() {
     world.tg.set_chat_send_interval(Some(Duration::from_secs(1)));
     let bot = world.start_bot(&[("SHUTDOWN_GRACE_SECS", "0")]);
     let bob = FakeUser::new(2002, "Bob");
+    let rss_before = bot.rss_kib();
     for _ in 0..520 {
         world.tg.send_text(&world.user, "hello");
     }
@@ -100,6 +101,9 @@ fn a_chat_past_500_waiting_is_told_once_to_slow_down_and_other_chats_go_on() {
     assert!(told.text().unwrap().contains("500"), "{:?}", told.text());
     world.tg.send_text(&bob, "/id");
     world.tg.wait_for_sent(WAIT, |s| s.chat_id() == Some(bob.id as i64)).expect("Bob is answered");
+    let rss_after = bot.rss_kib();
+    eprintln!("500 updates queued in one chat: RSS {rss_before} KiB before, {rss_after} KiB after");
+    assert!(rss_after < rss_before + 4096, "the queue lives in the journal, not in memory");
     bot.signal("TERM");
     assert!(bot.wait_exit(WAIT).expect("exits").success());
     let notes = world.tg.messages_to(world.user.id as i64).iter().filter(|t| t.contains("Slow down")).count();
