@@ -74,8 +74,7 @@ pub struct Root {
 impl Root {
     pub fn new(dir: &Path) -> io::Result<Root> {
         let canonical = std::fs::canonicalize(dir)?;
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let fd = rustix::fs::open(&canonical, flags, Mode::empty()).map_err(|e| match e {
+        let fd = rustix::fs::open(&canonical, dir_flags(), Mode::empty()).map_err(|e| match e {
             Errno::NOTDIR => io::Error::new(io::ErrorKind::InvalidInput, "not a directory"),
             e => e.into(),
         })?;
@@ -153,18 +152,28 @@ impl Root {
             if held.len() == MAX_DEPTH {
                 return Err(Errno::NAMETOOLONG);
             }
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let next = rustix::fs::openat(here, name, flags, Mode::empty()).map_err(|e| match e {
-                // `O_DIRECTORY` is checked before `O_NOFOLLOW`, so a symlink gives `ENOTDIR`;
-                // only a name that is neither (a file) keeps it. A directory seen now was a
-                // symlink a moment ago.
-                Errno::NOTDIR if !is_file_like(here, name) => Errno::LOOP,
-                e => e,
-            })?;
+            let next =
+                rustix::fs::openat(here, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty()).map_err(|e| match e {
+                    // `O_DIRECTORY` is checked before `O_NOFOLLOW`, so a symlink gives `ENOTDIR`;
+                    // only a name that is neither (a file) keeps it. A directory seen now was a
+                    // symlink a moment ago.
+                    Errno::NOTDIR if !is_file_like(here, name) => Errno::LOOP,
+                    e => e,
+                })?;
             held.push(next);
         }
         Err(Errno::ISDIR)
     }
+}
+
+/// A directory is held only to look names up beneath it: on Linux `O_PATH`, which needs search
+/// permission alone (a server's directory may grant its group `x` but not `r`).
+fn dir_flags() -> OFlags {
+    #[cfg(target_os = "linux")]
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    #[cfg(not(target_os = "linux"))]
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    flags
 }
 
 /// A file is opened without blocking (a FIFO would wait for a writer in `open(2)`, holding the
@@ -402,17 +411,18 @@ mod tests {
         std::fs::write(dir.join("root/documents/secret"), b"inside").unwrap();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (a, b, stop) = (dir.join("root/documents"), dir.join("root/swap"), done.clone());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let swapper = std::thread::spawn(move || {
-            for _ in 0..1_000_000 {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && std::time::Instant::now() < deadline {
                 let cwd = rustix::fs::CWD;
                 rustix::fs::renameat_with(cwd, &a, cwd, &b, rustix::fs::RenameFlags::EXCHANGE).unwrap();
             }
         });
-        let (mut opened, mut refused) = (0, 0);
-        for _ in 0..2000 {
+        // At least 2000 rounds, and on until both outcomes were seen (the swapper may start late).
+        let (mut rounds, mut opened, mut refused) = (0, 0, 0);
+        while rounds < 2000 || opened == 0 || refused == 0 {
+            assert!(std::time::Instant::now() < deadline, "no race in 10 s ({opened} opened, {refused} refused)");
+            rounds += 1;
             for got in both(&root, "documents/secret") {
                 match got {
                     Ok((file, _)) => {
@@ -428,7 +438,6 @@ mod tests {
         }
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         swapper.join().unwrap();
-        assert!(opened > 0 && refused > 0, "the swap raced the opens ({opened} opened, {refused} refused)");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
