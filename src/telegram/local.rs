@@ -1,7 +1,6 @@
-//! Local Bot API mode: the path `getFile` gave must resolve inside `TELEGRAM_LOCAL_FILES`, and the
-//! file goes to the socket on the executor thread, with `sendfile(2)` or from a mapped window (a
-//! receiver on the same host), or is read with positioned reads where both are refused (page-cache
-//! reads take microseconds; `smol::fs::File` would add an 8 MiB buffer per open file).
+//! Local Bot API mode: `getFile`'s path must name a regular file beneath `TELEGRAM_LOCAL_FILES`
+//! (opened from the directory's descriptor, no symlink followed); it goes to the socket with
+//! `sendfile(2)`, from a mapped window, or with positioned reads (no buffer of its own).
 
 use std::fs::File;
 use std::io;
