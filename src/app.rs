@@ -53,10 +53,8 @@ pub struct App {
     pub me: OnceCell<(u64, String)>,
     /// Downloads per link since the last flush (written with the bandwidth).
     pub downloads: RefCell<DownloadCounts>,
-    /// Force-subscribe: membership answers, and why checking fails if it does.
+    /// Force-subscribe: membership answers Telegram gave (a failed check is never kept).
     pub members: RefCell<MemberCache>,
-    /// Force-subscribe: until when checks are skipped because the last one could not be made.
-    pub member_check_broken_until: Cell<u64>,
     /// Force-subscribe: the channel's invite link from `exportChatInviteLink`, once asked.
     pub invite_link: RefCell<Option<String>>,
     /// The broadcast running now, if any.
@@ -97,7 +95,6 @@ impl App {
             me: OnceCell::new(),
             downloads: RefCell::new(DownloadCounts::default()),
             members: RefCell::new(MemberCache::default()),
-            member_check_broken_until: Cell::new(0),
             invite_link: RefCell::new(None),
             broadcast: Broadcasting::default(),
         }

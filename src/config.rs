@@ -145,6 +145,26 @@ pub fn mask_token(token: &str) -> String {
     }
 }
 
+/// Bytes a `LINK_SECRET` must have at least: 256 bits for the HMAC-SHA256 key when each byte
+/// is random (RFC 2104 section 3 recommends a key no shorter than the hash output).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Whether `secret` is long enough and looks random: characters from at least two classes
+/// (lowercase, uppercase, digits, others) and at least 8 distinct ones. A word, a number or a
+/// repeated character is refused; `openssl rand -hex 32` passes.
+fn strong_secret(secret: &str) -> bool {
+    let bytes = secret.as_bytes();
+    let classes = [u8::is_ascii_lowercase, u8::is_ascii_uppercase, u8::is_ascii_digit]
+        .iter()
+        .filter(|class| bytes.iter().any(class))
+        .count()
+        + usize::from(bytes.iter().any(|b| !b.is_ascii_alphanumeric()));
+    let mut seen = [false; 256];
+    bytes.iter().for_each(|&b| seen[usize::from(b)] = true);
+    let distinct = seen.iter().filter(|&&s| s).count();
+    bytes.len() >= MIN_SECRET_LEN && classes >= 2 && distinct >= 8
+}
+
 /// A channel id (`-1001234567890`) or `@username` (5-32 letters, digits, underscores).
 fn channel(v: &str) -> Option<String> {
     if v.parse::<i64>().is_ok() {
@@ -182,7 +202,7 @@ impl Config {
             return Err(vars.error("BOT_TOKEN", Some(mask_token(&bot_token))));
         }
         let link_secret = vars.set("LINK_SECRET");
-        if link_secret.as_ref().is_some_and(|s| s.len() < 16) {
+        if link_secret.as_ref().is_some_and(|s| !strong_secret(s)) {
             return Err(vars.error("LINK_SECRET", Some("<hidden>".into())));
         }
         let expiry = vars.seconds("LINK_EXPIRY_SECONDS", 0..=10 * YEAR)?;
@@ -436,5 +456,32 @@ mod tests {
     fn short_link_secret_is_refused_without_echoing_it() {
         let err = config(&[("BOT_TOKEN", "1:abc"), ("LINK_SECRET", "short")]).unwrap_err();
         assert!(!err.to_string().contains("short"));
+    }
+
+    #[test]
+    fn a_link_secret_must_be_32_bytes_that_look_random() {
+        let refused = [
+            "abcdefghijklmnop",
+            "0123456789abcdef0123456789abcde",
+            "abcdefghijklmnopqrstuvwxyzabcdefgh",
+            "01234567890123456789012345678901234",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1111",
+        ];
+        for secret in refused {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("LINK_SECRET", secret)]).unwrap_err();
+            assert_eq!(err.variable, "LINK_SECRET", "{secret}");
+            assert!(!err.to_string().contains(secret), "the secret is never echoed");
+            assert!(err.to_string().contains("openssl rand -hex 32"), "{err}");
+        }
+        let accepted = [
+            "3f9a0c1e7b2d4a6f8e0b1c3d5a7f9e2b4c6d8a0f1e3b5d7c9a2e4f6b8d0c1a3e",
+            "q8Jd0xv+Yw3Kp1Zr/Tn5Lm7Hc9Bf2Ge4Ua6Sb8Ri0Ow=",
+            "integration-test-link-secret-0123456789",
+        ];
+        for secret in accepted {
+            let c = config(&[("BOT_TOKEN", "1:abc"), ("LINK_SECRET", secret)]).unwrap();
+            assert_eq!(c.link_secret.as_deref(), Some(secret));
+        }
     }
 }

@@ -77,11 +77,17 @@ impl Signer {
             link_id: u64::from_be_bytes(raw[..8].try_into().expect("8 bytes")),
             expires_at: u64::from_be_bytes(raw[8..16].try_into().expect("8 bytes")),
         };
-        if claims.expires_at != 0 && claims.expires_at <= now {
+        if expired(claims.expires_at, now) {
             return Err(TokenError::Expired);
         }
         Ok(claims)
     }
+}
+
+/// Whether an expiry (unix seconds, 0 = never) has passed at `now`: for the token's and for the
+/// link row's, which must both be in the future.
+pub fn expired(expires_at: u64, now: u64) -> bool {
+    expires_at != 0 && expires_at <= now
 }
 
 /// `N` bytes from the system's secure random generator (link ids, the link secret); `None` only

@@ -179,7 +179,8 @@ fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
     Ok(hex.into_bytes())
 }
 
-/// The secret signs every link: say so if other users can read it.
+/// The secret signs every link and the database holds every user's files: say so if other users
+/// can read them.
 fn warn_if_shared(path: &Path) {
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
@@ -243,6 +244,7 @@ enum Interrupted {
 /// Opens what the bot runs on, binds the port, and builds the state (not logged in yet).
 async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, TcpListener, SocketAddr), StartError> {
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
+    warn_if_shared(&config.data_dir.join(crate::store::DB_FILE));
     let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
     let api = transport(&config)?;
     let addr = SocketAddr::new(config.bind_address, config.port);

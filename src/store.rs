@@ -126,11 +126,32 @@ fn from_sql(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// The database's file name in `DATA_DIR`.
+pub const DB_FILE: &str = "streambot.db";
+
+/// Creates `path` empty with mode 0600 unless it exists (SQLite takes an empty file as a new
+/// database).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) `dir/streambot.db` and applies pending migrations.
+    /// Opens (creating if needed) `dir/streambot.db` and applies pending migrations. A new
+    /// database is created mode 0600, and SQLite gives its `-wal` and `-shm` files the database
+    /// file's permissions (unix VFS), so none of them is readable by other users whatever the
+    /// umask; an existing file keeps its mode (an operator may share it on purpose).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
-        Store::with_connection(Connection::open(dir.join("streambot.db"))?)
+        let path = dir.join(DB_FILE);
+        create_private(&path).map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
+        Store::with_connection(Connection::open(path)?)
     }
 
     #[cfg(test)]
@@ -318,6 +339,22 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_new_database_and_its_wal_and_shm_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("streambot-store-modes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir).unwrap();
+        store.kv_set("probe", "1").unwrap();
+        for name in [DB_FILE, "streambot.db-wal", "streambot.db-shm"] {
+            let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     fn link(id: u64) -> LinkRow {
         LinkRow {

@@ -57,6 +57,19 @@ fn links_already_made_are_served_while_get_me_fails() {
 }
 
 #[test]
+fn a_weak_link_secret_stops_the_bot_at_start_with_exit_2_saying_how_to_make_one() {
+    let world = World::new("weak-secret");
+    for weak in ["sixteen-chars-ok", "abcdefghijklmnopqrstuvwxyzabcdefgh", "0123456789012345678901234567890123"] {
+        let bot = BotProcess::spawn_raw(&[], &world.env(&[("LINK_SECRET", weak)]));
+        let status = bot.wait_exit(WAIT).expect("the bot exits");
+        let output = bot.output();
+        assert_eq!(status.code(), Some(2), "{output}");
+        let line = output.lines().find(|l| l.contains("LINK_SECRET")).unwrap_or_else(|| panic!("{output}"));
+        assert!(line.contains("openssl rand -hex 32") && !line.contains(weak), "{line}");
+    }
+}
+
+#[test]
 fn a_second_instance_on_the_same_data_dir_exits_2_naming_the_first() {
     let world = World::new("twice");
     let first = world.start_bot(&[]);

@@ -285,13 +285,15 @@ fn log_channel_copy_is_what_the_link_serves() {
 }
 
 #[test]
-fn the_link_secret_file_is_private() {
+fn the_link_secret_and_the_database_files_are_private() {
     let world = World::new("secret");
     let mut env = world.env(&[]);
     env.retain(|(k, _)| *k != "LINK_SECRET");
+    // `start` returns once the bot listens, after the store is open.
     let _bot = BotProcess::start(&env);
-    let path = world.data.path().join("link_secret");
-    assert_eq!(mode_of(&path), 0o600);
+    for name in ["link_secret", "streambot.db", "streambot.db-wal", "streambot.db-shm"] {
+        assert_eq!(mode_of(&world.data.path().join(name)), 0o600, "{name}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::harness::{WAIT, World, bytes, get, raw, request};
 use crate::streaming::run_cases;
 use crate::support::bot_process::{BotProcess, TempDir};
 use crate::support::fake_telegram::{Fault, FileRef};
-use crate::support::raw_http::Conn;
+use crate::support::raw_http::{self, Conn};
 
 /// A bot in local mode: the fake writes files into `files`, the bot reads them from there.
 struct Local {
@@ -195,4 +195,23 @@ fn an_empty_file_is_served_empty_and_any_range_is_unsatisfiable() {
     assert_eq!((res.status, res.header("content-range")), (416, Some("bytes */0")));
     let res = request(local.bot.addr(), "HEAD", &path, &[]);
     assert_eq!((res.status, res.header("content-length")), (200, Some("0")));
+}
+
+#[test]
+fn a_fifo_in_place_of_a_file_gets_an_error_at_once_and_the_bot_keeps_answering() {
+    let local = Local::start("local-fifo", &[]);
+    let (_, token) = local.link(&bytes(1000, 27), "fifo.bin");
+    let path = wait_for_file_in(local.files.path());
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    let addr = local.bot.addr();
+    let started = Instant::now();
+    let download = std::thread::spawn(move || raw_http::send(addr, &raw("GET", &format!("/dl/{token}"), &[], true)));
+    let health = raw_http::send(addr, &raw("GET", "/health", &[], true)).expect("/health answers");
+    assert_eq!(health.status, 200);
+    let res = download.join().unwrap().expect("the download is answered");
+    assert_eq!(res.status, 500);
+    assert!(started.elapsed() < Duration::from_secs(5), "answered in {:?}", started.elapsed());
+    assert!(local.bot.wait_for_line(WAIT, "not a regular file").is_some(), "{}", local.bot.output());
 }

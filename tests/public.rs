@@ -213,6 +213,25 @@ fn when_membership_cannot_be_checked_users_get_links_and_one_error_is_logged() {
     assert!(bot.output().contains("the bot is not an admin of FORCE_SUB_CHANNEL"));
 }
 
+#[test]
+fn a_failed_membership_check_lets_only_that_request_through_and_the_next_is_checked_again() {
+    let world = World::new("forcesub3");
+    let bot = world.start_bot(&[("FORCE_SUB_CHANNEL", "@fake_channel")]);
+    let other = FakeUser::new(2004, "Bob");
+    world.tg.set_member_status(other.id, "left");
+    world.tg.fail_next("getChatMember", Fault::status(400, "Bad Request: member list is inaccessible"));
+    world.link_for(&file(&world, 1));
+    assert_eq!(bot.count_lines("force-subscribe: cannot check membership"), 1, "{}", bot.output());
+
+    world.tg.send_document(&other, &file(&world, 2));
+    nth_to(&world, other.id, 1, "join our channel");
+    world.tg.set_member_status(world.user.id, "left");
+    world.tg.send_document(&world.user, &file(&world, 3));
+    nth_to(&world, world.user.id, 1, "join our channel");
+    assert_eq!(world.tg.calls("getChatMember"), 3, "every request after the failure was checked");
+    assert!(!world.tg.sent().iter().any(|s| is_link_reply(s) && s.chat_id() == Some(other.id as i64)));
+}
+
 /// Users 3000.. who said /start; returns them once all are registered.
 fn register(world: &World, n: u64) -> Vec<FakeUser> {
     let users: Vec<FakeUser> = (0..n).map(|i| FakeUser::new(3000 + i, "U")).collect();

@@ -1,7 +1,7 @@
 //! Force-subscribe (`FORCE_SUB_CHANNEL`): whether a user may get links, from `getChatMember`
-//! answers kept a few minutes, and the Join / Try again reply for those who may not yet. When the
-//! bot cannot check, it says why once and lets everyone through: a broken setting must not lock
-//! every user out.
+//! answers kept a few minutes, and the Join / Try again reply for those who may not yet. When a
+//! check cannot be made, the bot says why and lets that one request through: a broken setting
+//! must not lock every user out, and one failed call must not open the gate for anyone else.
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::response::MethodResponse;
@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use super::commands::Callback;
 use crate::app::App;
-use crate::memory::member_cache::MEMBER_TTL;
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
 
@@ -34,7 +33,7 @@ fn chat_id(channel: &str) -> Value {
 pub async fn check(app: &App, user: u64) -> Gate {
     let Some(channel) = app.config.force_sub_channel.as_deref() else { return Gate::Pass };
     let now = now_unix();
-    if app.config.is_admin(user) || now < app.member_check_broken_until.get() {
+    if app.config.is_admin(user) {
         return Gate::Pass;
     }
     let cached = app.members.borrow().get(user, now);
@@ -45,7 +44,7 @@ pub async fn check(app: &App, user: u64) -> Gate {
                 app.members.borrow_mut().put(user, member, now);
                 member
             }
-            Err(e) => return broken(app, channel, &e, now),
+            Err(e) => return broken(channel, &e),
         },
     };
     if member {
@@ -53,7 +52,7 @@ pub async fn check(app: &App, user: u64) -> Gate {
     }
     match join_url(app, channel).await {
         Ok(url) => Gate::Join(url),
-        Err(e) => broken(app, channel, &e, now),
+        Err(e) => broken(channel, &e),
     }
 }
 
@@ -84,16 +83,15 @@ async fn join_url(app: &App, channel: &str) -> Result<String, TelegramError> {
     Ok(answer.result)
 }
 
-/// Lets users through for [`MEMBER_TTL`] after a check that could not be made, logging the
-/// cause once (the logger drops repeats of one cause within its window).
-fn broken(app: &App, channel: &str, e: &TelegramError, now: u64) -> Gate {
+/// Lets this one request through after a check that could not be made, and keeps nothing: the
+/// next request, this user's or another's, is checked again. The cause is logged once (the
+/// logger drops repeats of one cause within its window).
+fn broken(channel: &str, e: &TelegramError) -> Gate {
     let cause = cause(e);
     log::error!(
         rate_key = cause;
-        "force-subscribe: cannot check membership of {channel}: {cause} ({e}); letting users through for {} min",
-        MEMBER_TTL / 60
+        "force-subscribe: cannot check membership of {channel}: {cause} ({e}); letting this request through unchecked"
     );
-    app.member_check_broken_until.set(now + MEMBER_TTL);
     Gate::Pass
 }
 

@@ -52,7 +52,12 @@ pub const VARIABLES: &[Var] = &[
     var("LINK_EXPIRY_SECONDS", "86400", "0-315360000 seconds, 0 for never", "link lifetime; 0 = links never expire"),
     var("DATA_DIR", "./data", "a directory", "SQLite database and link secret"),
     var("TELEGRAM_API_URL", "https://api.telegram.org", URL, "Bot API base URL (local server or test fake)"),
-    var("LINK_SECRET", "generated", "at least 16 characters", "HMAC secret for links; default: DATA_DIR/link_secret"),
+    var(
+        "LINK_SECRET",
+        "generated",
+        "at least 32 random characters mixing letters and digits, as `openssl rand -hex 32` prints",
+        "HMAC secret for links, 32+ random characters (make one: openssl rand -hex 32); default: DATA_DIR/link_secret",
+    ),
     var("GITHUB_REPO_URL", "project page", "a URL", "repository URL shown by /about"),
     var("POLL_TIMEOUT_SECS", "50", "1-300 seconds", "getUpdates long-poll timeout"),
     var("MAX_CONNECTIONS", "256", CONNS, "open HTTP connections at most (the longest-idle one makes room)"),

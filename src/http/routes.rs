@@ -225,8 +225,12 @@ fn health(app: &App) -> Response {
     }
 }
 
+/// The link a token names, if it may be served now: the token's expiry and the row's are both
+/// checked (the row is the record; a token minted before its row changed still carries the old
+/// expiry), and a revoked link is refused.
 fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
-    let claims = app.signer.verify(token, now_unix()).map_err(|e| match e {
+    let now = now_unix();
+    let claims = app.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
@@ -234,6 +238,9 @@ fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
         app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
     if link.revoked {
         return Err(RouteError::Revoked);
+    }
+    if crate::links::expired(link.expires_at, now) {
+        return Err(RouteError::Gone);
     }
     Ok(link)
 }
@@ -394,6 +401,35 @@ fn usize_len(len: u64) -> Result<usize, RouteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(id: u64, expires_at: u64) -> LinkRow {
+        LinkRow {
+            id,
+            owner: 5,
+            file_id: "FID".into(),
+            file_unique_id: "UID".into(),
+            file_name: "a.bin".into(),
+            file_size: 10,
+            mime: "application/octet-stream".into(),
+            created_at: 100,
+            expires_at,
+            update_id: None,
+            revoked: false,
+        }
+    }
+
+    #[test]
+    fn a_link_whose_stored_expiry_passed_is_gone_whatever_its_token_says() {
+        let app = crate::testing::app("http://127.0.0.1:9", &[], std::rc::Rc::new(smol::LocalExecutor::new()));
+        let now = now_unix();
+        app.store.insert_link(&row(7, now - 10)).unwrap();
+        app.store.insert_link(&row(8, now + 3600)).unwrap();
+        let never = |id| app.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
+        assert!(matches!(find_link(&app, &never(7)), Err(RouteError::Gone)));
+        assert_eq!(find_link(&app, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
+        let late = app.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
+        assert!(matches!(find_link(&app, &late), Err(RouteError::Gone)));
+    }
 
     #[test]
     fn tokens_are_cut_in_logs() {
