@@ -347,7 +347,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("streambot-store-modes-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open(&dir).unwrap();
-        store.kv_set("probe", "1").unwrap();
+        store.set_poll_offset(1).unwrap();
         for name in [DB_FILE, "streambot.db-wal", "streambot.db-shm"] {
             let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
