@@ -5,19 +5,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::harness::{WAIT, World, bytes, get, is_link_reply, token_in};
+use crate::harness::{WAIT, World, bytes, get, is_link_reply, linked_names, token_in};
 use crate::support::fake_telegram::{FakeUser, Fault, Sent};
-
-/// The file names in the link replies to `chat`, in the order they were sent.
-fn linked_names(world: &World, chat: u64) -> Vec<String> {
-    world
-        .tg
-        .messages_to(chat as i64)
-        .iter()
-        .filter(|t| t.contains("/dl/"))
-        .filter_map(|t| t.split("<b>File:</b> ").nth(1)?.split('\n').next().map(str::to_owned))
-        .collect()
-}
 
 fn link_to(chat: u64) -> impl Fn(&Sent) -> bool {
     move |s| is_link_reply(s) && s.chat_id() == Some(chat as i64)

@@ -70,6 +70,17 @@ impl World {
     }
 }
 
+/// The file names in the link replies to `chat`, in the order they were sent.
+pub fn linked_names(world: &World, chat: u64) -> Vec<String> {
+    world
+        .tg
+        .messages_to(chat as i64)
+        .iter()
+        .filter(|t| t.contains("/dl/"))
+        .filter_map(|t| t.split("<b>File:</b> ").nth(1)?.split('\n').next().map(str::to_owned))
+        .collect()
+}
+
 /// A sendMessage whose text carries a `/dl/` link.
 pub fn is_link_reply(s: &Sent) -> bool {
     s.method == "sendMessage" && s.text().is_some_and(|t| t.contains("/dl/"))

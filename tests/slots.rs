@@ -168,6 +168,19 @@ fn a_head_that_trickles_in_is_cut_off_at_the_head_deadline() {
     assert_eq!(kept.send(&raw("GET", "/health", &[], false)).unwrap().status, 200, "idle past the head deadline");
 }
 
+/// Three downloads of `token` from 127.0.0.2-4 that stop reading after their first KiB.
+fn stalled_downloads(addr: SocketAddr, token: &str) -> Vec<TcpStream> {
+    (2..5)
+        .map(|last| {
+            let mut s = connect_from(last, addr);
+            s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
+            let mut first = [0u8; 1024];
+            s.read_exact(&mut first).unwrap();
+            s
+        })
+        .collect()
+}
+
 #[test]
 fn the_canned_503_is_counted_in_metrics() {
     let world = World::new("canned503");
@@ -176,15 +189,7 @@ fn the_canned_503_is_counted_in_metrics() {
     let token = world.link_for(&file);
     let before = responses(bot.addr(), 503);
     // Three downloads that have only just started: no slot may be taken from them.
-    let mut held: Vec<TcpStream> = (2..5)
-        .map(|last| {
-            let mut s = connect_from(last, bot.addr());
-            s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
-            let mut first = [0u8; 1024];
-            s.read_exact(&mut first).unwrap();
-            s
-        })
-        .collect();
+    let mut held: Vec<TcpStream> = stalled_downloads(bot.addr(), &token);
     let res = get(bot.addr(), "/health");
     assert_eq!((res.status, res.header("retry-after")), (503, Some("5")), "{res:?}");
     drop(held.pop());
@@ -224,15 +229,7 @@ fn when_every_slot_streams_the_slowest_download_makes_room_once_it_has_run_ten_s
     let token = world.link_for(&file);
     let started = Instant::now();
     // Three downloads from three addresses that stop reading after their first KiB.
-    let mut held: Vec<TcpStream> = (2..5)
-        .map(|last| {
-            let mut s = connect_from(last, bot.addr());
-            s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
-            let mut first = [0u8; 1024];
-            s.read_exact(&mut first).unwrap();
-            s
-        })
-        .collect();
+    let mut held: Vec<TcpStream> = stalled_downloads(bot.addr(), &token);
     // Refused (canned 503) while the downloads are too young to judge, served once they are not.
     let deadline = started + WAIT;
     let served_after = loop {
