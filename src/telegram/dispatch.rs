@@ -153,9 +153,9 @@ impl<'a> Dispatcher<'a> {
 
     /// Takes a `getUpdates` batch: journals the new updates (and the offset past them) in one
     /// transaction, then starts what may start. Updates seen before are dropped; one that cannot
-    /// be decoded is logged and skipped. If the journal cannot be written, the offset stays and
-    /// Telegram sends the batch again.
-    pub fn take(&self, batch: Vec<Value>) {
+    /// be decoded is logged and skipped. If the journal cannot be written, the offset stays,
+    /// Telegram sends the batch again, and this returns `false` (the poller pauses first).
+    pub fn take(&self, batch: Vec<Value>) -> bool {
         let mut st = self.state.borrow_mut();
         let mut next = st.next_offset;
         let mut fresh = Vec::with_capacity(batch.len());
@@ -174,7 +174,7 @@ impl<'a> Dispatcher<'a> {
                 Err(e) => log::warn!("skipping update {id}: cannot decode it: {e}"),
             }
         }
-        let Some(offset) = next.filter(|_| next != st.next_offset) else { return };
+        let Some(offset) = next.filter(|_| next != st.next_offset) else { return true };
         match self.store.journal_batch(&fresh, offset, MAX_WAITING_PER_CHAT) {
             Ok(journaled) => {
                 st.next_offset = next;
@@ -186,10 +186,14 @@ impl<'a> Dispatcher<'a> {
                     self.ex.spawn((self.overflow)(chat, waiting)).detach();
                 }
             }
-            Err(e) => log::error!("cannot journal {} updates; polling them again: {e}", fresh.len()),
+            Err(e) => {
+                log::error!("cannot journal {} updates; polling them again: {e}", fresh.len());
+                return false;
+            }
         }
         drop(fresh);
         self.fill(&mut st);
+        true
     }
 
     /// Collects finished jobs until shutdown, then until none runs.

@@ -76,22 +76,32 @@ async fn fetch(api: &Transport, dispatcher: &Dispatcher<'_>, poll_timeout_secs: 
         match answer {
             _ if shutdown.is_fired() => return,
             Ok(answer) => {
-                backoff = Duration::ZERO;
                 api.set_polls_failing(false);
-                dispatcher.take(answer.result);
+                if dispatcher.take(answer.result) {
+                    backoff = Duration::ZERO;
+                } else {
+                    // The store refused the batch (disk full, say): Telegram keeps it meanwhile.
+                    backoff = next_backoff(backoff);
+                    pause(backoff, shutdown).await;
+                }
             }
             Err(e) => {
                 backoff = next_backoff(backoff);
                 api.set_polls_failing(true);
-                async_io::Timer::after(pause_after(&e, backoff))
-                    .or(async {
-                        shutdown.wait().await;
-                        std::time::Instant::now()
-                    })
-                    .await;
+                pause(pause_after(&e, backoff), shutdown).await;
             }
         }
     }
+}
+
+/// Sleeps `how_long`, or less if shutdown fires.
+async fn pause(how_long: Duration, shutdown: &Shutdown) {
+    async_io::Timer::after(how_long)
+        .or(async {
+            shutdown.wait().await;
+            std::time::Instant::now()
+        })
+        .await;
 }
 
 /// How long to wait after the failed poll `e`, logging why.
