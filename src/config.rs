@@ -53,6 +53,8 @@ pub struct Config {
     pub timers: Timers,
     /// Monthly bandwidth limit in bytes (`BANDWIDTH_LIMIT_GB`); `None` = unlimited.
     pub bandwidth_limit: Option<u64>,
+    /// `BANDWIDTH_USER_SHARE`: percent of the limit one owner's links may use (1-100; 100 = off).
+    pub bandwidth_user_share: u8,
     /// `LOG_FILE`: also append log lines here.
     pub log_file: Option<PathBuf>,
     /// `LOG_FILE_MAX_MB` in bytes: the file is rotated to `.1` past this.
@@ -206,6 +208,7 @@ impl Config {
             timers: Timers::from_vars(&vars)?,
             // f64 to u64 saturates; 1 GB = 10^9 bytes, as hosting plans count.
             bandwidth_limit: bandwidth_gb.filter(|&g| g > 0.0).map(|g| (g * 1e9) as u64),
+            bandwidth_user_share: vars.within("BANDWIDTH_USER_SHARE", 1..=100)?,
             log_file: vars.optional("LOG_FILE", |v| Some(PathBuf::from(v)))?,
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
             max_links_per_day: vars.within("MAX_LINKS_PER_DAY", 0..=100_000)?,
@@ -371,6 +374,19 @@ mod tests {
                 name,
                 "{name} is bounded"
             );
+        }
+    }
+
+    #[test]
+    fn the_user_share_defaults_to_a_quarter_and_is_a_percentage() {
+        assert_eq!(config(&[("BOT_TOKEN", "1:abc")]).unwrap().bandwidth_user_share, 25);
+        assert_eq!(
+            config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_USER_SHARE", "100")]).unwrap().bandwidth_user_share,
+            100
+        );
+        for bad in ["0", "101", "12.5", "x"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_USER_SHARE", bad)]).unwrap_err();
+            assert_eq!(err.to_string(), format!("invalid BANDWIDTH_USER_SHARE '{bad}': expected a percentage, 1-100"));
         }
     }
 

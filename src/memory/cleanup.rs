@@ -133,8 +133,8 @@ mod tests {
         let (stale_end, stale_ended) = crate::shutdown::channel();
         let (live_end, live_ended) = crate::shutdown::channel();
         let long_ago = Instant::now() - Duration::from_secs(120);
-        let _stale = app.streams.register(1, peer, stale_end, long_ago).unwrap();
-        let _live = app.streams.register(2, peer, live_end, Instant::now()).unwrap();
+        let _stale = app.streams.register(1, 1, peer, stale_end, long_ago).unwrap();
+        let _live = app.streams.register(2, 1, peer, live_end, Instant::now()).unwrap();
         let report = end_stalled_streams(&app).unwrap();
         assert!(report.starts_with("ended 1 stalled of"), "{report}");
         assert!(stale_ended.is_fired() && !live_ended.is_fired());
