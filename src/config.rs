@@ -224,6 +224,15 @@ impl Config {
         }
     }
 
+    /// `25% of it per user` or `no limit per user` (`BANDWIDTH_USER_SHARE`; without a monthly
+    /// limit there is no share of it).
+    pub fn bandwidth_share_text(&self) -> String {
+        match self.bandwidth_limit {
+            Some(_) if self.bandwidth_user_share < 100 => format!("{}% of it per user", self.bandwidth_user_share),
+            _ => "no limit per user".to_owned(),
+        }
+    }
+
     /// Whether `user_id` is listed in `ADMINS`.
     pub fn is_admin(&self, user_id: u64) -> bool {
         self.admins.contains(&user_id)
@@ -379,7 +388,10 @@ mod tests {
 
     #[test]
     fn the_user_share_defaults_to_a_quarter_and_is_a_percentage() {
-        assert_eq!(config(&[("BOT_TOKEN", "1:abc")]).unwrap().bandwidth_user_share, 25);
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!((c.bandwidth_user_share, c.bandwidth_share_text().as_str()), (25, "25% of it per user"));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_LIMIT_GB", "0")]).unwrap();
+        assert_eq!(c.bandwidth_share_text(), "no limit per user", "no limit, no share");
         assert_eq!(
             config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_USER_SHARE", "100")]).unwrap().bandwidth_user_share,
             100

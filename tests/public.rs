@@ -371,7 +371,8 @@ fn a_restart_mid_broadcast_resumes_it_and_sends_to_nobody_twice() {
 fn one_owner_past_their_share_gets_503_while_other_owners_links_and_intake_go_on() {
     let world = World::new("share");
     // 1 MB a month and 25 % each: an owner's links stop once 250 000 bytes went out.
-    let bot = world.start_bot(&[("BANDWIDTH_LIMIT_GB", "0.001"), ("BANDWIDTH_USER_SHARE", "25")]);
+    let vars = [("BANDWIDTH_LIMIT_GB", "0.001"), ("BANDWIDTH_USER_SHARE", "25"), ("ADMINS", "7")];
+    let bot = world.start_bot(&vars);
     let data = bytes(100_000, 31);
     let alice =
         format!("/dl/{}", world.link_for(&world.tg.add_file(data.clone(), "a.bin", "application/octet-stream")));
@@ -399,11 +400,25 @@ fn one_owner_past_their_share_gets_503_while_other_owners_links_and_intake_go_on
     link_reply(&world, &bob, 2);
 
     world.tg.send_text(&world.user, "/mylinks");
-    let page = nth_to(&world, world.user.id, 1, "Your links");
+    let page = nth_to(&world, world.user.id, 1, "<b>Your links</b>");
     let text = page.text().unwrap();
     assert!(text.contains("Bandwidth this month: 293.0 KiB of your share of 244.1 KiB (25%)"), "{text}");
 
     let v = get(bot.addr(), "/api/info").json().unwrap();
     assert_eq!(v["bandwidth_info"]["used_bytes"], 3 * 100_000 + 100 + 100_000, "{v}");
-    assert_eq!(v["bandwidth_info"]["remaining_gb"], 0.6, "{v}");
+    // 599 900 bytes left: 0.0006 GB, shown to three places like StreamBot.
+    assert_eq!(
+        (v["bandwidth_info"]["limit_bytes"].as_u64(), v["bandwidth_info"]["remaining_gb"].as_f64()),
+        (Some(1_000_000), Some(0.001)),
+        "{v}"
+    );
+
+    world.tg.send_text(&FakeUser::new(7, "Root"), "/stats");
+    let stats = nth_to(&world, 7, 1, "Share per user");
+    let text = stats.text().unwrap();
+    for part in
+        ["Share per user: 25% (244.1 KiB), 1 user past it", "1. Alice (1001): 293.0 KiB", "2. Bob (2004): 97.8 KiB"]
+    {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
 }
