@@ -132,7 +132,7 @@ fn share_line(app: &App, user: u64, now: u64) -> String {
         app.config.bandwidth_user_share
     );
     if let Some(until) = app.owner_blocked_until(user, now) {
-        line.push_str(&format!(", used up: your links work again {}", utc_minute(until)));
+        line.push_str(&format!(", used up: your links work again on {}", utc_minute(until)));
     }
     line
 }
