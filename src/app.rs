@@ -3,6 +3,7 @@
 //! `run.rs`'s; this module imports nothing from the bot, the HTTP side or the cleanup tasks.
 
 use std::cell::{Cell, OnceCell, RefCell};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +14,8 @@ use crate::memory::download_counts::DownloadCounts;
 use crate::memory::member_cache::MemberCache;
 use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
-use crate::memory::stream_tracker::StreamTracker;
+use crate::memory::stream_tracker::{Full, StreamGuard, StreamTracker};
+use crate::shutdown::Trigger;
 use crate::store::Store;
 use crate::telegram::files::Files;
 use crate::telegram::transport::Transport;
@@ -73,7 +75,8 @@ impl App {
     /// over `Store::open_in_memory()` and a Bot API URL of their choosing.
     pub fn new(config: Config, store: Store, signer: Signer, files: Files, base_url: String) -> App {
         let now = crate::units::now_unix();
-        let bandwidth = Bandwidth::load(config.bandwidth_limit, &store, now);
+        let bandwidth =
+            Bandwidth::load(config.bandwidth_limit, &store, now).with_user_share(config.bandwidth_user_share);
         App {
             streams: StreamTracker::new(config.max_connections),
             schedule: Schedule::for_timers(&config.timers, now),
@@ -137,11 +140,50 @@ impl App {
         self.bandwidth.used(self.streams.bytes_sent(), now)
     }
 
-    /// Writes the bytes counted since the last flush to the store, and the per-link download
-    /// counts with them; returns how many bytes.
+    /// Bytes `owner`'s links served this calendar month (UTC): flushed plus counted since.
+    pub fn owner_bandwidth_used(&self, owner: u64, now: u64) -> u64 {
+        let stored = self.store.user_bandwidth(&crate::units::month_key(now), owner).unwrap_or_else(|e| {
+            // Serving on is better than refusing every owner's links while the store fails.
+            log::warn!("cannot read user {owner}'s bandwidth this month: {e}");
+            0
+        });
+        stored + self.streams.owner_unflushed(owner)
+    }
+
+    /// When `owner`'s links stop at `now` because they used the owner's share
+    /// (`BANDWIDTH_USER_SHARE`): the start of next month. Admins have no share limit.
+    pub fn owner_blocked_until(&self, owner: u64, now: u64) -> Option<u64> {
+        if self.bandwidth.user_limit().is_none() || self.config.is_admin(owner) {
+            return None;
+        }
+        self.bandwidth.owner_blocked_until(self.owner_bandwidth_used(owner, now), false, now)
+    }
+
+    /// A stream slot for a download of `link_id` (owned by `owner`) to `peer`; when the owner
+    /// table is full, the counted bytes are flushed first to make room. `None`: every stream slot
+    /// is taken, or the flush failed.
+    pub fn register_stream(&self, link_id: u64, owner: u64, peer: SocketAddr, end: &Trigger) -> Option<StreamGuard> {
+        match self.streams.register(link_id, owner, peer, end.clone(), Instant::now()) {
+            Ok(guard) => Some(guard),
+            Err(Full::Streams) => None,
+            Err(Full::Owners) => {
+                if let Err(e) = self.flush_bandwidth(crate::units::now_unix()) {
+                    log::error!("cannot save the bandwidth counted so far, so no new download starts: {e}");
+                    return None;
+                }
+                self.streams.register(link_id, owner, peer, end.clone(), Instant::now()).ok()
+            }
+        }
+    }
+
+    /// Writes the bytes counted since the last flush to the store, with the bytes per link owner
+    /// and the per-link download counts; returns how many bytes.
     pub fn flush_bandwidth(&self, now: u64) -> Result<u64, crate::store::StoreError> {
         self.flush_downloads();
-        self.bandwidth.flush(&self.store, self.streams.bytes_sent(), now)
+        let owners = self.streams.owners_pending();
+        let n = self.bandwidth.flush(&self.store, self.streams.bytes_sent(), &owners, now)?;
+        self.streams.owners_flushed(&owners);
+        Ok(n)
     }
 
     /// Whether Telegram is failing now: `getMe` failed and is retried, or the last poll failed

@@ -53,6 +53,8 @@ pub struct Config {
     pub timers: Timers,
     /// Monthly bandwidth limit in bytes (`BANDWIDTH_LIMIT_GB`); `None` = unlimited.
     pub bandwidth_limit: Option<u64>,
+    /// `BANDWIDTH_USER_SHARE`: percent of the limit one owner's links may use (1-100; 100 = off).
+    pub bandwidth_user_share: u8,
     /// `LOG_FILE`: also append log lines here.
     pub log_file: Option<PathBuf>,
     /// `LOG_FILE_MAX_MB` in bytes: the file is rotated to `.1` past this.
@@ -229,6 +231,7 @@ impl Config {
             timers: Timers::from_vars(&vars)?,
             // f64 to u64 saturates; 1 GB = 10^9 bytes, as hosting plans count.
             bandwidth_limit: bandwidth_gb.filter(|&g| g > 0.0).map(|g| (g * 1e9) as u64),
+            bandwidth_user_share: vars.within("BANDWIDTH_USER_SHARE", 1..=100)?,
             log_file: vars.optional("LOG_FILE", |v| Some(PathBuf::from(v)))?,
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
             max_links_per_day: vars.within("MAX_LINKS_PER_DAY", 0..=100_000)?,
@@ -241,6 +244,15 @@ impl Config {
         match self.bandwidth_limit {
             Some(bytes) => format!("{} GB per month", bytes as f64 / 1e9),
             None => "unlimited".to_owned(),
+        }
+    }
+
+    /// `25% of it per user` or `no limit per user` (`BANDWIDTH_USER_SHARE`; without a monthly
+    /// limit there is no share of it).
+    pub fn bandwidth_share_text(&self) -> String {
+        match self.bandwidth_limit {
+            Some(_) if self.bandwidth_user_share < 100 => format!("{}% of it per user", self.bandwidth_user_share),
+            _ => "no limit per user".to_owned(),
         }
     }
 
@@ -401,6 +413,22 @@ mod tests {
                 name,
                 "{name} is bounded"
             );
+        }
+    }
+
+    #[test]
+    fn the_user_share_defaults_to_a_quarter_and_is_a_percentage() {
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!((c.bandwidth_user_share, c.bandwidth_share_text().as_str()), (25, "25% of it per user"));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_LIMIT_GB", "0")]).unwrap();
+        assert_eq!(c.bandwidth_share_text(), "no limit per user", "no limit, no share");
+        assert_eq!(
+            config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_USER_SHARE", "100")]).unwrap().bandwidth_user_share,
+            100
+        );
+        for bad in ["0", "101", "12.5", "x"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("BANDWIDTH_USER_SHARE", bad)]).unwrap_err();
+            assert_eq!(err.to_string(), format!("invalid BANDWIDTH_USER_SHARE '{bad}': expected a percentage, 1-100"));
         }
     }
 

@@ -131,12 +131,13 @@ fn check_report(config: &Config, username: &str, writable: Result<(), String>) -
         Err(e) => format!("{} (NOT writable: {e})", config.data_dir.display()),
     };
     let mut out = format!(
-        "ok: @{username} via {}\n  BASE_URL       {base} ({buttons})\n  listens on     {}:{}\n  DATA_DIR       {data}\n  admins         {admins}\n  mode           {mode}\n  link expiry    {}\n  bandwidth      {}\n  connections    {} ({} per address), {} requests/min per address\n",
+        "ok: @{username} via {}\n  BASE_URL       {base} ({buttons})\n  listens on     {}:{}\n  DATA_DIR       {data}\n  admins         {admins}\n  mode           {mode}\n  link expiry    {}\n  bandwidth      {}, {}\n  connections    {} ({} per address), {} requests/min per address\n",
         config.api_url,
         config.bind_address,
         config.port,
         config.link_expiry.map_or("never".into(), |d| human_duration(d.as_secs())),
         config.bandwidth_limit_text(),
+        config.bandwidth_share_text(),
         config.max_connections,
         config.http.connections_per_ip,
         config.http.requests_per_minute,
@@ -443,7 +444,7 @@ mod tests {
             "admins         none (a user sends /id",
             "cloud Bot API, files up to 20.0 MiB",
             "link expiry    1 day",
-            "100 GB per month",
+            "bandwidth      100 GB per month, 25% of it per user",
         ] {
             assert!(report.contains(part), "{part:?} missing from:\n{report}");
         }

@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
         turn INTEGER NOT NULL DEFAULT 0,
         warned INTEGER NOT NULL DEFAULT 0
      );",
+    // 5: bytes per link owner per month, written with the month's total (the owners' shares).
+    "CREATE TABLE bandwidth_users (
+        month TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (month, user_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX bandwidth_users_bytes ON bandwidth_users(month, bytes);",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.
@@ -265,13 +273,25 @@ impl Store {
         Ok(self.conn.query_row(&sql, params![value], link_row).optional()?)
     }
 
-    /// Adds `bytes` to the month `month` (`YYYY-MM`).
-    pub fn add_bandwidth(&self, month: &str, bytes: u64) -> Result<(), StoreError> {
-        self.conn.execute(
+    /// Adds `bytes` to the month `month` (`YYYY-MM`), and each `(user, bytes)` of `users` to
+    /// that user's row of the month, in one transaction.
+    pub fn add_bandwidth(&self, month: &str, bytes: u64, users: &[(u64, u64)]) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "INSERT INTO bandwidth(month, bytes) VALUES(?1, ?2)
              ON CONFLICT(month) DO UPDATE SET bytes = bytes + excluded.bytes",
             params![month, to_sql(bytes)],
         )?;
+        {
+            let mut add = tx.prepare_cached(
+                "INSERT INTO bandwidth_users(month, user_id, bytes) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(month, user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+            )?;
+            for &(user, n) in users {
+                add.execute(params![month, to_sql(user), to_sql(n)])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -284,9 +304,14 @@ impl Store {
             .map_or(0, from_sql))
     }
 
-    /// Deletes bandwidth rows of months before `month`; returns how many.
+    /// Deletes bandwidth rows, the month's and the users', of months before `month`; returns how
+    /// many months.
     pub fn purge_bandwidth_before(&self, month: &str) -> Result<usize, StoreError> {
-        Ok(self.conn.execute("DELETE FROM bandwidth WHERE month < ?1", params![month])?)
+        let tx = self.conn.unchecked_transaction()?;
+        let months = tx.execute("DELETE FROM bandwidth WHERE month < ?1", params![month])?;
+        tx.execute("DELETE FROM bandwidth_users WHERE month < ?1", params![month])?;
+        tx.commit()?;
+        Ok(months)
     }
 
     /// Deletes links that expired at or before `now`, and link events older than a day;
@@ -383,15 +408,18 @@ mod tests {
     }
 
     #[test]
-    fn bandwidth_accumulates_per_month_and_old_months_go() {
+    fn bandwidth_accumulates_per_month_and_per_user_and_old_months_go() {
         let store = Store::open_in_memory().unwrap();
-        store.add_bandwidth("2026-08", 5).unwrap();
-        store.add_bandwidth("2026-11", 10).unwrap();
-        store.add_bandwidth("2026-11", 32).unwrap();
+        store.add_bandwidth("2026-08", 5, &[(7, 5)]).unwrap();
+        store.add_bandwidth("2026-11", 10, &[(7, 4), (8, 6)]).unwrap();
+        store.add_bandwidth("2026-11", 32, &[(7, 32)]).unwrap();
         assert_eq!(store.bandwidth("2026-11").unwrap(), 42);
         assert_eq!(store.bandwidth("2026-10").unwrap(), 0);
+        assert_eq!((store.user_bandwidth("2026-11", 7).unwrap(), store.user_bandwidth("2026-11", 8).unwrap()), (36, 6));
+        assert_eq!(store.user_bandwidth("2026-11", 9).unwrap(), 0);
         assert_eq!(store.purge_bandwidth_before("2026-09").unwrap(), 1);
-        assert_eq!(store.bandwidth("2026-08").unwrap(), 0);
+        assert_eq!((store.bandwidth("2026-08").unwrap(), store.user_bandwidth("2026-08", 7).unwrap()), (0, 0));
+        assert_eq!(store.user_bandwidth("2026-11", 7).unwrap(), 36, "this month's rows stay");
     }
 
     #[test]

@@ -385,3 +385,59 @@ fn a_restart_mid_broadcast_resumes_it_and_sends_to_nobody_twice() {
     assert_eq!(to_users.len(), distinct.len(), "none twice");
     assert!(distinct.len() >= 99, "at most the one in flight is missed: {}", distinct.len());
 }
+
+#[test]
+fn one_owner_past_their_share_gets_503_while_other_owners_links_and_intake_go_on() {
+    let world = World::new("share");
+    // 1 MB a month and 25 % each: an owner's links stop once 250 000 bytes went out.
+    let vars = [("BANDWIDTH_LIMIT_GB", "0.001"), ("BANDWIDTH_USER_SHARE", "25"), ("ADMINS", "7")];
+    let bot = world.start_bot(&vars);
+    let data = bytes(100_000, 31);
+    let alice =
+        format!("/dl/{}", world.link_for(&world.tg.add_file(data.clone(), "a.bin", "application/octet-stream")));
+    let bob = FakeUser::new(2004, "Bob");
+    world.tg.send_document(&bob, &world.tg.add_file(data.clone(), "b.bin", "application/octet-stream"));
+    let bobs = format!("/dl/{}", token_in(link_reply(&world, &bob, 1).text().unwrap()).unwrap());
+    for i in 0..3 {
+        let res = get(bot.addr(), &alice);
+        assert!(res.status == 200 && res.body == data, "download {i} is within the share");
+    }
+    let refused = get(bot.addr(), &alice);
+    assert_eq!(refused.status, 503);
+    assert!(refused.text().contains("owner has used their share of this month's bandwidth"), "{}", refused.text());
+    assert!(refused.text().contains("1st at 00:00 UTC"), "{}", refused.text());
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 31 * 86_400, "retry-after {retry} points at the next month");
+    let range = crate::harness::request(bot.addr(), "GET", &bobs, &["Range: bytes=0-99"]);
+    assert!(range.status == 206 && range.body == data[..100], "another owner's link goes on");
+    assert_eq!(get(bot.addr(), &bobs).status, 200);
+
+    world.tg.send_document(&world.user, &file(&world, 40));
+    let refusal = nth_to(&world, world.user.id, 1, "your share of this bot's bandwidth");
+    assert!(!refusal.text().unwrap().contains("/dl/"));
+    world.tg.send_document(&bob, &file(&world, 41));
+    link_reply(&world, &bob, 2);
+
+    world.tg.send_text(&world.user, "/mylinks");
+    let page = nth_to(&world, world.user.id, 1, "<b>Your links</b>");
+    let text = page.text().unwrap();
+    assert!(text.contains("Bandwidth this month: 293.0 KiB of your share of 244.1 KiB (25%)"), "{text}");
+
+    let v = get(bot.addr(), "/api/info").json().unwrap();
+    assert_eq!(v["bandwidth_info"]["used_bytes"], 3 * 100_000 + 100 + 100_000, "{v}");
+    // 599 900 bytes left: 0.0006 GB, shown to three places like StreamBot.
+    assert_eq!(
+        (v["bandwidth_info"]["limit_bytes"].as_u64(), v["bandwidth_info"]["remaining_gb"].as_f64()),
+        (Some(1_000_000), Some(0.001)),
+        "{v}"
+    );
+
+    world.tg.send_text(&FakeUser::new(7, "Root"), "/stats");
+    let stats = nth_to(&world, 7, 1, "Share per user");
+    let text = stats.text().unwrap();
+    for part in
+        ["Share per user: 25% (244.1 KiB), 1 user past it", "1. Alice (1001): 293.0 KiB", "2. Bob (2004): 97.8 KiB"]
+    {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+}

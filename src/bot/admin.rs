@@ -1,5 +1,5 @@
-//! Admin commands: `/memory` (the memory-management view), `/stats` and `/logs`. Non-admins get a
-//! polite refusal.
+//! Admin commands: `/memory` (the memory-management view), `/stats` (with the users whose links
+//! served most this month) and `/logs`. Non-admins get a polite refusal.
 
 use std::time::Instant;
 
@@ -138,25 +138,62 @@ pub fn logs_text(args: &str) -> String {
     format!("<pre>{body}</pre>")
 }
 
-/// The `/stats` message: users, links, this month's bandwidth, free disk, streams now.
+/// Users `/stats` lists by this month's bytes.
+const TOP_USERS: u32 = 5;
+
+/// The `/stats` message: users, links, this month's bandwidth and its shares, free disk,
+/// streams now. The counted bytes are flushed first, so the per-user figures are current.
 pub fn stats_text(app: &App) -> String {
     let now = crate::units::now_unix();
+    if let Err(e) = app.flush_bandwidth(now) {
+        log::warn!("cannot save the bandwidth counted so far; /stats shows the stored figures: {e}");
+    }
     let month = crate::units::month_key(now);
     let counted = app.bandwidth_used(now);
     let limit = app.config.bandwidth_limit_text();
     let disk = crate::memory::monitor::free_disk(&app.config.data_dir).map_or_else(|| "unknown".into(), human_size);
     format!(
-        "<b>Stats</b>\nUsers: {} ({} blocked the bot)\nLinks stored: {}\nLinks made in the last 24 h: {}\nLinks still valid: {}\nBandwidth {month}: {} of {limit}\nFree disk in DATA_DIR: {disk}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
+        "<b>Stats</b>\nUsers: {} ({} blocked the bot)\nLinks stored: {}\nLinks made in the last 24 h: {}\nLinks still valid: {}\nBandwidth {month}: {} of {limit}\n{}\nFree disk in DATA_DIR: {disk}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
         app.store.user_count().unwrap_or(0),
         app.store.blocked_user_count().unwrap_or(0),
         app.store.link_count().unwrap_or(0),
         app.store.links_made_since(now.saturating_sub(crate::limits::LINK_DAY)).unwrap_or(0),
         app.store.valid_link_count(now).unwrap_or(0),
         crate::units::human_size(counted),
+        share_stats(app, &month),
         app.streams.active(),
         app.updates_handled.get(),
         human_duration(app.started.elapsed().as_secs())
     )
+}
+
+/// The share setting, how many users are past it, and the top users by this month's bytes.
+fn share_stats(app: &App, month: &str) -> String {
+    let share = app.config.bandwidth_user_share;
+    let mut text = match app.bandwidth.user_limit() {
+        None => "Share per user: no limit".to_owned(),
+        Some(limit) => {
+            let over = app.store.bandwidth_users_at_least(month, limit).unwrap_or(0);
+            // Admins have no share: those past it are not over anything.
+            let admins =
+                app.config.admins.iter().filter(|&&a| app.store.user_bandwidth(month, a).unwrap_or(0) >= limit);
+            let over = over.saturating_sub(admins.count() as u64);
+            format!(
+                "Share per user: {share}% ({}), {over} user{} past it",
+                human_size(limit),
+                if over == 1 { "" } else { "s" }
+            )
+        }
+    };
+    let top = app.store.top_bandwidth_users(month, TOP_USERS).unwrap_or_default();
+    if !top.is_empty() {
+        text.push_str("\nTop users this month:");
+    }
+    for (i, (id, bytes, name)) in top.iter().enumerate() {
+        let name = crate::html::escape(name.as_deref().unwrap_or("?"));
+        text.push_str(&format!("\n{}. {name} ({id}): {}", i + 1, human_size(*bytes)));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -188,6 +225,24 @@ mod tests {
         assert_eq!(select_lines(&lines, &q(2, None, None)), lines[2..]);
         assert_eq!(select_lines(&lines, &q(9, Some(log::Level::Warn), None)), lines[1..3]);
         assert_eq!(select_lines(&lines, &q(9, None, Some("one"))), lines[..1]);
+    }
+
+    #[test]
+    fn stats_count_users_past_their_share_but_not_admins_and_list_the_top_users() {
+        let vars = [("BANDWIDTH_LIMIT_GB", "0.000001"), ("BANDWIDTH_USER_SHARE", "10"), ("ADMINS", "3")];
+        let app = crate::testing::app("http://127.0.0.1:9", &vars, std::rc::Rc::new(smol::LocalExecutor::new()));
+        let month = crate::units::month_key(crate::units::now_unix());
+        app.store.upsert_user(1, "<Ann>", None, 0).unwrap();
+        app.store.add_bandwidth(&month, 700, &[(1, 150), (2, 50), (3, 500)]).unwrap();
+        let text = share_stats(&app, &month);
+        assert!(text.starts_with("Share per user: 10% (100 B), 1 user past it\nTop users this month:"), "{text}");
+        assert!(text.contains("\n1. ? (3): 500 B\n2. &lt;Ann&gt; (1): 150 B\n3. ? (2): 50 B"), "{text}");
+        let off = crate::testing::app(
+            "http://127.0.0.1:9",
+            &[("BANDWIDTH_USER_SHARE", "100")],
+            std::rc::Rc::new(smol::LocalExecutor::new()),
+        );
+        assert_eq!(share_stats(&off, &month), "Share per user: no limit");
     }
 
     #[test]

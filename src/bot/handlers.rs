@@ -132,10 +132,11 @@ fn id_text(user_id: u64) -> String {
 
 fn about_text(app: &App) -> String {
     format!(
-        "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}\nLargest file: {}\nSource: {}",
+        "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}, {}\nLargest file: {}\nSource: {}",
         crate::version(),
         expiry_text(app),
         app.config.bandwidth_limit_text(),
+        app.config.bandwidth_share_text(),
         human_size(app.config.file_size_limit()),
         escape(&app.config.repo_url)
     )

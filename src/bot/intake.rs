@@ -175,7 +175,9 @@ pub async fn intake(
         send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
         return Ok(());
     }
-    if let Some(text) = refusal(app, &media).or_else(|| daily_refusal(app, from.id)) {
+    if let Some(text) =
+        refusal(app, &media).or_else(|| share_refusal(app, from.id)).or_else(|| daily_refusal(app, from.id))
+    {
         send(app, chat_id, text, None).await?;
         return Ok(());
     }
@@ -227,6 +229,21 @@ fn refusal(app: &App, media: &Media) -> Option<String> {
             crate::units::utc_minute(until)
         )
     })
+}
+
+/// The share's refusal, if `user`'s links used their `BANDWIDTH_USER_SHARE` of this month
+/// (admins never do): a new link would only answer 503.
+fn share_refusal(app: &App, user: u64) -> Option<String> {
+    let now = now_unix();
+    let until = app.owner_blocked_until(user, now)?;
+    Some(format!(
+        "Your links have used your share of this bot's bandwidth this month ({} of {}, {}% of {}), so I make no new links for you until {}. Your links work again then too.",
+        human_size(app.owner_bandwidth_used(user, now)),
+        human_size(app.bandwidth.user_limit().unwrap_or(0)),
+        app.config.bandwidth_user_share,
+        app.config.bandwidth_limit_text(),
+        utc_minute(until)
+    ))
 }
 
 /// The daily link limit's refusal, if `user` reached `MAX_LINKS_PER_DAY` (admins never do).

@@ -1,6 +1,7 @@
 //! What users do with their own links: revoke one (the button under a link reply, `/revoke`, or
-//! from the list) and `/mylinks`, ten per page with Next/Previous. Revoking stops the link on
-//! every face at once, running downloads included.
+//! from the list) and `/mylinks`, ten per page with Next/Previous, under the bytes the user's
+//! links served this month and their share. Revoking stops the link on every face at once,
+//! running downloads included.
 
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
@@ -81,13 +82,14 @@ pub async fn revoke_command(app: &App, message: &Message, from: &User, text: &st
 pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
     let now = now_unix();
     let total = app.store.user_link_count(user, now).unwrap_or(0);
+    let share = share_line(app, user, now);
     if total == 0 {
-        return ("You have no working links. Send me a file to make one.".to_owned(), None);
+        return (format!("You have no working links. Send me a file to make one.\n\n{share}"), None);
     }
     let pages = total.div_ceil(u64::from(PAGE));
     let page = page.min(pages - 1);
     let links = app.store.user_links(user, now, page * u64::from(PAGE), PAGE).unwrap_or_default();
-    let mut text = format!("<b>Your links</b> ({total}), page {} of {pages}\n", page + 1);
+    let mut text = format!("<b>Your links</b> ({total}), page {} of {pages}\n{share}\n", page + 1);
     let mut revokes = Vec::new();
     for (i, (link, stored)) in links.iter().enumerate() {
         let n = page * u64::from(PAGE) + i as u64 + 1;
@@ -115,6 +117,24 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
         rows.push(nav);
     }
     (text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build()))
+}
+
+/// The bytes `user`'s links served this month, and their share of the month's bandwidth.
+fn share_line(app: &App, user: u64, now: u64) -> String {
+    let used = human_size(app.owner_bandwidth_used(user, now));
+    let Some(limit) = app.bandwidth.user_limit() else { return format!("Bandwidth this month: {used}") };
+    if app.config.is_admin(user) {
+        return format!("Bandwidth this month: {used} (admins have no share limit)");
+    }
+    let mut line = format!(
+        "Bandwidth this month: {used} of your share of {} ({}%)",
+        human_size(limit),
+        app.config.bandwidth_user_share
+    );
+    if let Some(until) = app.owner_blocked_until(user, now) {
+        line.push_str(&format!(", used up: your links work again on {}", utc_minute(until)));
+    }
+    line
 }
 
 fn button(text: &str, cb: Callback) -> InlineKeyboardButton {

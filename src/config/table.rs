@@ -120,6 +120,12 @@ pub const VARIABLES: &[Var] = &[
         "a number of GB (like 100 or 0.5), 0 for unlimited",
         "GB (10^9 bytes) served per calendar month (UTC), 0 = unlimited",
     ),
+    var(
+        "BANDWIDTH_USER_SHARE",
+        "25",
+        "a percentage, 1-100",
+        "% of BANDWIDTH_LIMIT_GB one user's links may use per month (admins exempt); 100 = no share limit",
+    ),
     var("STREAM_IDLE_SECS", "300", TIMER, "a download without progress this long is ended"),
     var("SHUTDOWN_GRACE_SECS", "10", "0-3600 seconds", "running downloads may finish this long at shutdown"),
     var(

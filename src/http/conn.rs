@@ -352,7 +352,7 @@ mod tests {
     fn file_body(path: &str, start: u64, len: u64) -> (FileBody, std::sync::Arc<StreamTracker>) {
         let tracker = StreamTracker::new(1);
         let (end, _) = crate::shutdown::channel();
-        let guard = tracker.register(1, "127.0.0.1:1".parse().unwrap(), end, Instant::now()).unwrap();
+        let guard = tracker.register(1, 1, "127.0.0.1:1".parse().unwrap(), end, Instant::now()).unwrap();
         let file = LocalFile::new(std::fs::File::open(path).unwrap(), start);
         (FileBody::new(file, len, guard, &Load::default()), tracker)
     }

@@ -42,6 +42,9 @@ pub enum RouteError {
     TooMany(u64),
     /// `BANDWIDTH_LIMIT_GB` is used up until the month ends, this many seconds from now.
     BandwidthExhausted(u64),
+    /// The link's owner used their `BANDWIDTH_USER_SHARE` until the month ends, this many
+    /// seconds from now.
+    ShareExhausted(u64),
     MethodNotAllowed,
     Store(StoreError),
     Upstream(TelegramError),
@@ -63,6 +66,10 @@ impl RouteError {
             RouteError::BandwidthExhausted(_) => (
                 StatusCode::ServiceUnavailable,
                 "this bot has used its bandwidth for the month, links work again next month",
+            ),
+            RouteError::ShareExhausted(_) => (
+                StatusCode::ServiceUnavailable,
+                "this link's owner has used their share of this month's bandwidth; it resets on the 1st at 00:00 UTC",
             ),
             RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
@@ -99,7 +106,7 @@ impl RouteError {
             RouteError::TooManyDownloads => {
                 res.insert_header("retry-after", "10");
             }
-            RouteError::TooMany(secs) | RouteError::BandwidthExhausted(secs) => {
+            RouteError::TooMany(secs) | RouteError::BandwidthExhausted(secs) | RouteError::ShareExhausted(secs) => {
                 res.insert_header("retry-after", secs.to_string());
             }
             _ => {}
@@ -278,6 +285,10 @@ async fn serve_file(
             if let Some(until) = app.bandwidth_blocked_until(now) {
                 return Err(RouteError::BandwidthExhausted(until - now));
             }
+            // Counted to the link's owner, whoever downloads: links are made to be shared.
+            if let Some(until) = app.owner_blocked_until(link.owner, now) {
+                return Err(RouteError::ShareExhausted(until - now));
+            }
             let opened = match opened {
                 Some(opened) => opened,
                 None => open(app, &link).await?,
@@ -328,8 +339,7 @@ async fn stream(
     if app.streams.running_for(ClientKey::of(client.peer.ip())) >= app.config.http.downloads_per_ip {
         return Err(RouteError::TooManyDownloads);
     }
-    let guard =
-        app.streams.register(link.id, client.peer, client.end.clone(), Instant::now()).ok_or(RouteError::Busy)?;
+    let guard = app.register_stream(link.id, link.owner, client.peer, &client.end).ok_or(RouteError::Busy)?;
     app.count_download(link.id);
     let load = client.conn.load();
     let located = match opened.local_from(start) {

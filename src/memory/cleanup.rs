@@ -91,8 +91,10 @@ mod tests {
     use smol::LocalExecutor;
 
     use super::*;
+    use crate::memory::owner_bytes::SPARE_OWNERS;
     use crate::store::LinkRow;
     use crate::testing;
+    use crate::units::month_key;
 
     fn app() -> App {
         // No Bot API call is made: the cleanup tasks work on local state only.
@@ -133,10 +135,45 @@ mod tests {
         let (stale_end, stale_ended) = crate::shutdown::channel();
         let (live_end, live_ended) = crate::shutdown::channel();
         let long_ago = Instant::now() - Duration::from_secs(120);
-        let _stale = app.streams.register(1, peer, stale_end, long_ago).unwrap();
-        let _live = app.streams.register(2, peer, live_end, Instant::now()).unwrap();
+        let _stale = app.streams.register(1, 1, peer, stale_end, long_ago).unwrap();
+        let _live = app.streams.register(2, 1, peer, live_end, Instant::now()).unwrap();
         let report = end_stalled_streams(&app).unwrap();
         assert!(report.starts_with("ended 1 stalled of"), "{report}");
         assert!(stale_ended.is_fired() && !live_ended.is_fired());
+    }
+
+    #[test]
+    fn a_full_owner_table_is_flushed_to_the_store_to_make_room_and_shares_count_both() {
+        let vars = [("MAX_CONNECTIONS", "1"), ("BANDWIDTH_LIMIT_GB", "0.000001"), ("ADMINS", "7777")];
+        let app = testing::app("http://127.0.0.1:9", &vars, Rc::new(LocalExecutor::new()));
+        let (end, _) = crate::shutdown::channel();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        // One slot per stream plus the spare ones: that many owners fill the table.
+        for owner in 1..=(1 + SPARE_OWNERS as u64) {
+            app.register_stream(owner, owner, peer, &end).unwrap().progress(100, std::time::Instant::now());
+        }
+        let month = month_key(now_unix());
+        assert_eq!(app.store.user_bandwidth(&month, 1).unwrap(), 0, "nothing flushed yet");
+        let next = app.register_stream(9_999, 9_999, peer, &end).expect("room made by an early flush");
+        assert_eq!((app.store.user_bandwidth(&month, 1).unwrap(), app.store.bandwidth(&month).unwrap()), (100, 25_700));
+        next.progress(200, std::time::Instant::now());
+        assert_eq!(app.owner_bandwidth_used(9_999, now_unix()), 200, "unflushed bytes count");
+        assert_eq!(app.owner_bandwidth_used(1, now_unix()), 100, "flushed bytes count");
+        assert_eq!(app.bandwidth.user_limit(), Some(250));
+        assert!(app.owner_blocked_until(1, now_unix()).is_none());
+        assert!(app.owner_blocked_until(9_999, now_unix()).is_none());
+        next.progress(50, std::time::Instant::now());
+        assert!(app.owner_blocked_until(9_999, now_unix()).is_some(), "250 of 250");
+        let admin = app.register_stream(5, 7777, peer, &end);
+        assert!(admin.is_none(), "the one stream slot is taken");
+        drop(next);
+        app.register_stream(5, 7777, peer, &end).unwrap().progress(1000, std::time::Instant::now());
+        assert!(app.owner_blocked_until(7777, now_unix()).is_none(), "admins are exempt");
+        app.flush_bandwidth(now_unix()).unwrap();
+        assert_eq!(
+            (app.store.user_bandwidth(&month, 9_999).unwrap(), app.store.user_bandwidth(&month, 7777).unwrap()),
+            (250, 1000)
+        );
+        assert_eq!(app.streams.owner_unflushed(9_999), 0);
     }
 }

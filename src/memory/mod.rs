@@ -8,6 +8,7 @@ pub mod line_ring;
 pub mod log_cache;
 pub mod member_cache;
 pub mod monitor;
+pub mod owner_bytes;
 pub mod scheduler;
 pub mod stream_tracker;
 mod trim;

@@ -3,12 +3,14 @@
 //! guard's `Drop` frees the slot however the body ends: completion, error, client disconnect or
 //! a cancelled task. A sweep can end streams that stopped making progress, and shutdown can end
 //! them all: each entry holds its connection's trigger, which makes the connection task finish.
+//! Bytes are also counted per link owner ([`OwnerBytes`]), for the owners' bandwidth shares.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::owner_bytes::OwnerBytes;
 use crate::net::ClientKey;
 use crate::shutdown::Trigger;
 
@@ -35,6 +37,17 @@ pub struct StreamTracker {
     next_id: AtomicU64,
     /// Body bytes handed to sockets since start (all streams, finished or not).
     bytes_sent: AtomicU64,
+    /// The same bytes per link owner, until they are flushed to the store.
+    owners: Mutex<OwnerBytes>,
+}
+
+/// Why a stream could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// Every stream slot is taken.
+    Streams,
+    /// Every owner slot holds another owner's unflushed bytes: flush, then register again.
+    Owners,
 }
 
 impl StreamTracker {
@@ -44,7 +57,12 @@ impl StreamTracker {
             slots: Mutex::new((0..capacity).map(|_| None).collect()),
             next_id: AtomicU64::new(1),
             bytes_sent: AtomicU64::new(0),
+            owners: Mutex::new(OwnerBytes::for_streams(capacity)),
         })
+    }
+
+    fn owners(&self) -> MutexGuard<'_, OwnerBytes> {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn slots(&self) -> MutexGuard<'_, Box<[Option<Entry>]>> {
@@ -53,21 +71,38 @@ impl StreamTracker {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes a slot for a new stream of `link_id` to `peer`; `end` ends its connection.
-    /// `None` when every slot is taken.
+    /// Takes a slot for a new stream of `link_id` (whose owner is `owner`) to `peer`; `end`
+    /// ends its connection. Refused when every stream slot, or every owner slot, is taken.
     pub fn register(
         self: &Arc<Self>,
         link_id: u64,
+        owner: u64,
         peer: SocketAddr,
         end: Trigger,
         now: Instant,
-    ) -> Option<StreamGuard> {
+    ) -> Result<StreamGuard, Full> {
         let mut slots = self.slots();
-        let slot = slots.iter().position(Option::is_none)?;
+        let slot = slots.iter().position(Option::is_none).ok_or(Full::Streams)?;
+        let owner_slot = self.owners().enter(owner).ok_or(Full::Owners)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         slots[slot] =
             Some(Entry { info: StreamInfo { id, link_id, peer, started: now, last_progress: now, bytes: 0 }, end });
-        Some(StreamGuard { tracker: self.clone(), slot, id })
+        Ok(StreamGuard { tracker: self.clone(), slot, id, owner_slot })
+    }
+
+    /// Bytes of `owner`'s links sent since the last flush.
+    pub fn owner_unflushed(&self, owner: u64) -> u64 {
+        self.owners().unflushed(owner)
+    }
+
+    /// Owners with unflushed bytes, and how many each; confirm with [`StreamTracker::owners_flushed`].
+    pub fn owners_pending(&self) -> Vec<(u64, u64)> {
+        self.owners().pending()
+    }
+
+    /// The store took `counts` (from [`StreamTracker::owners_pending`]).
+    pub fn owners_flushed(&self, counts: &[(u64, u64)]) {
+        self.owners().flushed(counts);
     }
 
     pub fn capacity(&self) -> usize {
@@ -146,12 +181,15 @@ pub struct StreamGuard {
     tracker: Arc<StreamTracker>,
     slot: usize,
     id: u64,
+    /// The link owner's slot in the owner table, held while this stream runs.
+    owner_slot: usize,
 }
 
 impl StreamGuard {
     /// Records `n` more bytes handed to the socket at `now`.
     pub fn progress(&self, n: u64, now: Instant) {
         self.tracker.bytes_sent.fetch_add(n, Ordering::Relaxed);
+        self.tracker.owners().add(self.owner_slot, n);
         if let Some(Some(e)) = self.tracker.slots().get_mut(self.slot)
             && e.info.id == self.id
         {
@@ -173,6 +211,7 @@ impl Drop for StreamGuard {
             && slot.as_ref().is_some_and(|e| e.info.id == self.id)
         {
             *slot = None;
+            self.tracker.owners().leave(self.owner_slot);
         }
     }
 }
@@ -191,14 +230,14 @@ mod tests {
         let t = StreamTracker::new(2);
         let now = Instant::now();
         let (a_end, _) = shutdown::channel();
-        let a = t.register(1, peer(), a_end.clone(), now).unwrap();
-        let b = t.register(2, peer(), a_end.clone(), now).unwrap();
-        assert!(t.register(3, peer(), a_end.clone(), now).is_none(), "full table refuses");
+        let a = t.register(1, 1, peer(), a_end.clone(), now).unwrap();
+        let b = t.register(2, 1, peer(), a_end.clone(), now).unwrap();
+        assert_eq!(t.register(3, 1, peer(), a_end.clone(), now).err(), Some(Full::Streams), "full table refuses");
         assert_eq!(t.active(), 2);
         assert_ne!(a.id(), b.id());
         drop(a);
         assert_eq!(t.active(), 1);
-        let c = t.register(3, peer(), a_end, now).unwrap();
+        let c = t.register(3, 1, peer(), a_end, now).unwrap();
         assert_eq!(t.snapshot().iter().map(|s| s.link_id).collect::<Vec<_>>(), vec![3, 2]);
         drop((b, c));
         assert_eq!(t.active(), 0);
@@ -206,16 +245,23 @@ mod tests {
     }
 
     #[test]
-    fn progress_counts_bytes_per_stream_and_in_total() {
+    fn progress_counts_bytes_per_stream_per_owner_and_in_total() {
         let t = StreamTracker::new(4);
         let now = Instant::now();
-        let g = t.register(9, peer(), shutdown::channel().0, now).unwrap();
+        let g = t.register(9, 1, peer(), shutdown::channel().0, now).unwrap();
         g.progress(100, now + Duration::from_secs(1));
         g.progress(50, now + Duration::from_secs(2));
         let info = &t.snapshot()[0];
         assert_eq!((info.bytes, info.last_progress), (150, now + Duration::from_secs(2)));
+        let other = t.register(10, 2, peer(), shutdown::channel().0, now).unwrap();
+        other.progress(7, now);
         drop(g);
-        assert_eq!(t.bytes_sent(), 150, "total survives the stream");
+        assert_eq!(t.bytes_sent(), 157, "total survives the stream");
+        assert_eq!((t.owner_unflushed(1), t.owner_unflushed(2)), (150, 7), "and so do the owners' bytes");
+        let pending = t.owners_pending();
+        other.progress(3, now);
+        t.owners_flushed(&pending);
+        assert_eq!((t.owner_unflushed(1), t.owner_unflushed(2)), (0, 3), "counted after the flush stays");
     }
 
     #[test]
@@ -224,8 +270,8 @@ mod tests {
         let now = Instant::now();
         let (stalled_end, stalled_conn) = shutdown::channel();
         let (busy_end, busy_conn) = shutdown::channel();
-        let stalled = t.register(1, peer(), stalled_end, now).unwrap();
-        let busy = t.register(2, peer(), busy_end, now).unwrap();
+        let stalled = t.register(1, 1, peer(), stalled_end, now).unwrap();
+        let busy = t.register(2, 1, peer(), busy_end, now).unwrap();
         busy.progress(1, now + Duration::from_secs(250));
         let ended = t.end_idle(now + Duration::from_secs(300), Duration::from_secs(300));
         assert_eq!(ended.iter().map(|s| s.link_id).collect::<Vec<_>>(), vec![1]);
@@ -247,9 +293,9 @@ mod tests {
         let (fast_end, _fast) = shutdown::channel();
         let (slow_end, _slow) = shutdown::channel();
         let (young_end, _young) = shutdown::channel();
-        let fast = t.register(1, peer(), fast_end.clone(), t0).unwrap();
-        let slow = t.register(2, other, slow_end.clone(), t0).unwrap();
-        let _young_stream = t.register(3, peer(), young_end, t0 + Duration::from_secs(25)).unwrap();
+        let fast = t.register(1, 5, peer(), fast_end.clone(), t0).unwrap();
+        let slow = t.register(2, 5, other, slow_end.clone(), t0).unwrap();
+        let _young_stream = t.register(3, 5, peer(), young_end, t0 + Duration::from_secs(25)).unwrap();
         fast.progress(10_000_000, t0 + Duration::from_secs(20));
         slow.progress(2048, t0 + Duration::from_secs(20));
         let now = t0 + Duration::from_secs(30);
@@ -266,12 +312,12 @@ mod tests {
     fn a_stale_guard_does_not_free_a_reused_slot() {
         let t = StreamTracker::new(1);
         let now = Instant::now();
-        let g = t.register(1, peer(), shutdown::channel().0, now).unwrap();
+        let g = t.register(1, 1, peer(), shutdown::channel().0, now).unwrap();
         let slot = g.slot;
         let id = g.id;
         drop(g);
-        let h = t.register(2, peer(), shutdown::channel().0, now).unwrap();
-        drop(StreamGuard { tracker: t.clone(), slot, id });
+        let h = t.register(2, 1, peer(), shutdown::channel().0, now).unwrap();
+        drop(StreamGuard { tracker: t.clone(), slot, id, owner_slot: 0 });
         assert_eq!(t.active(), 1, "the new stream keeps its slot");
         drop(h);
     }

@@ -1,5 +1,6 @@
 //! Queries of the public-instance features: the daily link limit's events, revoking, a user's
-//! links page by page with their download counts, blocked users, and the one broadcast row.
+//! links page by page with their download counts, blocked users, the one broadcast row, and the
+//! bytes each user's links served per month (their bandwidth shares).
 
 use rusqlite::{OptionalExtension, params};
 
@@ -104,6 +105,39 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Bytes `user`'s links served in `month` (`YYYY-MM`), as flushed so far.
+    pub fn user_bandwidth(&self, month: &str, user: u64) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT bytes FROM bandwidth_users WHERE month = ?1 AND user_id = ?2")?
+            .query_row(params![month, to_sql(user)], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map_or(0, from_sql))
+    }
+
+    /// The `limit` users whose links served most in `month`, most first: id, bytes, first name
+    /// (if the user is known).
+    pub fn top_bandwidth_users(&self, month: &str, limit: u32) -> Result<Vec<(u64, u64, Option<String>)>, StoreError> {
+        let mut q = self.conn().prepare_cached(
+            "SELECT b.user_id, b.bytes, u.first_name FROM bandwidth_users b LEFT JOIN users u ON u.id = b.user_id
+             WHERE b.month = ?1 ORDER BY b.bytes DESC, b.user_id LIMIT ?2",
+        )?;
+        let rows = q.query_map(params![month, i64::from(limit)], |r| {
+            Ok((from_sql(r.get(0)?), from_sql(r.get(1)?), r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Users whose links served at least `bytes` in `month`, as flushed.
+    pub fn bandwidth_users_at_least(&self, month: &str, bytes: u64) -> Result<u64, StoreError> {
+        let n = self.conn().query_row(
+            "SELECT count(*) FROM bandwidth_users WHERE month = ?1 AND bytes >= ?2",
+            params![month, to_sql(bytes)],
+            |r| r.get::<_, i64>(0),
+        )?;
+        Ok(from_sql(n))
     }
 
     /// Up to `limit` ids of users who did not block the bot, above `after`, in id order.
@@ -236,6 +270,21 @@ mod tests {
         assert_eq!(s.user_links(7, 40, 0, 10).unwrap().len(), 2);
         assert_eq!((s.user_link_count(7, 40).unwrap(), s.valid_link_count(40).unwrap()), (2, 3));
         assert!(s.link(3).unwrap().unwrap().revoked);
+    }
+
+    #[test]
+    fn users_are_ranked_by_this_months_bytes_and_counted_over_a_share() {
+        let s = Store::open_in_memory().unwrap();
+        s.upsert_user(7, "Ann", None, 0).unwrap();
+        s.add_bandwidth("2026-11", 600, &[(7, 100), (8, 500)]).unwrap();
+        s.add_bandwidth("2026-11", 300, &[(7, 300)]).unwrap();
+        s.add_bandwidth("2026-10", 900, &[(9, 900)]).unwrap();
+        let top = s.top_bandwidth_users("2026-11", 5).unwrap();
+        assert_eq!(top, [(8, 500, None), (7, 400, Some("Ann".to_owned()))]);
+        assert_eq!(s.top_bandwidth_users("2026-11", 1).unwrap().len(), 1);
+        assert_eq!((s.user_bandwidth("2026-11", 7).unwrap(), s.user_bandwidth("2026-11", 9).unwrap()), (400, 0));
+        assert_eq!(s.bandwidth_users_at_least("2026-11", 400).unwrap(), 2);
+        assert_eq!(s.bandwidth_users_at_least("2026-11", 401).unwrap(), 1);
     }
 
     #[test]
