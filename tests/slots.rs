@@ -108,6 +108,7 @@ fn one_proxied_client_with_slow_downloads_does_not_lock_out_another() {
     let small = world.tg.add_file(bytes(64 * 1024, 53), "small.bin", "application/octet-stream");
     let small_token = world.link_for(&small);
     let hoarder = "X-Forwarded-For: 203.0.113.7";
+    let before = bot.rss_kib();
     // MAX_CONNECTIONS downloads through the proxy, all for one client, none of them read.
     let mut held: Vec<TcpStream> = (0..256)
         .map(|_| {
@@ -125,7 +126,11 @@ fn one_proxied_client_with_slow_downloads_does_not_lock_out_another() {
     let other = "X-Forwarded-For: 203.0.113.8";
     let (health, health_took) = timed(bot.addr(), "/health", &[other]);
     let (download, download_took) = timed(bot.addr(), &format!("/dl/{small_token}"), &[other]);
-    eprintln!("under 256 slow proxied downloads: /health {health_took:?}, 64 KiB download {download_took:?}");
+    let after = bot.rss_kib();
+    eprintln!(
+        "under 256 slow proxied downloads: /health {health_took:?}, 64 KiB download {download_took:?}, rss {before} -> {after} KiB"
+    );
+    assert!(after < before + 8 * 1024, "rss grew from {before} KiB to {after} KiB");
     assert_eq!(health.status, 200, "{health:?}");
     assert!(health_took < PROMPT, "/health took {health_took:?}");
     assert_eq!((download.status, download.body.len()), (200, 64 * 1024), "{:?}", download.text());

@@ -19,6 +19,12 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub const LISTEN_MARKER: &str = "listening on http://";
 const BIN: &str = env!("CARGO_BIN_EXE_streambot");
 
+/// The binary under test: `STREAMBOT_TEST_BIN` (a release build, to take figures with the
+/// shipped profile; tests of the test hooks need the default) or the one cargo built.
+fn bin() -> String {
+    std::env::var("STREAMBOT_TEST_BIN").unwrap_or_else(|_| BIN.to_owned())
+}
+
 #[derive(Default)]
 struct Lines {
     lines: Vec<String>,
@@ -132,7 +138,7 @@ impl BotProcess {
     }
 
     fn launch(args: &[&str], envs: &[(&str, String)]) -> BotProcess {
-        BotProcess::launch_program(&[BIN], args, envs)
+        BotProcess::launch_program(&[&bin()], args, envs)
     }
 
     fn launch_program(command: &[&str], args: &[&str], envs: &[(&str, String)]) -> BotProcess {
