@@ -7,6 +7,7 @@ mod clients;
 mod crash;
 mod deploy;
 mod fairness;
+mod fake_dc;
 mod first_hour;
 mod foundation;
 mod hardening;
