@@ -3,6 +3,7 @@
 //! authorizations, help.getConfig and upload.getFile, with faults and counters for tests.
 #![allow(dead_code)]
 
+mod file_id;
 mod handshake;
 mod keys;
 mod rpc;
@@ -10,7 +11,9 @@ mod session;
 mod state;
 mod transport;
 
-// The key PEM and the bot id are for tests of the bot's own MTProto client.
+// The encoders, the key PEM and the bot id are for tests of the bot's own MTProto client.
+#[allow(unused_imports)]
+pub use file_id::{SUB_VERSION, encode_document_file_id, encode_photo_file_id};
 #[allow(unused_imports)]
 pub use keys::{PUBLIC_KEY_PATH, PUBLIC_KEY_PEM};
 #[allow(unused_imports)]

@@ -396,3 +396,24 @@ fn chunk(st: &mut State, dc: i32, bytes: &[u8], offset: i64, limit: i32) -> Vec<
         types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime: unix_now() as i32, bytes: part };
     enums::upload::File::File(answer).to_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_file_chunks_follow_telegrams_offset_and_limit_rules() {
+        assert_eq!(check_range(false, 0, 1 << 20), Ok(()));
+        assert_eq!(check_range(false, 3 << 20, 512 * 1024), Ok(()));
+        assert_eq!(check_range(false, 4096, 4096), Ok(()));
+        assert_eq!(check_range(false, 1024, 4096), Err("OFFSET_INVALID"));
+        assert_eq!(check_range(false, 0, 12 * 1024), Err("LIMIT_INVALID"), "1 MiB % limit != 0");
+        assert_eq!(check_range(false, 0, (1 << 20) + 4096), Err("LIMIT_INVALID"));
+        assert_eq!(check_range(false, 0, 0), Err("LIMIT_INVALID"));
+        assert_eq!(check_range(false, (1 << 20) - 4096, 8192), Err("LIMIT_INVALID"), "crosses 1 MiB");
+        assert_eq!(check_range(true, 1024, 3072), Ok(()));
+        assert_eq!(check_range(true, 512, 1024), Err("OFFSET_INVALID"));
+        assert_eq!(check_range(true, (1 << 20) - 1024, 2048), Err("LIMIT_INVALID"), "crosses 1 MiB");
+        assert_eq!(check_range(true, 0, 1536), Err("LIMIT_INVALID"));
+    }
+}
