@@ -113,3 +113,24 @@ fn telethon_follows_file_migrate_to_a_second_dc_and_waits_out_a_flood_wait() {
     assert_eq!(dc.bytes_served(4), 1_200_000);
     assert!(dc.get_file_calls(1) >= 3, "flood wait, the home file, the FILE_MIGRATE answer");
 }
+
+#[test]
+fn telethon_sees_file_reference_and_id_errors_and_resends_over_a_new_connection_with_the_same_key() {
+    let dc = FakeDc::start(TOKEN);
+    let dir = TempDir::new("fake-dc-errors");
+    let bytes = pattern(20_000, 11);
+    let file = dc.add_document(2, bytes.clone());
+    let mut stale = file.clone();
+    stale.file_reference = vec![1, 2, 3];
+    let mut wrong_hash = file.clone();
+    wrong_hash.access_hash ^= 1;
+    let mut stale_arg = file_arg(&dir, &stale, &bytes, 4, None);
+    stale_arg["expect_error"] = json!("FILE_REFERENCE_EXPIRED");
+    let mut wrong_arg = file_arg(&dir, &wrong_hash, &bytes, 4, None);
+    wrong_arg["expect_error"] = json!("FILE_ID_INVALID");
+    dc.drop_connection_after_get_files(3);
+    telethon(&dc, 2, "full", &[stale_arg, wrong_arg, file_arg(&dir, &file, &bytes, 4, None)]);
+    assert_eq!(dc.handshakes(2), 1, "the reconnection reused the auth key");
+    assert!(dc.get_file_calls(2) >= 2 + 5 + 1, "two refused, five chunks, one dropped and resent");
+    assert_eq!(dc.bytes_served(2), 20_000);
+}

@@ -45,6 +45,17 @@ async def check(args):
     for f in json.loads(args.files):
         with open(f["path"], "rb") as fh:
             want = fh.read()
+        if f.get("expect_error"):
+            try:
+                await client.download_file(location(f), bytes, part_size_kb=f["part_kb"], file_size=len(want))
+            except telethon.errors.RPCError as e:
+                # Telethon maps known errors to classes (FILE_ID_INVALID -> FileIdInvalidError).
+                cls = "".join(w.capitalize() for w in f["expect_error"].split("_")) + "Error"
+                if type(e).__name__ != cls and e.message != f["expect_error"]:
+                    raise SystemExit(f"file {f['id']}: {e!r}, want {f['expect_error']}")
+                print(f"file {f['id']}: {f['expect_error']} as expected")
+                continue
+            raise SystemExit(f"file {f['id']}: downloaded, want {f['expect_error']}")
         got = await client.download_file(location(f), bytes, part_size_kb=f["part_kb"], file_size=len(want))
         if got != want:
             raise SystemExit(f"file {f['id']}: {len(got)} bytes, sha256 {hashlib.sha256(got).hexdigest()}, "
@@ -73,7 +84,7 @@ def main():
     p.add_argument("--api-id", type=int, required=True)
     p.add_argument("--api-hash", required=True)
     p.add_argument("--transport", default="full", choices=sorted(TRANSPORTS))
-    p.add_argument("--files", required=True, help="JSON list of {kind,id,access_hash,file_reference,dc,path,part_kb,range?}")
+    p.add_argument("--files", required=True, help="JSON list of {kind,id,access_hash,file_reference,dc,path,part_kb,range?,expect_error?}")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
