@@ -150,6 +150,43 @@ fn der_item(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 mod tests {
     use super::*;
 
+    fn inner() -> enums::PQInnerData {
+        enums::PQInnerData::Data(grammers_tl_types::types::PQInnerData {
+            pq: vec![1, 2, 3, 4, 5, 6, 7, 8],
+            p: vec![1, 2, 3, 4],
+            q: vec![5, 6, 7, 8],
+            nonce: [7; 16],
+            server_nonce: [9; 16],
+            new_nonce: [11; 32],
+        })
+    }
+
+    #[test]
+    fn grammers_rsa_pad_encryption_decrypts_to_the_inner_data() {
+        use grammers_tl_types::Serializable;
+        let key = RsaKey::load();
+        let public = grammers_crypto::rsa::Key::new(&key.n.to_string(), &key.e.to_string()).unwrap();
+        let random: [u8; 224] = std::array::from_fn(|i| (i * 7 + 3) as u8);
+        let encrypted = grammers_crypto::rsa::encrypt_hashed(&inner().to_bytes(), &public, &random);
+        assert_eq!(key.decrypt_inner(&encrypted), Some(inner()));
+        let mut tampered = encrypted.clone();
+        tampered[100] ^= 1;
+        assert_eq!(key.decrypt_inner(&tampered), None);
+    }
+
+    #[test]
+    fn the_sha1_prefixed_encryption_telethon_sends_decrypts_to_the_inner_data() {
+        use grammers_tl_types::Serializable;
+        let key = RsaKey::load();
+        // Telethon 1.x rsa.encrypt: sha1(data) ‖ data ‖ random up to 255 bytes, raw RSA.
+        let data = inner().to_bytes();
+        let mut block: Vec<u8> = Sha1::digest(&data).to_vec();
+        block.extend(&data);
+        block.resize(255, 0x5a);
+        let c = BigUint::from_bytes_be(&block).modpow(&key.e, &key.n);
+        assert_eq!(key.decrypt_inner(&left_pad(&c.to_bytes_be(), 256)), Some(inner()));
+    }
+
     #[test]
     fn the_public_pem_matches_the_private_key() {
         let key = RsaKey::load();

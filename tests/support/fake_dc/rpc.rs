@@ -311,9 +311,10 @@ fn import_auth(shared: &Shared, dc: i32, key_id: u64, q: functions::auth::Import
     Reply::Ok(authorization())
 }
 
-/// Telegram's chunk rules (core.telegram.org/api/files): offset and limit multiples of 4 KiB
-/// (1 KiB with `precise`), 1 MiB % limit == 0 unless precise, limit <= 1 MiB, and a chunk never
-/// crosses a 1 MiB boundary.
+/// Telegram's chunk rules (core.telegram.org/api/files#downloading-files): offset and limit
+/// multiples of 4 KiB (1 KiB with `precise`), 1 MiB % limit == 0 unless precise, limit <= 1 MiB
+/// (512 KiB is the upload part limit, not a download one), and a chunk never crosses a 1 MiB
+/// boundary: Telegram answered LIMIT_INVALID to 128 KiB at offset 960 KiB (Telethon issue 4390).
 pub(super) fn check_range(precise: bool, offset: i64, limit: i32) -> Result<(), &'static str> {
     let limit = i64::from(limit);
     let unit = if precise { KIB } else { 4 * KIB };
