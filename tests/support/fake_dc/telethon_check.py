@@ -1,6 +1,6 @@
 """Checks the fake MTProto DC against an independent client, Telethon 1.45.0: trust the fake's
-test RSA key, log in as the bot, download files (whole and one ranged chunk) and compare them
-with the bytes the test wrote next to them. Exits non-zero on the first mismatch or error."""
+test RSA key, log in as the bot (or resume a saved session), download files (whole and one ranged
+chunk) and compare them with the bytes the test wrote next to them. Exits non-zero on the first mismatch or error."""
 
 import argparse
 import asyncio
@@ -13,7 +13,9 @@ try:
     import telethon
     from telethon import TelegramClient
     from telethon.crypto import rsa
+    from telethon.errors import AuthKeyNotFound
     from telethon.network import connection
+    from telethon.sessions import StringSession
     from telethon.tl.types import InputDocumentFileLocation, InputPhotoFileLocation
 except ImportError:
     print("telethon is not importable: pip install telethon==1.45.0", file=sys.stderr)
@@ -36,9 +38,17 @@ def location(f):
 async def check(args):
     with open(args.pem) as pem:
         rsa.add_key(pem.read(), old=False)
-    client = TelegramClient(None, args.api_id, args.api_hash, connection=TRANSPORTS[args.transport],
+    client = TelegramClient(StringSession(args.session), args.api_id, args.api_hash, connection=TRANSPORTS[args.transport],
                             flood_sleep_threshold=5, connection_retries=1, retry_delay=0, timeout=10)
-    client.session.set_dc(args.dc, "127.0.0.1", args.port)
+    if not args.session:
+        client.session.set_dc(args.dc, "127.0.0.1", args.port)
+    if args.expect_auth_key_not_found:
+        try:
+            await asyncio.wait_for(client.start(bot_token=args.token), 20)
+        except AuthKeyNotFound:
+            print("telethon check ok: the DC does not know the saved auth key (-404)", telethon.__version__)
+            return
+        raise SystemExit("logged in, want AuthKeyNotFound")
     await client.start(bot_token=args.token)
     me = await client.get_me()
     print(f"logged in as {me.id} bot={me.bot} on dc {args.dc} over {args.transport}")
@@ -71,6 +81,7 @@ async def check(args):
             if chunk != want[offset:offset + size]:
                 raise SystemExit(f"file {f['id']}: range {offset}+{size} differs ({len(chunk)} bytes)")
             print(f"file {f['id']}: range {offset}+{size} ok")
+    print("session:", client.session.save())
     await client.disconnect()
     print("telethon check ok", telethon.__version__)
 
@@ -85,6 +96,8 @@ def main():
     p.add_argument("--api-hash", required=True)
     p.add_argument("--transport", default="full", choices=sorted(TRANSPORTS))
     p.add_argument("--files", required=True, help="JSON list of {kind,id,access_hash,file_reference,dc,path,part_kb,range?,expect_error?}")
+    p.add_argument("--session", default="", help="a StringSession to resume (auth key included)")
+    p.add_argument("--expect-auth-key-not-found", action="store_true")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
