@@ -137,6 +137,15 @@ impl FakeDc {
         self.shared.lock().get_file_delay = delay;
     }
 
+    /// Stores `key` as an auth key of DC `dc`, as if a handshake had made it (not counted in
+    /// [`FakeDc::handshakes`]); returns its server salt.
+    pub fn install_auth_key(&self, dc: i32, key: [u8; 256]) -> i64 {
+        let salt = random_i64();
+        let entry = state::AuthKeyEntry { key, salt, user: None };
+        self.shared.lock().keys.insert((dc, handshake::key_id(&key)), entry);
+        salt
+    }
+
     /// Forgets every auth key of DC `dc`: the next packet with one gets the -404 transport error.
     pub fn forget_auth_keys(&self, dc: i32) {
         self.shared.lock().keys.retain(|(key_dc, _), _| *key_dc != dc);
@@ -164,6 +173,11 @@ impl FakeDc {
     /// Auth keys created on DC `dc` (completed handshakes).
     pub fn handshakes(&self, dc: i32) -> usize {
         self.shared.lock().handshakes.get(&dc).copied().unwrap_or(0)
+    }
+
+    /// gzip_packed messages received from clients.
+    pub fn gzip_packed_received(&self) -> usize {
+        self.shared.lock().gzip_packed
     }
 
     /// Names of the API methods called (wrappers stripped), with the DC, in order.

@@ -135,7 +135,8 @@ impl Conn<'_> {
             if salt == key_salt {
                 let created =
                     types::NewSessionCreated { first_msg_id: msg_id, unique_id: random_i64(), server_salt: key_salt };
-                self.send(&with_id(NEW_SESSION_CREATED, &created.to_bytes()[4..]), false, true)?;
+                // Bare types serialize without their constructor id.
+                self.send(&with_id(NEW_SESSION_CREATED, &created.to_bytes()), false, true)?;
             }
         }
         if salt != key_salt {
@@ -170,6 +171,7 @@ impl Conn<'_> {
             }
             GZIP_PACKED => {
                 let packed = Vec::<u8>::deserialize(&mut Cursor::from_slice(&body[4..])).map_err(io::Error::other)?;
+                self.shared.lock().gzip_packed += 1;
                 let mut unpacked = Vec::new();
                 flate2::read::GzDecoder::new(&packed[..]).take(MAX_PACKET as u64).read_to_end(&mut unpacked)?;
                 self.on_body(msg_id, &unpacked, depth + 1)

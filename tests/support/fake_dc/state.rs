@@ -88,6 +88,7 @@ pub(super) struct State {
     pub(super) get_file_calls: HashMap<i32, usize>,
     pub(super) bytes_served: HashMap<i32, u64>,
     pub(super) handshakes: HashMap<i32, usize>,
+    pub(super) gzip_packed: usize,
     pub(super) methods: Vec<(i32, String)>,
 }
 
