@@ -172,3 +172,23 @@ fn telethon_resumes_a_saved_auth_key_and_is_told_404_once_the_dc_forgot_it() {
     }
     assert_eq!(dc.handshakes(3), 1);
 }
+
+#[test]
+fn the_fake_bot_api_serves_a_file_under_the_real_format_id_of_a_fake_dc_file() {
+    let dc = FakeDc::start(TOKEN);
+    let tg = crate::support::fake_telegram::FakeTelegram::start();
+    let bytes = pattern(9_000, 17);
+    let file = dc.add_document(4, bytes.clone());
+    let file_id = file.bot_api_file_id();
+    assert!(file_id.starts_with("BQACAgQAA"), "document kind, file reference flag, DC 4: {file_id}");
+    let added = tg.add_file_with_id(&file_id, bytes.clone(), "a.bin", "application/octet-stream");
+    assert_eq!(added.file_id, file_id);
+    let body = format!("file_id={file_id}");
+    let request = format!(
+        "POST /bot{TOKEN}/getFile HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = crate::support::raw_http::send(tg.addr(), request.as_bytes()).expect("getFile").json().expect("json");
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    assert_eq!(answer["result"]["file_size"], json!(9_000), "{answer}");
+}
