@@ -7,6 +7,8 @@ mod clients;
 mod crash;
 mod deploy;
 mod fairness;
+mod fake_dc;
+mod fake_dc_grammers;
 mod first_hour;
 mod foundation;
 mod hardening;

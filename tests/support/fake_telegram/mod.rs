@@ -241,6 +241,19 @@ impl FakeTelegram {
         self.shared.lock().register(Arc::new(bytes), None, name, mime)
     }
 
+    /// Registers a file under a chosen `file_id`, e.g. a real-format one from
+    /// `fake_dc::DcFile::bot_api_file_id` so that a direct MTProto download reaches the fake DC;
+    /// getFile and the file route serve the same bytes.
+    pub fn add_file_with_id(&self, file_id: &str, bytes: Vec<u8>, name: &str, mime: &str) -> FileRef {
+        let mut st = self.shared.lock();
+        let mut file = st.register(Arc::new(bytes), None, name, mime);
+        if let Some(stored) = st.files.remove(&file.file_id) {
+            st.files.insert(file_id.to_string(), stored);
+        }
+        file.file_id = file_id.to_string();
+        file
+    }
+
     /// Switches getFile to local Bot API server mode: `file_path` becomes the absolute path
     /// of a copy written into `dir` (no 20 MiB limit). `None` returns to cloud mode.
     pub fn set_local_dir(&self, dir: Option<&Path>) {
