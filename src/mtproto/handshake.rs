@@ -206,7 +206,7 @@ pub(crate) fn step3(
 /// `encrypted_answer` = AES-IGE(SHA1(inner) ‖ inner ‖ 0-15 bytes of padding) under the key and
 /// IV derived from the nonces.
 fn decrypt_inner(state: &Step2, mut answer: Vec<u8>) -> Result<tl::types::ServerDhInnerData, HandshakeError> {
-    if answer.len() % 16 != 0 || answer.len() < 32 || answer.len() > MAX_ANSWER_LEN {
+    if !answer.len().is_multiple_of(16) || answer.len() < 32 || answer.len() > MAX_ANSWER_LEN {
         return Err(HandshakeError::BadAnswerLen(answer.len()));
     }
     let (key, iv) = generate_key_data_from_nonce(&state.server_nonce, &state.new_nonce);
@@ -281,7 +281,7 @@ fn is_prime(n: u64) -> bool {
     if n < 2 {
         return false;
     }
-    if let Some(&b) = BASES.iter().find(|&&b| n % b == 0) {
+    if let Some(&b) = BASES.iter().find(|&&b| n.is_multiple_of(b)) {
         return n == b;
     }
     let mul = |a: u64, b: u64| ((a as u128 * b as u128) % n as u128) as u64;
