@@ -2,7 +2,13 @@
 //! key handshake, one encrypted connection per DC, `upload.getFile` part plans and DC addresses.
 //! A lower layer: it imports nothing from the bot, the HTTP side or the wiring.
 
+/// DC addresses: production defaults and overrides (pure).
+pub(crate) mod dc;
+/// Call errors and the `NAME_123` split (pure).
+pub(crate) mod error;
 /// The auth key handshake as a sans-IO state machine.
 pub(crate) mod handshake;
 /// Server RSA public keys: PEM parsing and fingerprints (pure).
 pub(crate) mod keys;
+/// `upload.getFile` part plans and the pace under load (pure).
+pub(crate) mod parts;
