@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn ranges_map_to_aligned_parts_and_cuts() {
         // (start, end, size) → (first, last, count, skip_first, keep_last)
-        let table: &[(u64, u64, u32, (u64, u64, u64, u32, u32))] = &[
+        type Expected = (u64, u64, u64, u32, u32);
+        let table: &[(u64, u64, u32, Expected)] = &[
             (0, 0, 4096, (0, 0, 1, 0, 1)),
             (0, 4095, 4096, (0, 0, 1, 0, 4096)),
             (0, 4096, 4096, (0, 4096, 2, 0, 1)),
