@@ -2,6 +2,8 @@
 //! (like grammers-mtsender's `RpcError::from`, but only a whole `_`-separated digits part counts:
 //! mtsender reads `2FA_CONFIRM_WAIT_60` as value 2).
 
+use super::handshake::HandshakeError;
+
 /// Why an `invoke` did not return the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum InvokeError {
@@ -21,6 +23,11 @@ pub(crate) enum InvokeError {
     Decode,
     /// `bad_msg_notification` with a code that retrying cannot fix.
     BadMessage(i32),
+    /// A transport status instead of a frame: 404 = the server does not know the auth key (make
+    /// a new one), 429 = too many connections from this address.
+    Status(u32),
+    /// The auth key handshake failed.
+    Handshake(HandshakeError),
 }
 
 impl InvokeError {
@@ -43,6 +50,8 @@ impl std::fmt::Display for InvokeError {
             InvokeError::BadRequest => f.write_str("request not serializable as one message"),
             InvokeError::Decode => f.write_str("answer did not decode"),
             InvokeError::BadMessage(code) => write!(f, "bad_msg_notification {code}"),
+            InvokeError::Status(status) => write!(f, "transport status -{status}"),
+            InvokeError::Handshake(error) => write!(f, "handshake: {error}"),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! key handshake, one encrypted connection per DC, `upload.getFile` part plans and DC addresses.
 //! A lower layer: it imports nothing from the bot, the HTTP side or the wiring.
 
+/// One encrypted connection to one DC and its driver task.
+pub(crate) mod conn;
 /// DC addresses: production defaults and overrides (pure).
 pub(crate) mod dc;
 /// Call errors and the `NAME_123` split (pure).
