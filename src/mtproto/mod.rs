@@ -14,3 +14,5 @@ pub(crate) mod handshake;
 pub(crate) mod keys;
 /// `upload.getFile` part plans and the pace under load (pure).
 pub(crate) mod parts;
+/// Login and `upload.getFile` requests, and reading a planned range.
+pub(crate) mod requests;

@@ -2,6 +2,7 @@
 //! HTTP client and a runner for the real `streambot` binary.
 
 pub mod bot_process;
+pub mod fake_dc;
 pub mod fake_telegram;
 pub mod raw_http;
 pub mod tls_front;

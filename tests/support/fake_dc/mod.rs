@@ -1,0 +1,221 @@
+//! Fake Telegram data centres speaking MTProto 2.0 on 127.0.0.1, one listener per DC id: the
+//! auth key handshake with a test RSA key, encrypted sessions, bot login, export/import of
+//! authorizations, help.getConfig and upload.getFile, with faults and counters for tests.
+#![allow(dead_code)]
+
+mod file_id;
+mod handshake;
+mod keys;
+mod rpc;
+mod session;
+mod state;
+mod transport;
+
+// The encoders, the key PEM and the bot id are for tests of the bot's own MTProto client.
+#[allow(unused_imports)]
+pub use file_id::{SUB_VERSION, encode_document_file_id, encode_photo_file_id};
+#[allow(unused_imports)]
+pub use keys::{PUBLIC_KEY_PATH, PUBLIC_KEY_PEM};
+#[allow(unused_imports)]
+pub use rpc::BOT_ID;
+pub use state::{DcFault, DcFile, DcFileKind};
+
+use keys::RsaKey;
+use state::{Shared, State, random_bytes, random_i64};
+use std::collections::HashMap;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// The fake DCs. Their threads stop when it is dropped.
+pub struct FakeDc {
+    shared: Arc<Shared>,
+    addrs: Vec<(i32, SocketAddr)>,
+    accepts: Vec<JoinHandle<()>>,
+}
+
+impl FakeDc {
+    /// Starts DCs 1 to 5 that log in bots presenting `bot_token`.
+    pub fn start(bot_token: &str) -> FakeDc {
+        FakeDc::start_dcs(bot_token, &[1, 2, 3, 4, 5])
+    }
+
+    /// Starts one listener per DC id on ephemeral ports of 127.0.0.1; panics if it cannot listen.
+    pub fn start_dcs(bot_token: &str, dc_ids: &[i32]) -> FakeDc {
+        let listeners: Vec<(i32, TcpListener)> = dc_ids
+            .iter()
+            .map(|&id| (id, TcpListener::bind(("127.0.0.1", 0)).expect("fake dc: cannot listen on 127.0.0.1")))
+            .collect();
+        let addrs: Vec<(i32, SocketAddr)> =
+            listeners.iter().map(|(id, l)| (*id, l.local_addr().expect("fake dc: local addr"))).collect();
+        let state = State {
+            bot_token: bot_token.to_string(),
+            dcs: addrs.iter().map(|(id, a)| (*id, a.port())).collect(),
+            ..State::default()
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+        });
+        let rsa = Arc::new(RsaKey::load());
+        let accepts = listeners
+            .into_iter()
+            .map(|(dc, listener)| {
+                let (shared, rsa) = (Arc::clone(&shared), Arc::clone(&rsa));
+                thread::Builder::new()
+                    .name(format!("fake-dc{dc}-accept"))
+                    .spawn(move || accept_loop(listener, shared, rsa, dc))
+                    .expect("fake dc: spawn accept thread")
+            })
+            .collect();
+        FakeDc { shared, addrs, accepts }
+    }
+
+    /// The address of DC `dc`; panics for a DC this fake does not run.
+    pub fn addr(&self, dc: i32) -> SocketAddr {
+        self.addrs.iter().find(|(id, _)| *id == dc).map(|(_, a)| *a).unwrap_or_else(|| panic!("fake dc: no DC {dc}"))
+    }
+
+    /// The port of DC `dc` on 127.0.0.1.
+    pub fn port(&self, dc: i32) -> u16 {
+        self.addr(dc).port()
+    }
+
+    /// Registers `bytes` as a document stored on DC `dc` with a random id, access hash and file
+    /// reference.
+    pub fn add_document(&self, dc: i32, bytes: Vec<u8>) -> DcFile {
+        self.add(DcFileKind::Document, dc, bytes)
+    }
+
+    /// Registers `bytes` as a photo stored on DC `dc`.
+    pub fn add_photo(&self, dc: i32, bytes: Vec<u8>) -> DcFile {
+        self.add(DcFileKind::Photo, dc, bytes)
+    }
+
+    fn add(&self, kind: DcFileKind, dc_id: i32, bytes: Vec<u8>) -> DcFile {
+        let file = DcFile {
+            kind,
+            dc_id,
+            id: random_i64() & i64::MAX,
+            access_hash: random_i64(),
+            file_reference: random_bytes(20),
+            size: bytes.len() as u64,
+        };
+        self.register(file.clone(), bytes);
+        file
+    }
+
+    /// Registers a file with chosen ids (replacing one with the same id).
+    pub fn register(&self, file: DcFile, bytes: Vec<u8>) {
+        let mut st = self.shared.lock();
+        if st.files.len() < state::TABLE_CAP || st.files.contains_key(&file.id) {
+            st.files.insert(file.id, (file, Arc::new(bytes)));
+        }
+    }
+
+    /// Queues a fault answered to the next upload.getFile (any DC, FIFO), after the login check.
+    pub fn fail_next_get_file(&self, fault: DcFault) {
+        let mut st = self.shared.lock();
+        if st.faults.len() < state::TABLE_CAP {
+            st.faults.push_back(fault);
+        }
+    }
+
+    /// Answers the next `n` upload.getFile calls, then closes the connection of the one after
+    /// instead of answering it.
+    pub fn drop_connection_after_get_files(&self, n: usize) {
+        self.shared.lock().drop_after = Some(n);
+    }
+
+    /// Delays every upload.getFile answer by `delay` (zero turns it off).
+    pub fn set_get_file_delay(&self, delay: Duration) {
+        self.shared.lock().get_file_delay = delay;
+    }
+
+    /// Forgets every auth key of DC `dc`: the next packet with one gets the -404 transport error.
+    pub fn forget_auth_keys(&self, dc: i32) {
+        self.shared.lock().keys.retain(|(key_dc, _), _| *key_dc != dc);
+    }
+
+    /// Logs out every auth key of DC `dc` (they stay known; calls get AUTH_KEY_UNREGISTERED).
+    pub fn log_out(&self, dc: i32) {
+        for ((key_dc, _), key) in self.shared.lock().keys.iter_mut() {
+            if *key_dc == dc {
+                key.user = None;
+            }
+        }
+    }
+
+    /// upload.getFile calls DC `dc` received (faulted and refused ones included).
+    pub fn get_file_calls(&self, dc: i32) -> usize {
+        self.shared.lock().get_file_calls.get(&dc).copied().unwrap_or(0)
+    }
+
+    /// File bytes DC `dc` sent in upload.file answers.
+    pub fn bytes_served(&self, dc: i32) -> u64 {
+        self.shared.lock().bytes_served.get(&dc).copied().unwrap_or(0)
+    }
+
+    /// Auth keys created on DC `dc` (completed handshakes).
+    pub fn handshakes(&self, dc: i32) -> usize {
+        self.shared.lock().handshakes.get(&dc).copied().unwrap_or(0)
+    }
+
+    /// Names of the API methods called (wrappers stripped), with the DC, in order.
+    pub fn methods(&self) -> Vec<(i32, String)> {
+        self.shared.lock().methods.clone()
+    }
+
+    /// Waits until DC `dc` received at least `n` upload.getFile calls; false on timeout.
+    pub fn wait_for_get_file_calls(&self, dc: i32, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_until(timeout, |st| st.get_file_calls.get(&dc).copied().unwrap_or(0) >= n)
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, rsa: Arc<RsaKey>, dc: i32) {
+    for stream in listener.incoming() {
+        if shared.stopping() {
+            break;
+        }
+        let Ok(stream) = stream else {
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
+        if let Ok(clone) = stream.try_clone() {
+            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, clone);
+        }
+        let (for_thread, rsa) = (Arc::clone(&shared), Arc::clone(&rsa));
+        let spawned = thread::Builder::new().name(format!("fake-dc{dc}-conn-{id}")).spawn(move || {
+            let _ = stream.set_nodelay(true);
+            let _ = session::serve(&for_thread, &rsa, dc, stream);
+            for_thread.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        });
+        if spawned.is_err() {
+            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        }
+    }
+}
+
+impl Drop for FakeDc {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.notify();
+        for (_, addr) in &self.addrs {
+            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
+        }
+        for handle in self.accepts.drain(..) {
+            let _ = handle.join();
+        }
+        let conns: Vec<TcpStream> =
+            self.shared.conns.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, c)| c).collect();
+        for conn in conns {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+    }
+}

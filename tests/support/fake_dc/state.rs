@@ -1,0 +1,162 @@
+//! State shared by every DC listener and connection thread: auth keys per DC, exported
+//! authorizations, registered files, queued faults and the counters tests assert on.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Upper bound on auth keys, exported authorizations, files and queued faults, each.
+pub const TABLE_CAP: usize = 10_000;
+
+/// A fault served instead of the next upload.getFile answer (any DC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DcFault {
+    /// `420 FLOOD_WAIT_X`.
+    FloodWait(u32),
+    /// `400 FILE_REFERENCE_EXPIRED`.
+    FileReferenceExpired,
+    /// `303 FILE_MIGRATE_X`.
+    FileMigrate(i32),
+    /// `401 AUTH_KEY_UNREGISTERED`.
+    AuthKeyUnregistered,
+    /// Any other rpc_error.
+    Rpc(i32, String),
+}
+
+impl DcFault {
+    pub(super) fn rpc_error(&self) -> (i32, String) {
+        match self {
+            DcFault::FloodWait(s) => (420, format!("FLOOD_WAIT_{s}")),
+            DcFault::FileReferenceExpired => (400, "FILE_REFERENCE_EXPIRED".to_string()),
+            DcFault::FileMigrate(dc) => (303, format!("FILE_MIGRATE_{dc}")),
+            DcFault::AuthKeyUnregistered => (401, "AUTH_KEY_UNREGISTERED".to_string()),
+            DcFault::Rpc(code, msg) => (*code, msg.clone()),
+        }
+    }
+}
+
+/// Whether a registered file is a document or a photo (which input location reaches it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DcFileKind {
+    /// Reached by inputDocumentFileLocation.
+    Document,
+    /// Reached by inputPhotoFileLocation.
+    Photo,
+}
+
+/// A file the fake DCs serve through upload.getFile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DcFile {
+    /// Document or photo.
+    pub kind: DcFileKind,
+    /// DC that stores it; other DCs answer FILE_MIGRATE_X.
+    pub dc_id: i32,
+    /// Document or photo id.
+    pub id: i64,
+    /// access_hash the location must carry.
+    pub access_hash: i64,
+    /// file_reference the location must carry (FILE_REFERENCE_EXPIRED otherwise).
+    pub file_reference: Vec<u8>,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+pub(super) struct AuthKeyEntry {
+    pub(super) key: [u8; 256],
+    pub(super) salt: i64,
+    /// The bot user this key is logged in as, if any.
+    pub(super) user: Option<i64>,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) bot_token: String,
+    pub(super) dcs: Vec<(i32, u16)>,
+    pub(super) keys: HashMap<(i32, u64), AuthKeyEntry>,
+    /// Exported authorizations: id → (bytes, user, DC it may be imported on).
+    pub(super) exported: HashMap<i64, (Vec<u8>, i64, i32)>,
+    pub(super) files: HashMap<i64, (DcFile, Arc<Vec<u8>>)>,
+    pub(super) faults: VecDeque<DcFault>,
+    /// Close the connection instead of answering once this many more getFile calls arrived.
+    pub(super) drop_after: Option<usize>,
+    pub(super) get_file_delay: Duration,
+    pub(super) get_file_calls: HashMap<i32, usize>,
+    pub(super) bytes_served: HashMap<i32, u64>,
+    pub(super) handshakes: HashMap<i32, usize>,
+    pub(super) methods: Vec<(i32, String)>,
+}
+
+pub(super) struct Shared {
+    pub(super) state: Mutex<State>,
+    pub(super) changed: Condvar,
+    pub(super) stop: AtomicBool,
+    pub(super) conns: Mutex<HashMap<u64, TcpStream>>,
+    pub(super) next_conn: AtomicU64,
+}
+
+impl Shared {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `dur` in small steps, returning early when the server stops.
+    pub(super) fn sleep(&self, dur: Duration) {
+        let deadline = Instant::now() + dur;
+        while !self.stopping() && Instant::now() < deadline {
+            thread::sleep((deadline - Instant::now()).min(Duration::from_millis(10)));
+        }
+    }
+
+    /// Waits until `pred` holds on the state, or `timeout` passes (then false).
+    pub(super) fn wait_until(&self, timeout: Duration, pred: impl Fn(&State) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            if pred(&st) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = match self.changed.wait_timeout(st, deadline - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Test-grade random bytes (SipHash under a fresh random key per call); the fake's nonces and
+/// DH secret need to differ between runs, not to resist an attacker.
+pub(super) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 8);
+    let state = RandomState::new();
+    let mut i = 0u64;
+    while out.len() < n {
+        let mut h = state.build_hasher();
+        h.write_u64(i);
+        out.extend(h.finish().to_le_bytes());
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// A random i64.
+pub(super) fn random_i64() -> i64 {
+    i64::from_le_bytes(random_bytes(8).try_into().unwrap_or([0; 8]))
+}
