@@ -47,3 +47,49 @@ pub fn decode_updates(body: &[u8]) -> usize {
         .filter(|v| serde_json::from_value::<frankenstein::updates::Update>(v.clone()).is_ok())
         .count()
 }
+
+/// One direct download through the MTProto client, for the fake-DC integration tests: connect to
+/// `host:port` with a new auth key (accepting Telegram's keys and the PEM `server_key`, if any), log the
+/// bot in, then read bytes `start..=end` of a document in parts of `part` bytes, `in_flight` calls
+/// at once. Runs on its own
+/// executor within `timeout`; `Err` is the failure's text.
+#[allow(clippy::too_many_arguments)]
+pub fn mtproto_read_document(
+    host: &str,
+    port: u16,
+    server_key: Option<&str>,
+    login: (i32, &str, &str),
+    document: (i64, i64, Vec<u8>),
+    range: (u64, u64),
+    part: u32,
+    in_flight: usize,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, String> {
+    use crate::mtproto::{conn, keys, parts, requests};
+    let ex = std::rc::Rc::new(smol::LocalExecutor::new());
+    let mut accepted = keys::builtin().to_vec();
+    if let Some(pem) = server_key {
+        accepted.push(keys::parse_pem(pem).map_err(|e| format!("server key: {e}"))?);
+    }
+    let work = async {
+        let (conn, _) =
+            conn::connect(&ex, host, port, None, &accepted, timeout).await.map_err(|e| format!("connect: {e}"))?;
+        let (api_id, api_hash, token) = login;
+        conn.invoke(&requests::login(api_id, api_hash, token), timeout).await.map_err(|e| format!("login: {e}"))?;
+        let plan = parts::plan(range.0, range.1, part).map_err(|e| format!("plan: {e:?}"))?;
+        let (id, access_hash, file_reference) = document;
+        let mut out = Vec::new();
+        requests::read_parts(
+            &conn,
+            &requests::document(id, access_hash, file_reference),
+            &plan,
+            in_flight,
+            timeout,
+            |bytes| out.extend_from_slice(bytes),
+        )
+        .await
+        .map_err(|e| format!("getFile: {e}"))?;
+        Ok(out)
+    };
+    futures_lite::future::block_on(ex.run(work))
+}

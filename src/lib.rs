@@ -31,6 +31,9 @@ pub mod logger;
 pub(crate) mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub(crate) mod mime;
+/// MTProto downloads from Telegram's DCs: keys, handshake, connection, part plans (not wired yet).
+#[allow(dead_code, reason = "direct mode is built bottom-up; telegram::files wires it next")]
+pub(crate) mod mtproto;
 /// Client addresses: per-client keys, trusted proxies, `X-Forwarded-For` (pure).
 pub(crate) mod net;
 /// Failure domains: panics caught per connection and per update, logged and counted.

@@ -16,6 +16,7 @@ mod harness;
 mod layout;
 mod local;
 mod memory;
+mod mtproto_client;
 mod public;
 mod robustness;
 mod slots;

@@ -1,0 +1,660 @@
+//! One MTProto connection to one DC: TCP (async-net), grammers' `Full` transport, the plain
+//! handshake or a stored auth key, then `mtp::Encrypted` with calls matched by msg_id, driven by
+//! one task on the caller's `LocalExecutor` (the loop grammers-mtsender runs on tokio).
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use async_net::TcpStream;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use grammers_crypto::DequeBuffer;
+use grammers_mtproto::MsgId;
+use grammers_mtproto::mtp::{self, Deserialization, Mtp};
+use grammers_mtproto::transport::{self, Full, Transport, UnpackedOffset};
+use grammers_tl_types::{self as tl, Deserializable, RemoteCall, Serializable};
+use smol::LocalExecutor;
+use smol::channel;
+
+use super::error::InvokeError;
+use super::handshake::{self, Finished};
+use super::keys::ServerKey;
+
+/// Calls waiting for an answer on one connection; one more is refused with `Busy`.
+pub(crate) const MAX_IN_FLIGHT: usize = 8;
+/// The largest transport frame accepted: 1 MiB of file data and room for headers, as
+/// grammers-mtsender's `MAXIMUM_DATA`. A larger declared length drops the connection.
+pub(crate) const MAX_FRAME: usize = 1024 * 1024 + 8 * 1024;
+/// The read buffer starts here and doubles up to `MAX_FRAME` when a frame needs it.
+const FIRST_READ_BUFFER: usize = 16 * 1024;
+/// A request larger than this is refused before `Encrypted::push` (which asserts ~1 MiB); ours
+/// are a few hundred bytes.
+const MAX_REQUEST: usize = 64 * 1024;
+/// `ping_delay_disconnect` every minute, asking the server to close after 75 s of silence
+/// (grammers-mtsender's `PING_DELAY` and delay).
+const PING_DELAY: Duration = Duration::from_secs(60);
+const DISCONNECT_DELAY: i32 = 75;
+/// How long one socket write may take before the connection counts as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Room in front of the write buffer for the headers `finalize` and `pack` prepend.
+const HEADROOM: usize = mtp::MAX_TRANSPORT_HEADER_LEN
+    + mtp::ENCRYPTED_PACKET_HEADER_LEN
+    + mtp::PLAIN_PACKET_HEADER_LEN
+    + mtp::MESSAGE_CONTAINER_HEADER_LEN;
+
+/// What an encrypted session starts from: a new handshake's result or a stored key.
+pub(crate) type Session = Finished;
+
+/// One live connection; dropping it stops its driver task and fails its calls with `Dropped`.
+pub(crate) struct Conn {
+    shared: Rc<RefCell<Shared>>,
+    wake: channel::Sender<()>,
+    auth_key: [u8; 256],
+    _driver: smol::Task<()>,
+}
+
+struct Shared {
+    calls: Vec<Call>,
+    next_id: u64,
+    dead: Option<InvokeError>,
+}
+
+struct Call {
+    id: u64,
+    body: Vec<u8>,
+    /// `None` until pushed; then the message id and, once finalized, the container's.
+    sent: Option<(MsgId, Option<MsgId>)>,
+    reply: channel::Sender<Result<Vec<u8>, InvokeError>>,
+}
+
+/// The socket side the driver owns: transport, session, both buffers.
+struct Io {
+    stream: TcpStream,
+    transport: Full,
+    reader: Reader,
+    write: DequeBuffer<u8>,
+}
+
+/// A read buffer of at most `MAX_FRAME` bytes holding the transport frames not yet consumed.
+struct Reader {
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+/// Connects to `host:port`, runs the handshake unless `session` is given, and starts the
+/// connection's driver on `ex`. `keys` are the accepted server keys; `timeout` bounds it all.
+pub(crate) async fn connect(
+    ex: &Rc<LocalExecutor<'static>>,
+    host: &str,
+    port: u16,
+    session: Option<Session>,
+    keys: &[ServerKey],
+    timeout: Duration,
+) -> Result<(Conn, Session), InvokeError> {
+    let setup = async {
+        let stream =
+            TcpStream::connect((host, port)).await.map_err(|e| InvokeError::Transport(format!("connect: {e}")))?;
+        let mut io = Io {
+            stream,
+            transport: Full::new(),
+            reader: Reader::new(),
+            write: DequeBuffer::with_capacity(1024, HEADROOM),
+        };
+        let session = match session {
+            Some(session) => session,
+            None => create_auth_key(&mut io, keys, &mut system_random).await?,
+        };
+        Ok((io, session))
+    };
+    let (io, session) = setup.or(expire(timeout)).await?;
+    Ok((start(ex, io, &session), session))
+}
+
+async fn expire<T>(after: Duration) -> Result<T, InvokeError> {
+    Timer::after(after).await;
+    Err(InvokeError::Timeout)
+}
+
+fn system_random(buf: &mut [u8]) -> Result<(), InvokeError> {
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), buf)
+        .map_err(|_| InvokeError::Transport("the system random source failed".into()))
+}
+
+/// Steps 1-4 of the handshake as plain messages; a panic in a step (grammers-crypto asserts)
+/// fails the connection.
+async fn create_auth_key(
+    io: &mut Io,
+    keys: &[ServerKey],
+    random: &mut dyn FnMut(&mut [u8]) -> Result<(), InvokeError>,
+) -> Result<Session, InvokeError> {
+    let mut r1 = [0u8; 16];
+    let mut r2 = [0u8; handshake::STEP2_RANDOM];
+    let mut r3 = [0u8; handshake::STEP3_RANDOM];
+    random(&mut r1)?;
+    random(&mut r2)?;
+    random(&mut r3)?;
+    let (request, s1) = handshake::step1(&r1);
+    let answer = io.plain_call(&request.to_bytes()).await?;
+    let (request, s2) = guarded(|| handshake::step2(s1, &answer, keys, &r2))?;
+    let answer = io.plain_call(&request.to_bytes()).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i32);
+    let (request, s3) = guarded(|| handshake::step3(s2, &answer, &r3, now))?;
+    let answer = io.plain_call(&request.to_bytes()).await?;
+    guarded(|| handshake::finish(s3, &answer))
+}
+
+fn guarded<T>(step: impl FnOnce() -> Result<T, handshake::HandshakeError>) -> Result<T, InvokeError> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(result) => result.map_err(InvokeError::Handshake),
+        Err(_) => Err(InvokeError::Transport("the handshake panicked on a server answer".into())),
+    }
+}
+
+fn start(ex: &Rc<LocalExecutor<'static>>, io: Io, session: &Session) -> Conn {
+    let mtp = mtp::Encrypted::build()
+        .time_offset(session.time_offset)
+        .first_salt(session.first_salt)
+        .compression_threshold(None)
+        .finish(session.auth_key);
+    let shared = Rc::new(RefCell::new(Shared { calls: Vec::with_capacity(MAX_IN_FLIGHT), next_id: 0, dead: None }));
+    // One pending wake is enough: the driver looks at every waiting call when it wakes.
+    let (wake, woken) = channel::bounded(1);
+    let driver = ex.spawn(drive(shared.clone(), io, mtp, woken));
+    Conn { shared, wake, auth_key: session.auth_key, _driver: driver }
+}
+
+impl Conn {
+    /// The auth key, to store and reuse on the next connection to this DC.
+    pub(crate) fn auth_key(&self) -> [u8; 256] {
+        self.auth_key
+    }
+
+    /// Why the connection is dead, if it is.
+    pub(crate) fn dead(&self) -> Option<InvokeError> {
+        self.shared.borrow().dead.clone()
+    }
+
+    /// Sends a typed request and parses its answer.
+    pub(crate) async fn invoke<R: RemoteCall>(&self, request: &R, timeout: Duration) -> Result<R::Return, InvokeError> {
+        let body = self.invoke_raw(request.to_bytes(), timeout).await?;
+        match catch_unwind(AssertUnwindSafe(|| R::Return::from_bytes(&body))) {
+            Ok(Ok(answer)) => Ok(answer),
+            _ => Err(InvokeError::Decode),
+        }
+    }
+
+    /// Sends serialized request bytes; the answer's bytes, or why not within `timeout`.
+    pub(crate) async fn invoke_raw(&self, body: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, InvokeError> {
+        if body.is_empty() || !body.len().is_multiple_of(4) || body.len() > MAX_REQUEST {
+            return Err(InvokeError::BadRequest);
+        }
+        let (reply, answer) = channel::bounded(1);
+        let slot = {
+            let mut shared = self.shared.borrow_mut();
+            if let Some(dead) = &shared.dead {
+                return Err(dead.clone());
+            }
+            if shared.calls.len() >= MAX_IN_FLIGHT {
+                return Err(InvokeError::Busy);
+            }
+            let id = shared.next_id;
+            shared.next_id += 1;
+            shared.calls.push(Call { id, body, sent: None, reply });
+            Slot { shared: &self.shared, id }
+        };
+        // Full means a wake is already pending.
+        let _ = self.wake.try_send(());
+        let result = async { answer.recv().await.unwrap_or(Err(InvokeError::Dropped)) }.or(expire(timeout)).await;
+        drop(slot);
+        result
+    }
+}
+
+/// Takes a call out of the table when its caller stops waiting (answer, timeout or drop).
+struct Slot<'a> {
+    shared: &'a RefCell<Shared>,
+    id: u64,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.calls.retain(|c| c.id != self.id);
+    }
+}
+
+/// The connection's task: runs until an error, then marks the connection dead and fails every
+/// waiting call with that error.
+async fn drive(shared: Rc<RefCell<Shared>>, mut io: Io, mut mtp: mtp::Encrypted, woken: channel::Receiver<()>) {
+    let error = match io.run(&shared, &mut mtp, &woken).await {
+        Ok(()) => InvokeError::Dropped,
+        Err(error) => error,
+    };
+    log::debug!("mtproto connection closed: {error}");
+    let mut shared = shared.borrow_mut();
+    for call in shared.calls.drain(..) {
+        let _ = call.reply.try_send(Err(error.clone()));
+    }
+    shared.dead = Some(error);
+}
+
+enum Event {
+    Read(usize),
+    Wake,
+    Ping,
+}
+
+impl Io {
+    /// The loop: write what is pending, then wait for bytes, a new call or the ping time.
+    /// `Ok(())` when the `Conn` is gone.
+    async fn run(
+        &mut self,
+        shared: &RefCell<Shared>,
+        mtp: &mut mtp::Encrypted,
+        woken: &channel::Receiver<()>,
+    ) -> Result<(), InvokeError> {
+        let mut next_ping = Instant::now() + PING_DELAY;
+        let mut ping = None;
+        let mut ping_id = 0i64;
+        loop {
+            self.fill_write(shared, mtp, ping.take());
+            if !self.write.is_empty() {
+                let write = self.stream.write_all(&self.write[..]);
+                async { write.await.map_err(|e| InvokeError::Transport(format!("write: {e}"))) }
+                    .or(expire(WRITE_TIMEOUT))
+                    .await?;
+                self.write.clear();
+            }
+            let (stream, spare) = (&mut self.stream, self.reader.spare());
+            let read = async {
+                stream.read(spare).await.map(Event::Read).map_err(|e| InvokeError::Transport(format!("read: {e}")))
+            };
+            let wake = async { woken.recv().await.map(|()| Event::Wake).map_err(|_| InvokeError::Dropped) };
+            let timer = async {
+                Timer::at(next_ping).await;
+                Ok(Event::Ping)
+            };
+            match read.or(wake).or(timer).await {
+                Ok(Event::Read(0)) => return Err(InvokeError::Transport("closed by the server".into())),
+                Ok(Event::Read(n)) => self.on_read(n, shared, mtp)?,
+                Ok(Event::Wake) => {}
+                Ok(Event::Ping) => {
+                    next_ping = Instant::now() + PING_DELAY;
+                    ping_id += 1;
+                    ping = Some(
+                        tl::functions::PingDelayDisconnect { ping_id, disconnect_delay: DISCONNECT_DELAY }.to_bytes(),
+                    );
+                }
+                Err(InvokeError::Dropped) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Pushes the ping and every unsent call (until the container is full or a salt request is
+    /// outstanding), then finalizes: pending acks and salt requests ride along.
+    fn fill_write(&mut self, shared: &RefCell<Shared>, mtp: &mut mtp::Encrypted, ping: Option<Vec<u8>>) {
+        if !self.write.is_empty() {
+            return;
+        }
+        if let Some(ping) = ping {
+            mtp.push(&mut self.write, &ping);
+        }
+        let mut shared = shared.borrow_mut();
+        for call in shared.calls.iter_mut().filter(|c| c.sent.is_none()) {
+            match mtp.push(&mut self.write, &call.body) {
+                Some(msg_id) => call.sent = Some((msg_id, None)),
+                None => break,
+            }
+        }
+        if let Some(container) = mtp.finalize(&mut self.write) {
+            for call in shared.calls.iter_mut() {
+                if let Some((_, in_container @ None)) = &mut call.sent {
+                    *in_container = Some(container);
+                }
+            }
+            self.transport.pack(&mut self.write);
+        }
+    }
+
+    /// Takes `n` new bytes, then every whole frame in the buffer.
+    fn on_read(&mut self, n: usize, shared: &RefCell<Shared>, mtp: &mut mtp::Encrypted) -> Result<(), InvokeError> {
+        self.reader.filled += n;
+        while let Some(frame) = self.reader.frame(&mut self.transport)? {
+            let payload = &mut self.reader.buf[frame.data_range.clone()];
+            let events = match catch_unwind(AssertUnwindSafe(|| mtp.deserialize(payload))) {
+                Ok(Ok(events)) => events,
+                Ok(Err(error)) => return Err(InvokeError::Transport(format!("server message: {error}"))),
+                Err(_) => return Err(InvokeError::Transport("a server message panicked the parser".into())),
+            };
+            dispatch(events, &mut shared.borrow_mut());
+            self.reader.consume(frame.next_offset);
+        }
+        Ok(())
+    }
+
+    /// One plain (unencrypted) request and its answer, for the handshake.
+    async fn plain_call(&mut self, request: &[u8]) -> Result<Vec<u8>, InvokeError> {
+        let mut plain = mtp::Plain::new();
+        let mut buf = DequeBuffer::with_capacity(request.len() + 32, HEADROOM);
+        plain.push(&mut buf, request);
+        plain.finalize(&mut buf);
+        self.transport.pack(&mut buf);
+        self.stream.write_all(&buf[..]).await.map_err(|e| InvokeError::Transport(format!("write: {e}")))?;
+        loop {
+            if let Some(frame) = self.reader.frame(&mut self.transport)? {
+                let payload = &mut self.reader.buf[frame.data_range.clone()];
+                let answer = match catch_unwind(AssertUnwindSafe(|| plain.deserialize(payload))) {
+                    Ok(Ok(mut events)) => match events.pop() {
+                        Some(Deserialization::RpcResult(result)) => Ok(result.body),
+                        _ => Err(InvokeError::Transport("no answer in a plain message".into())),
+                    },
+                    Ok(Err(error)) => Err(InvokeError::Transport(format!("plain message: {error}"))),
+                    Err(_) => Err(InvokeError::Transport("a plain message panicked the parser".into())),
+                };
+                self.reader.consume(frame.next_offset);
+                return answer;
+            }
+            let n = self
+                .stream
+                .read(self.reader.spare())
+                .await
+                .map_err(|e| InvokeError::Transport(format!("read: {e}")))?;
+            if n == 0 {
+                return Err(InvokeError::Transport("closed by the server".into()));
+            }
+            self.reader.filled += n;
+        }
+    }
+}
+
+/// Answers, errors and bad-message notices to the calls they name; retryable notices (16, 17,
+/// 48) put the call back to be sent again. Updates are ignored: the bot reads them elsewhere.
+fn dispatch(events: Vec<Deserialization>, shared: &mut Shared) {
+    for event in events {
+        match event {
+            Deserialization::RpcResult(result) => reply(shared, result.msg_id, Ok(result.body)),
+            Deserialization::RpcError(error) => {
+                reply(shared, error.msg_id, Err(InvokeError::rpc(error.error.error_code, &error.error.error_message)))
+            }
+            Deserialization::Failure(failure) => reply(shared, failure.msg_id, Err(InvokeError::Decode)),
+            Deserialization::BadMessage(bad) => {
+                let named = |c: &Call| matches!(c.sent, Some((id, container)) if id == bad.msg_id || container == Some(bad.msg_id));
+                for call in shared.calls.iter_mut().filter(|c| named(c)) {
+                    if bad.retryable() {
+                        call.sent = None;
+                    } else {
+                        let _ = call.reply.try_send(Err(InvokeError::BadMessage(bad.code)));
+                    }
+                }
+                shared.calls.retain(|c| !named(c) || bad.retryable());
+            }
+            Deserialization::Update(_) | Deserialization::OwnUpdate { .. } => {}
+        }
+    }
+}
+
+fn reply(shared: &mut Shared, msg_id: MsgId, result: Result<Vec<u8>, InvokeError>) {
+    if let Some(at) = shared.calls.iter().position(|c| matches!(c.sent, Some((id, _)) if id == msg_id)) {
+        let call = shared.calls.swap_remove(at);
+        let _ = call.reply.try_send(result);
+    }
+}
+
+impl Reader {
+    fn new() -> Reader {
+        Reader { buf: vec![0; FIRST_READ_BUFFER], filled: 0 }
+    }
+
+    /// Room to read into; never empty, since `frame` grows a full buffer or fails.
+    fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.filled..]
+    }
+
+    /// The next whole frame, `None` to read more. A declared length over `MAX_FRAME` is an error
+    /// (grammers' `unpack` would wait for it forever), as is a transport error or status.
+    fn frame(&mut self, transport: &mut Full) -> Result<Option<UnpackedOffset>, InvokeError> {
+        if self.filled >= 4 {
+            let declared = i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+            if declared > MAX_FRAME as i32 {
+                return Err(InvokeError::Transport(format!("a frame of {declared} bytes")));
+            }
+        }
+        match transport.unpack(&mut self.buf[..self.filled]) {
+            Ok(frame) => Ok(Some(frame)),
+            Err(transport::Error::MissingBytes) => {
+                if self.filled == self.buf.len() {
+                    if self.buf.len() >= MAX_FRAME {
+                        return Err(InvokeError::Transport("read buffer full".into()));
+                    }
+                    self.buf.resize((self.buf.len() * 2).min(MAX_FRAME), 0);
+                }
+                Ok(None)
+            }
+            Err(transport::Error::BadStatus { status }) => Err(InvokeError::Status(status)),
+            Err(error) => Err(InvokeError::Transport(error.to_string())),
+        }
+    }
+
+    /// Drops the bytes before `end` (a consumed frame).
+    fn consume(&mut self, end: usize) {
+        self.buf.copy_within(end..self.filled, 0);
+        self.filled -= end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mtproto::handshake::tests as recorded;
+    use crate::mtproto::keys;
+    use async_net::TcpListener;
+    use grammers_crypto::hex::from_hex;
+
+    /// Runs `test` on a fresh executor under a 20 s deadline.
+    fn run<F: Future<Output = ()>>(test: impl FnOnce(Rc<LocalExecutor<'static>>) -> F) {
+        let ex = Rc::new(LocalExecutor::new());
+        let body = test(ex.clone());
+        let deadline = async {
+            Timer::after(Duration::from_secs(20)).await;
+            panic!("test deadline");
+        };
+        futures_lite::future::block_on(ex.run(body.or(deadline)));
+    }
+
+    /// A listener and a client socket connected to it, with the server's side.
+    async fn pair() -> (Io, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (
+            Io {
+                stream: client,
+                transport: Full::new(),
+                reader: Reader::new(),
+                write: DequeBuffer::with_capacity(1024, HEADROOM),
+            },
+            server,
+        )
+    }
+
+    /// The server side of one frame: reads it and returns its payload.
+    async fn read_frame(stream: &mut TcpStream, transport: &mut Full) -> Vec<u8> {
+        let mut buf = vec![0u8; 8192];
+        let mut filled = 0;
+        loop {
+            filled += stream.read(&mut buf[filled..]).await.unwrap();
+            match transport.unpack(&mut buf[..filled]) {
+                Ok(frame) => return buf[frame.data_range].to_vec(),
+                Err(transport::Error::MissingBytes) => continue,
+                Err(error) => panic!("{error}"),
+            }
+        }
+    }
+
+    async fn send_frame(stream: &mut TcpStream, transport: &mut Full, payload: &[u8]) {
+        let mut out = DequeBuffer::with_capacity(payload.len(), 16);
+        out.extend(payload);
+        transport.pack(&mut out);
+        stream.write_all(&out[..]).await.unwrap();
+    }
+
+    /// Answers the three plain handshake requests with the recorded answers, checking each request.
+    async fn recorded_server(mut stream: TcpStream) -> (TcpStream, Full) {
+        let mut transport = Full::new();
+        for (request, answer) in [
+            (recorded::STEP1_REQUEST, recorded::STEP1_ANSWER),
+            (recorded::STEP2_REQUEST, recorded::STEP2_ANSWER),
+            (recorded::STEP3_REQUEST, recorded::STEP3_ANSWER),
+        ] {
+            let got = read_frame(&mut stream, &mut transport).await;
+            assert_eq!(&got[..16], &[0; 16], "auth_key_id and msg_id of a plain message");
+            assert_eq!(got[20..], from_hex(request)[..]);
+            let answer = from_hex(answer);
+            let mut plain = Vec::new();
+            plain.extend_from_slice(&0i64.to_le_bytes());
+            // A server msg_id answering a client message is 1 mod 4.
+            plain.extend_from_slice(&((1_693_436_740i64 << 32) | 1).to_le_bytes());
+            plain.extend_from_slice(&(answer.len() as i32).to_le_bytes());
+            plain.extend_from_slice(&answer);
+            send_frame(&mut stream, &mut transport, &plain).await;
+        }
+        (stream, transport)
+    }
+
+    fn recorded_random(buf: &mut [u8]) -> Result<(), InvokeError> {
+        let hex = match buf.len() {
+            16 => recorded::STEP1_RANDOM,
+            handshake::STEP2_RANDOM => recorded::STEP2_RANDOM_HEX,
+            _ => recorded::STEP3_RANDOM_HEX,
+        };
+        buf.copy_from_slice(&from_hex(hex));
+        Ok(())
+    }
+
+    fn any_session() -> Session {
+        Session { auth_key: [7; 256], time_offset: 0, first_salt: 1 }
+    }
+
+    #[test]
+    fn the_handshake_over_tcp_sends_the_recorded_requests_and_makes_the_recorded_key() {
+        run(|ex| async move {
+            let (mut io, server) = pair().await;
+            let server = ex.spawn(recorded_server(server));
+            let session = create_auth_key(&mut io, &keys::builtin(), &mut recorded_random).await.unwrap();
+            assert_eq!(session.auth_key, recorded::fixed::<256>(recorded::AUTH_KEY));
+            assert_eq!(session.first_salt, 4459407212920268508);
+            server.await;
+        });
+    }
+
+    #[test]
+    fn a_handshake_with_only_unaccepted_keys_fails_the_connection() {
+        run(|ex| async move {
+            let (mut io, server) = pair().await;
+            let _server = ex.spawn(recorded_server(server));
+            let production = keys::builtin()[0].clone();
+            let error = create_auth_key(&mut io, &[production], &mut recorded_random).await.err().unwrap();
+            assert!(
+                matches!(error, InvokeError::Handshake(handshake::HandshakeError::UnknownFingerprints(_))),
+                "{error}"
+            );
+        });
+    }
+
+    #[test]
+    fn a_transport_status_fails_the_waiting_call_and_the_connection() {
+        run(|ex| async move {
+            let (io, mut server) = pair().await;
+            let conn = start(&ex, io, &any_session());
+            let _server = ex.spawn(async move {
+                let _request = read_frame(&mut server, &mut Full::new()).await;
+                server.write_all(&(-404i32).to_le_bytes()).await.unwrap();
+                server
+            });
+            let result = conn.invoke(&tl::functions::help::GetConfig {}, Duration::from_secs(5)).await;
+            assert_eq!(result.err(), Some(InvokeError::Status(404)));
+            assert_eq!(conn.dead(), Some(InvokeError::Status(404)));
+            let again = conn.invoke_raw(tl::functions::help::GetConfig {}.to_bytes(), Duration::from_secs(5)).await;
+            assert_eq!(again, Err(InvokeError::Status(404)));
+        });
+    }
+
+    #[test]
+    fn a_frame_declared_over_the_bound_drops_the_connection_instead_of_waiting() {
+        run(|ex| async move {
+            let (io, mut server) = pair().await;
+            let conn = start(&ex, io, &any_session());
+            let _server = ex.spawn(async move {
+                let _request = read_frame(&mut server, &mut Full::new()).await;
+                server.write_all(&(2 * 1024 * 1024i32).to_le_bytes()).await.unwrap();
+                server
+            });
+            let result = conn.invoke_raw(tl::functions::help::GetConfig {}.to_bytes(), Duration::from_secs(10)).await;
+            assert_eq!(result, Err(InvokeError::Transport(format!("a frame of {} bytes", 2 * 1024 * 1024))));
+        });
+    }
+
+    #[test]
+    fn a_message_under_another_auth_key_drops_the_connection() {
+        run(|ex| async move {
+            let (io, mut server) = pair().await;
+            let conn = start(&ex, io, &any_session());
+            let _server = ex.spawn(async move {
+                let mut transport = Full::new();
+                let _request = read_frame(&mut server, &mut transport).await;
+                send_frame(&mut server, &mut Full::new(), &[0x5a; 96]).await;
+                server
+            });
+            let result = conn.invoke_raw(tl::functions::help::GetConfig {}.to_bytes(), Duration::from_secs(10)).await;
+            assert!(
+                matches!(&result, Err(InvokeError::Transport(why)) if why.starts_with("server message")),
+                "{result:?}"
+            );
+        });
+    }
+
+    #[test]
+    fn calls_beyond_the_bound_are_busy_and_timed_out_calls_free_their_slots() {
+        run(|ex| async move {
+            let (io, server) = pair().await;
+            let conn = Rc::new(start(&ex, io, &any_session()));
+            let body = tl::functions::help::GetConfig {}.to_bytes();
+            let waiting: Vec<_> = (0..MAX_IN_FLIGHT)
+                .map(|_| {
+                    ex.spawn({
+                        let (conn, body) = (conn.clone(), body.clone());
+                        async move { conn.invoke_raw(body, Duration::from_millis(300)).await }
+                    })
+                })
+                .collect();
+            while conn.shared.borrow().calls.len() < MAX_IN_FLIGHT {
+                futures_lite::future::yield_now().await;
+            }
+            assert_eq!(conn.invoke_raw(body.clone(), Duration::from_secs(1)).await, Err(InvokeError::Busy));
+            for call in waiting {
+                assert_eq!(call.await, Err(InvokeError::Timeout));
+            }
+            assert_eq!(conn.shared.borrow().calls.len(), 0);
+            assert_eq!(conn.invoke_raw(vec![1, 2, 3], Duration::from_secs(1)).await, Err(InvokeError::BadRequest));
+            drop(server);
+        });
+    }
+
+    #[test]
+    fn the_read_buffer_grows_to_the_bound_and_no_further() {
+        let mut reader = Reader::new();
+        let mut transport = Full::new();
+        reader.buf[..4].copy_from_slice(&(MAX_FRAME as i32).to_le_bytes());
+        reader.filled = reader.buf.len();
+        while reader.buf.len() < MAX_FRAME {
+            assert_eq!(reader.frame(&mut transport), Ok(None));
+            reader.filled = reader.buf.len();
+        }
+        assert_eq!(reader.buf.len(), MAX_FRAME);
+        reader.buf[..4].copy_from_slice(&(MAX_FRAME as i32 + 1).to_le_bytes());
+        assert!(reader.frame(&mut transport).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! MTProto downloads straight from Telegram's DCs, logged in as the bot: server keys, the auth
+//! key handshake, one encrypted connection per DC, `upload.getFile` part plans and DC addresses.
+//! A lower layer: it imports nothing from the bot, the HTTP side or the wiring.
+
+/// One encrypted connection to one DC and its driver task.
+pub(crate) mod conn;
+/// DC addresses: production defaults and overrides (pure).
+pub(crate) mod dc;
+/// Call errors and the `NAME_123` split (pure).
+pub(crate) mod error;
+/// The auth key handshake as a sans-IO state machine.
+pub(crate) mod handshake;
+/// Server RSA public keys: PEM parsing and fingerprints (pure).
+pub(crate) mod keys;
+/// `upload.getFile` part plans and the pace under load (pure).
+pub(crate) mod parts;
+/// Login and `upload.getFile` requests, and reading a planned range.
+pub(crate) mod requests;

@@ -1,0 +1,118 @@
+//! streambot's own MTProto client (src/mtproto) against the fake DC: the real handshake with the
+//! fake's RSA key given as a PEM (as a configured server key will be), the bot login and ranged
+//! `upload.getFile` reads planned by the client's part plan.
+
+use std::time::Duration;
+
+use streambot::hot_paths::mtproto_read_document;
+
+use crate::support::fake_dc::{FakeDc, PUBLIC_KEY_PEM};
+
+const TOKEN: &str = "4242:fake-dc-token";
+const API: (i32, &str) = (17349, "344583e45741c457fe1862106095a5eb");
+/// Deadline of each connection and each call: a debug build's 2048-bit arithmetic on both sides of
+/// the handshake is slow on a loaded machine (the Telethon checks allow their script 60 s too).
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(u32::from(seed) % 31) as u8 ^ seed).collect()
+}
+
+#[test]
+fn the_client_makes_a_key_with_a_configured_server_key_logs_in_and_reads_ranges() {
+    let dc = FakeDc::start(TOKEN);
+    let bytes = pattern(300_000, 7);
+    let doc = dc.add_document(2, bytes.clone());
+    // (range, part size, calls in flight): the 4 KiB parts go eight at a time on one connection.
+    let cases: [((u64, u64), u32, usize); 4] = [
+        ((0, 299_999), 64 * 1024, 2),
+        ((5_000, 200_000), 4096, 8),
+        ((131_072, 196_607), 512 * 1024, 1),
+        ((250_000, 400_000), 128 * 1024, 3),
+    ];
+    for (range, part, in_flight) in cases {
+        let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+        let got = mtproto_read_document(
+            "127.0.0.1",
+            dc.port(2),
+            Some(PUBLIC_KEY_PEM),
+            (API.0, API.1, TOKEN),
+            document,
+            range,
+            part,
+            in_flight,
+            DEADLINE,
+        );
+        let end = (range.1 as usize).min(bytes.len() - 1);
+        assert!(
+            got.as_deref() == Ok(&bytes[range.0 as usize..=end]),
+            "{range:?} by {part}: {:?}",
+            got.map(|g| g.len())
+        );
+    }
+    assert_eq!(dc.handshakes(2), cases.len(), "one new auth key per connection");
+    let logins = dc.methods().iter().filter(|(d, m)| *d == 2 && m == "auth.importBotAuthorization").count();
+    assert_eq!(logins, cases.len());
+}
+
+#[test]
+fn parts_in_flight_at_once_come_back_in_file_order_even_when_answers_are_slow() {
+    let dc = FakeDc::start(TOKEN);
+    let bytes = pattern(64 * 1024, 5);
+    let doc = dc.add_document(2, bytes.clone());
+    dc.set_get_file_delay(Duration::from_millis(200));
+    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+    let got = mtproto_read_document(
+        "127.0.0.1",
+        dc.port(2),
+        Some(PUBLIC_KEY_PEM),
+        (API.0, API.1, TOKEN),
+        document,
+        (0, 65_535),
+        8192,
+        8,
+        DEADLINE,
+    );
+    assert!(got.as_deref() == Ok(&bytes[..]), "{:?}", got.map(|g| g.len()));
+    assert_eq!(dc.get_file_calls(2), 8);
+}
+
+#[test]
+fn without_the_configured_server_key_the_handshake_is_refused() {
+    let dc = FakeDc::start(TOKEN);
+    let doc = dc.add_document(2, pattern(10, 1));
+    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+    let got = mtproto_read_document(
+        "127.0.0.1",
+        dc.port(2),
+        None,
+        (API.0, API.1, TOKEN),
+        document,
+        (0, 9),
+        4096,
+        1,
+        DEADLINE,
+    );
+    let error = got.unwrap_err();
+    assert!(error.contains("no accepted server key"), "{error}");
+}
+
+#[test]
+fn a_wrong_bot_token_is_an_rpc_error_not_a_dropped_connection() {
+    let dc = FakeDc::start(TOKEN);
+    let doc = dc.add_document(2, pattern(10, 1));
+    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+    let got = mtproto_read_document(
+        "127.0.0.1",
+        dc.port(2),
+        Some(PUBLIC_KEY_PEM),
+        (API.0, API.1, "4242:wrong"),
+        document,
+        (0, 9),
+        4096,
+        1,
+        DEADLINE,
+    );
+    let error = got.unwrap_err();
+    assert!(error.starts_with("login: rpc error"), "{error}");
+}
