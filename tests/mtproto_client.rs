@@ -116,3 +116,25 @@ fn a_wrong_bot_token_is_an_rpc_error_not_a_dropped_connection() {
     let error = got.unwrap_err();
     assert!(error.starts_with("login: rpc error"), "{error}");
 }
+
+#[test]
+fn a_handshake_the_server_answers_dh_gen_retry_is_started_again() {
+    let dc = FakeDc::start(TOKEN);
+    let bytes = pattern(10_000, 3);
+    let doc = dc.add_document(2, bytes.clone());
+    dc.retry_next_handshakes(2);
+    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+    let got = mtproto_read_document(
+        "127.0.0.1",
+        dc.port(2),
+        Some(PUBLIC_KEY_PEM),
+        (API.0, API.1, TOKEN),
+        document,
+        (0, 9_999),
+        4096,
+        1,
+        DEADLINE,
+    );
+    assert!(got.as_deref() == Ok(&bytes[..]), "{:?}", got.map(|g| g.len()));
+    assert_eq!(dc.handshakes(2), 1, "two refused attempts, then one key");
+}

@@ -104,7 +104,7 @@ pub(crate) async fn connect(
         };
         let session = match session {
             Some(session) => session,
-            None => create_auth_key(&mut io, keys, &mut system_random).await?,
+            None => new_auth_key(&mut io, keys).await?,
         };
         Ok((io, session))
     };
@@ -120,6 +120,23 @@ async fn expire<T>(after: Duration) -> Result<T, InvokeError> {
 fn system_random(buf: &mut [u8]) -> Result<(), InvokeError> {
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), buf)
         .map_err(|_| InvokeError::Transport("the system random source failed".into()))
+}
+
+/// Handshakes a server answers `dh_gen_retry` to (or `dh_gen_fail`) before the connection gives up.
+const HANDSHAKE_ATTEMPTS: usize = 3;
+
+/// Makes a new auth key, starting the handshake again (with new nonces) after a `dh_gen_retry`:
+/// a server may refuse one `g_b` (for example a key that would start with a zero byte).
+async fn new_auth_key(io: &mut Io, keys: &[ServerKey]) -> Result<Session, InvokeError> {
+    let mut attempt = 1;
+    loop {
+        match create_auth_key(io, keys, &mut system_random).await {
+            Err(InvokeError::Handshake(handshake::HandshakeError::DhGenNotOk)) if attempt < HANDSHAKE_ATTEMPTS => {
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Steps 1-4 of the handshake as plain messages; a panic in a step (grammers-crypto asserts)

@@ -116,9 +116,16 @@ fn client_dh(hs: &mut Handshake, shared: &Shared, dc: i32, req: functions::SetCl
         return None;
     }
     let key_bytes = g_b.modpow(&a, &prime).to_bytes_be();
-    if key_bytes.len() < 256 {
+    let refuse = {
+        let mut st = shared.lock();
+        let refuse = st.retry_handshakes > 0;
+        st.retry_handshakes = st.retry_handshakes.saturating_sub(1);
+        refuse
+    };
+    if key_bytes.len() < 256 || refuse {
         // A key with a leading zero byte: Telethon keeps it 255 bytes long and grammers pads it to
-        // 256, so the two would disagree on key id and msg_key; ask for a new attempt instead.
+        // 256, so the two would disagree on key id and msg_key; ask for a new attempt instead (and
+        // so when a test asked for a refusal).
         let auth_key = AuthKey::from_bytes(left_pad(&key_bytes, 256).try_into().ok()?);
         let retry = types::DhGenRetry {
             nonce: hs.nonce,

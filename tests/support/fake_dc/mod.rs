@@ -151,6 +151,12 @@ impl FakeDc {
         self.shared.lock().keys.retain(|(key_dc, _), _| *key_dc != dc);
     }
 
+    /// Answers the next `n` handshakes' `set_client_DH_params` with `dh_gen_retry`, as a server
+    /// that refuses a client's `g_b` does.
+    pub fn retry_next_handshakes(&self, n: usize) {
+        self.shared.lock().retry_handshakes = n;
+    }
+
     /// Logs out every auth key of DC `dc` (they stay known; calls get AUTH_KEY_UNREGISTERED).
     pub fn log_out(&self, dc: i32) {
         for ((key_dc, _), key) in self.shared.lock().keys.iter_mut() {

@@ -85,6 +85,8 @@ pub(super) struct State {
     /// Close the connection instead of answering once this many more getFile calls arrived.
     pub(super) drop_after: Option<usize>,
     pub(super) get_file_delay: Duration,
+    /// Handshakes still to be answered `dh_gen_retry` (see `FakeDc::retry_next_handshakes`).
+    pub(super) retry_handshakes: usize,
     pub(super) get_file_calls: HashMap<i32, usize>,
     pub(super) bytes_served: HashMap<i32, u64>,
     pub(super) handshakes: HashMap<i32, usize>,
