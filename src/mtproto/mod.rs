@@ -14,5 +14,7 @@ pub(crate) mod handshake;
 pub(crate) mod keys;
 /// `upload.getFile` part plans and the pace under load (pure).
 pub(crate) mod parts;
+/// A connection's plain side: bounded frame reads, unencrypted calls, the handshake over them.
+pub(crate) mod plain;
 /// Login and `upload.getFile` requests, and reading a planned range.
 pub(crate) mod requests;
