@@ -93,3 +93,24 @@ pub fn mtproto_read_document(
     };
     futures_lite::future::block_on(ex.run(work))
 }
+
+/// A Bot API `file_id` for a document, or with `photo_size` for that size of a photo (layout of
+/// `sub_version` 32 and later), as TDLib writes them: for the fake DC of the integration tests.
+pub fn encode_file_id(
+    dc_id: i32,
+    id: i64,
+    access_hash: i64,
+    file_reference: &[u8],
+    photo_size: Option<char>,
+    sub_version: u8,
+) -> String {
+    use crate::telegram::file_id::{self, FileKind, FileLocation, PhotoSizeInfo, PhotoSource};
+    let photo = photo_size.map(|thumb_size| PhotoSizeInfo {
+        source: PhotoSource::Thumbnail { file_kind: FileKind::Photo, thumb_size },
+        volume: None,
+    });
+    let kind = if photo.is_some() { FileKind::Photo } else { FileKind::Document };
+    let location =
+        FileLocation { dc_id, kind, id, access_hash, file_reference: file_reference.to_vec(), photo, sub_version };
+    file_id::encode(&location)
+}

@@ -88,7 +88,7 @@ fn old_inner(m: &[u8]) -> Option<enums::PQInnerData> {
 }
 
 /// TL `bytes` encoding (length prefix, padding to 4).
-pub(super) fn tl_bytes(data: &[u8]) -> Vec<u8> {
+fn tl_bytes(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 8);
     if data.len() < 254 {
         out.push(data.len() as u8);
