@@ -6,13 +6,34 @@ use std::time::Duration;
 
 use streambot::hot_paths::mtproto_read_document;
 
-use crate::support::fake_dc::{FakeDc, PUBLIC_KEY_PEM};
+use crate::support::fake_dc::{DcFile, FakeDc, PUBLIC_KEY_PEM};
 
 const TOKEN: &str = "4242:fake-dc-token";
 const API: (i32, &str) = (17349, "344583e45741c457fe1862106095a5eb");
 /// Deadline of each connection and each call: a debug build's 2048-bit arithmetic on both sides of
 /// the handshake is slow on a loaded machine (the Telethon checks allow their script 60 s too).
 const DEADLINE: Duration = Duration::from_secs(60);
+
+/// How a test reads a document: the server key it trusts, the bot token it logs in with, the
+/// part size and the calls in flight.
+struct Read<'a> {
+    key: Option<&'a str>,
+    token: &'a str,
+    part: u32,
+    in_flight: usize,
+}
+
+/// Reads `range` of `doc` from DC 2 of `dc` with streambot's client, as `how` says.
+fn read(dc: &FakeDc, doc: &DcFile, range: (u64, u64), how: Read<'_>) -> Result<Vec<u8>, String> {
+    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
+    let login = (API.0, API.1, how.token);
+    mtproto_read_document("127.0.0.1", dc.port(2), how.key, login, document, range, how.part, how.in_flight, DEADLINE)
+}
+
+/// The usual reader: the fake's key, the right token, one call at a time.
+fn usual(part: u32) -> Read<'static> {
+    Read { key: Some(PUBLIC_KEY_PEM), token: TOKEN, part, in_flight: 1 }
+}
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).rotate_left(u32::from(seed) % 31) as u8 ^ seed).collect()
@@ -31,18 +52,7 @@ fn the_client_makes_a_key_with_a_configured_server_key_logs_in_and_reads_ranges(
         ((250_000, 400_000), 128 * 1024, 3),
     ];
     for (range, part, in_flight) in cases {
-        let document = (doc.id, doc.access_hash, doc.file_reference.clone());
-        let got = mtproto_read_document(
-            "127.0.0.1",
-            dc.port(2),
-            Some(PUBLIC_KEY_PEM),
-            (API.0, API.1, TOKEN),
-            document,
-            range,
-            part,
-            in_flight,
-            DEADLINE,
-        );
+        let got = read(&dc, &doc, range, Read { in_flight, ..usual(part) });
         let end = (range.1 as usize).min(bytes.len() - 1);
         assert!(
             got.as_deref() == Ok(&bytes[range.0 as usize..=end]),
@@ -61,18 +71,7 @@ fn parts_in_flight_at_once_come_back_in_file_order_even_when_answers_are_slow() 
     let bytes = pattern(64 * 1024, 5);
     let doc = dc.add_document(2, bytes.clone());
     dc.set_get_file_delay(Duration::from_millis(200));
-    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
-    let got = mtproto_read_document(
-        "127.0.0.1",
-        dc.port(2),
-        Some(PUBLIC_KEY_PEM),
-        (API.0, API.1, TOKEN),
-        document,
-        (0, 65_535),
-        8192,
-        8,
-        DEADLINE,
-    );
+    let got = read(&dc, &doc, (0, 65_535), Read { in_flight: 8, ..usual(8192) });
     assert!(got.as_deref() == Ok(&bytes[..]), "{:?}", got.map(|g| g.len()));
     assert_eq!(dc.get_file_calls(2), 8);
 }
@@ -81,18 +80,7 @@ fn parts_in_flight_at_once_come_back_in_file_order_even_when_answers_are_slow() 
 fn without_the_configured_server_key_the_handshake_is_refused() {
     let dc = FakeDc::start(TOKEN);
     let doc = dc.add_document(2, pattern(10, 1));
-    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
-    let got = mtproto_read_document(
-        "127.0.0.1",
-        dc.port(2),
-        None,
-        (API.0, API.1, TOKEN),
-        document,
-        (0, 9),
-        4096,
-        1,
-        DEADLINE,
-    );
+    let got = read(&dc, &doc, (0, 9), Read { key: None, ..usual(4096) });
     let error = got.unwrap_err();
     assert!(error.contains("no accepted server key"), "{error}");
 }
@@ -101,18 +89,7 @@ fn without_the_configured_server_key_the_handshake_is_refused() {
 fn a_wrong_bot_token_is_an_rpc_error_not_a_dropped_connection() {
     let dc = FakeDc::start(TOKEN);
     let doc = dc.add_document(2, pattern(10, 1));
-    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
-    let got = mtproto_read_document(
-        "127.0.0.1",
-        dc.port(2),
-        Some(PUBLIC_KEY_PEM),
-        (API.0, API.1, "4242:wrong"),
-        document,
-        (0, 9),
-        4096,
-        1,
-        DEADLINE,
-    );
+    let got = read(&dc, &doc, (0, 9), Read { token: "4242:wrong", ..usual(4096) });
     let error = got.unwrap_err();
     assert!(error.starts_with("login: rpc error"), "{error}");
 }
@@ -123,18 +100,7 @@ fn a_handshake_the_server_answers_dh_gen_retry_is_started_again() {
     let bytes = pattern(10_000, 3);
     let doc = dc.add_document(2, bytes.clone());
     dc.retry_next_handshakes(2);
-    let document = (doc.id, doc.access_hash, doc.file_reference.clone());
-    let got = mtproto_read_document(
-        "127.0.0.1",
-        dc.port(2),
-        Some(PUBLIC_KEY_PEM),
-        (API.0, API.1, TOKEN),
-        document,
-        (0, 9_999),
-        4096,
-        1,
-        DEADLINE,
-    );
+    let got = read(&dc, &doc, (0, 9_999), usual(4096));
     assert!(got.as_deref() == Ok(&bytes[..]), "{:?}", got.map(|g| g.len()));
     assert_eq!(dc.handshakes(2), 1, "two refused attempts, then one key");
 }
