@@ -51,8 +51,8 @@ struct Done {
 }
 
 struct State {
-    /// `(lane, update_id)` of the updates running now; at most [`MAX_RUNNING`].
-    running: Vec<(Lane, i64)>,
+    /// Updates running now (each reports once when it ends); at most [`MAX_RUNNING`].
+    running: usize,
     /// The offset for the next `getUpdates`: past every update seen. `None` before the first.
     next_offset: Option<i64>,
     /// Rows in the journal.
@@ -105,7 +105,7 @@ impl<'a> Dispatcher<'a> {
             None
         });
         let state = State {
-            running: Vec::with_capacity(MAX_RUNNING),
+            running: 0,
             next_offset: stored.max(last.map(|id| id + 1)),
             journaled: store.journal_len().unwrap_or(0),
             turn: store.journal_last_turn().unwrap_or(0),
@@ -200,7 +200,7 @@ impl<'a> Dispatcher<'a> {
     pub async fn collect(&self) {
         loop {
             let done = if self.shutdown.is_fired() {
-                if self.state.borrow().running.is_empty() {
+                if self.state.borrow().running == 0 {
                     let st = self.state.borrow();
                     if st.journaled > 0 {
                         log::info!("shutdown: {} updates stay in the journal for the next start", st.journaled);
@@ -223,7 +223,7 @@ impl<'a> Dispatcher<'a> {
 
     fn on_done(&self, done: Done) {
         let mut st = self.state.borrow_mut();
-        st.running.retain(|(_, id)| *id != done.id);
+        st.running = st.running.saturating_sub(1);
         if done.outcome == Outcome::Finished {
             match self.store.journal_finish(done.id, done.lane) {
                 Ok(()) => st.journaled = st.journaled.saturating_sub(1),
@@ -238,8 +238,8 @@ impl<'a> Dispatcher<'a> {
 
     /// Starts journaled updates while fewer than [`MAX_RUNNING`] run (none after shutdown).
     fn fill(&self, st: &mut State) {
-        while !self.shutdown.is_fired() && st.running.len() < MAX_RUNNING {
-            let rows = match self.store.journal_next(MAX_RUNNING - st.running.len()) {
+        while !self.shutdown.is_fired() && st.running < MAX_RUNNING {
+            let rows = match self.store.journal_next(MAX_RUNNING - st.running) {
                 Ok(rows) if !rows.is_empty() => rows,
                 Ok(_) => return,
                 Err(e) => {
@@ -275,7 +275,7 @@ impl<'a> Dispatcher<'a> {
             return false;
         }
         log::debug!("update {id}");
-        st.running.push((lane, id));
+        st.running += 1;
         self.spawn(lane, id, update);
         true
     }
