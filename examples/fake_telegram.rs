@@ -3,6 +3,8 @@
 
 #[path = "../tests/support/fake_telegram/mod.rs"]
 mod fake_telegram;
+#[path = "../tests/support/hub.rs"]
+mod hub;
 
 use fake_telegram::{FakeTelegram, Sent};
 use serde_json::Value;

@@ -22,10 +22,8 @@ pub use state::{DcFault, DcFile, DcFileKind};
 
 use keys::RsaKey;
 use state::{Shared, State, random_bytes, random_i64};
-use std::collections::HashMap;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -55,13 +53,7 @@ impl FakeDc {
             dcs: addrs.iter().map(|(id, a)| (*id, a.port())).collect(),
             ..State::default()
         };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(state),
-            changed: Condvar::new(),
-            stop: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(0),
-        });
+        let shared = Arc::new(Shared::new(state));
         let rsa = Arc::new(RsaKey::load());
         let accepts = listeners
             .into_iter()
@@ -69,7 +61,12 @@ impl FakeDc {
                 let (shared, rsa) = (Arc::clone(&shared), Arc::clone(&rsa));
                 thread::Builder::new()
                     .name(format!("fake-dc{dc}-accept"))
-                    .spawn(move || accept_loop(listener, shared, rsa, dc))
+                    .spawn(move || {
+                        shared.accept_loop(listener, &format!("fake-dc{dc}-conn"), move |hub, stream| {
+                            let _ = stream.set_nodelay(true);
+                            let _ = session::serve(hub, &rsa, dc, stream);
+                        })
+                    })
                     .expect("fake dc: spawn accept thread")
             })
             .collect();
@@ -197,45 +194,9 @@ impl FakeDc {
     }
 }
 
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>, rsa: Arc<RsaKey>, dc: i32) {
-    for stream in listener.incoming() {
-        if shared.stopping() {
-            break;
-        }
-        let Ok(stream) = stream else {
-            thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        let id = shared.next_conn.fetch_add(1, Ordering::SeqCst);
-        if let Ok(clone) = stream.try_clone() {
-            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, clone);
-        }
-        let (for_thread, rsa) = (Arc::clone(&shared), Arc::clone(&rsa));
-        let spawned = thread::Builder::new().name(format!("fake-dc{dc}-conn-{id}")).spawn(move || {
-            let _ = stream.set_nodelay(true);
-            let _ = session::serve(&for_thread, &rsa, dc, stream);
-            for_thread.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        });
-        if spawned.is_err() {
-            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        }
-    }
-}
-
 impl Drop for FakeDc {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.notify();
-        for (_, addr) in &self.addrs {
-            let _ = TcpStream::connect_timeout(addr, Duration::from_secs(1));
-        }
-        for handle in self.accepts.drain(..) {
-            let _ = handle.join();
-        }
-        let conns: Vec<TcpStream> =
-            self.shared.conns.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, c)| c).collect();
-        for conn in conns {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
+        let addrs: Vec<SocketAddr> = self.addrs.iter().map(|(_, addr)| *addr).collect();
+        self.shared.stop(&addrs, self.accepts.drain(..).collect());
     }
 }

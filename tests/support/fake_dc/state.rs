@@ -4,11 +4,8 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Upper bound on auth keys, exported authorizations, files and queued faults, each.
 pub const TABLE_CAP: usize = 10_000;
@@ -94,54 +91,8 @@ pub(super) struct State {
     pub(super) methods: Vec<(i32, String)>,
 }
 
-pub(super) struct Shared {
-    pub(super) state: Mutex<State>,
-    pub(super) changed: Condvar,
-    pub(super) stop: AtomicBool,
-    pub(super) conns: Mutex<HashMap<u64, TcpStream>>,
-    pub(super) next_conn: AtomicU64,
-}
-
-impl Shared {
-    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn notify(&self) {
-        self.changed.notify_all();
-    }
-
-    pub(super) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps for `dur` in small steps, returning early when the server stops.
-    pub(super) fn sleep(&self, dur: Duration) {
-        let deadline = Instant::now() + dur;
-        while !self.stopping() && Instant::now() < deadline {
-            thread::sleep((deadline - Instant::now()).min(Duration::from_millis(10)));
-        }
-    }
-
-    /// Waits until `pred` holds on the state, or `timeout` passes (then false).
-    pub(super) fn wait_until(&self, timeout: Duration, pred: impl Fn(&State) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.lock();
-        loop {
-            if pred(&st) {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            st = match self.changed.wait_timeout(st, deadline - now) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
-    }
-}
+/// The fake's state and threads (see `hub.rs`).
+pub(super) type Shared = crate::support::hub::Hub<State>;
 
 /// Test-grade random bytes (SipHash under a fresh random key per call); the fake's nonces and
 /// DH secret need to differ between runs, not to resist an attacker.

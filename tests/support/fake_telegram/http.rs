@@ -8,40 +8,12 @@ use super::params::percent_decode;
 use super::state::Shared;
 use serde_json::{Value, json};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::thread;
+use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_BODY_BYTES: usize = 1 << 30;
 const IDLE_READ_TIMEOUT: Duration = Duration::from_secs(300);
-
-pub(super) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut next_id = 0u64;
-    for stream in listener.incoming() {
-        if shared.stopping() {
-            break;
-        }
-        let Ok(stream) = stream else {
-            thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        next_id += 1;
-        let id = next_id;
-        if let Ok(clone) = stream.try_clone() {
-            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, clone);
-        }
-        let for_thread = Arc::clone(&shared);
-        let spawned = thread::Builder::new().name(format!("fake-tg-conn-{id}")).spawn(move || {
-            serve_connection(&for_thread, stream);
-            for_thread.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        });
-        if spawned.is_err() {
-            shared.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-        }
-    }
-}
 
 pub(super) struct Request {
     pub(super) method: String,
@@ -70,7 +42,7 @@ enum ReadError {
     Http(u16, &'static str),
 }
 
-fn serve_connection(shared: &Shared, stream: TcpStream) {
+pub(super) fn serve_connection(shared: &Shared, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(IDLE_READ_TIMEOUT));
     let Ok(mut out) = stream.try_clone() else {

@@ -11,16 +11,14 @@ mod params;
 mod state;
 mod updates;
 
-use http::accept_loop;
+use http::serve_connection;
 use params::{param_i64, param_str};
 use serde_json::{Value, json};
 use state::{Shared, State};
-use std::collections::HashMap;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use updates::bot_user_json;
@@ -208,16 +206,11 @@ impl FakeTelegram {
     pub fn try_start_on(port: u16) -> io::Result<FakeTelegram> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-            stop: AtomicBool::new(false),
-            conns: Mutex::new(HashMap::new()),
-        });
+        let shared = Arc::new(Shared::new(State::default()));
         let for_thread = Arc::clone(&shared);
-        let accept = thread::Builder::new()
-            .name("fake-tg-accept".to_string())
-            .spawn(move || accept_loop(listener, for_thread))?;
+        let accept = thread::Builder::new().name("fake-tg-accept".to_string()).spawn(move || {
+            for_thread.accept_loop(listener, "fake-tg-conn", |hub, stream| serve_connection(hub, stream))
+        })?;
         Ok(FakeTelegram { shared, addr, accept: Some(accept) })
     }
 
@@ -361,18 +354,7 @@ impl FakeTelegram {
     /// Waits until `method` was called at least `n` times; false on timeout.
     pub fn wait_for_calls(&self, method: &str, n: usize, timeout: Duration) -> bool {
         let key = method.to_ascii_lowercase();
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            if st.calls.get(&key).copied().unwrap_or(0) >= n {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            st = self.shared.wait(st, deadline - now);
-        }
+        self.shared.wait_until(timeout, |st| st.calls.get(&key).copied().unwrap_or(0) >= n)
     }
 
     /// First recorded call matching `pred` (already recorded or arriving before `timeout`).
@@ -458,21 +440,6 @@ impl FakeTelegram {
 
 impl Drop for FakeTelegram {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _guard = self.shared.lock();
-            self.shared.notify();
-        }
-        let woke = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok();
-        if let Some(handle) = self.accept.take()
-            && woke
-        {
-            let _ = handle.join();
-        }
-        let conns: Vec<TcpStream> =
-            self.shared.conns.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, c)| c).collect();
-        for conn in conns {
-            let _ = conn.shutdown(Shutdown::Both);
-        }
+        self.shared.stop(&[self.addr], self.accept.take().into_iter().collect());
     }
 }

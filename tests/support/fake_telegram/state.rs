@@ -5,52 +5,11 @@ use super::files::StoredFile;
 use super::{Fault, FileRequest, RECORD_CAP, Sent};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
-pub(super) struct Shared {
-    pub(super) state: Mutex<State>,
-    pub(super) changed: Condvar,
-    pub(super) stop: AtomicBool,
-    pub(super) conns: Mutex<HashMap<u64, TcpStream>>,
-}
-
-impl Shared {
-    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn wait<'a>(&self, guard: MutexGuard<'a, State>, dur: Duration) -> MutexGuard<'a, State> {
-        match self.changed.wait_timeout(guard, dur) {
-            Ok((g, _)) => g,
-            Err(e) => e.into_inner().0,
-        }
-    }
-
-    pub(super) fn notify(&self) {
-        self.changed.notify_all();
-    }
-
-    pub(super) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps for `dur` in small steps, returning early when the server stops.
-    pub(super) fn sleep(&self, dur: Duration) {
-        let deadline = Instant::now() + dur;
-        while !self.stopping() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            thread::sleep((deadline - now).min(Duration::from_millis(10)));
-        }
-    }
-}
+/// The fake's state and threads (see `hub.rs`).
+pub(super) type Shared = super::super::hub::Hub<State>;
 
 #[derive(Default)]
 pub(super) struct State {
