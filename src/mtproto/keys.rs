@@ -2,6 +2,7 @@
 //! reader) and the MTProto key fingerprint (pure).
 
 use base64::Engine as _;
+use grammers_tl_types::Serializable;
 use num_bigint::BigUint;
 use sha1::{Digest, Sha1};
 
@@ -105,29 +106,13 @@ fn decimal_key(n: &str) -> ServerKey {
 /// SHA1(TL bytes(n) ‖ TL bytes(e)), core.telegram.org/mtproto/auth_key#dh-exchange-initiation.
 pub(crate) fn fingerprint(n: &[u8], e: &[u8]) -> i64 {
     let mut hasher = Sha1::new();
-    hasher.update(tl_bytes(n));
-    hasher.update(tl_bytes(e));
+    // TL `bytes` of each (length prefix, padding to 4), as grammers serializes a byte string.
+    hasher.update(n.to_bytes());
+    hasher.update(e.to_bytes());
     let sha: [u8; 20] = hasher.finalize().into();
     let mut low = [0u8; 8];
     low.copy_from_slice(&sha[12..20]);
     i64::from_le_bytes(low)
-}
-
-/// TL `bytes`: a 1-byte length (or 254 and a 3-byte length from 254 bytes on), the data, zero
-/// padding to a multiple of 4 (core.telegram.org/mtproto/serialize).
-fn tl_bytes(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 8);
-    if data.len() < 254 {
-        out.push(data.len() as u8);
-    } else {
-        out.push(254);
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes()[..3]);
-    }
-    out.extend_from_slice(data);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
-    out
 }
 
 /// A PEM file with one RSA public key, PKCS#1 (`RSA PUBLIC KEY`) or SPKI (`PUBLIC KEY`).

@@ -6,6 +6,7 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use grammers_tl_types::Serializable;
 
 /// Longest `file_id` decoded, in characters; real ones are 70 to 120 (a file reference is at most
 /// a few dozen bytes), so anything longer is not a `file_id`.
@@ -290,7 +291,8 @@ pub fn encode(loc: &FileLocation) -> String {
     body.extend(raw_type.to_le_bytes());
     body.extend(loc.dc_id.to_le_bytes());
     if has_reference {
-        push_tl_bytes(&mut body, &loc.file_reference);
+        // TL `bytes` (length prefix, padding to 4), as grammers serializes a byte string.
+        (&loc.file_reference[..]).serialize(&mut body);
     }
     body.extend(loc.id.to_le_bytes());
     body.extend(loc.access_hash.to_le_bytes());
@@ -317,20 +319,6 @@ fn zero_encode(data: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// TL `bytes`: a length byte (or 254 and three length bytes), the data, zero padding to 4.
-fn push_tl_bytes(out: &mut Vec<u8>, data: &[u8]) {
-    let header = if data.len() < 254 {
-        out.push(data.len() as u8);
-        1
-    } else {
-        out.push(254);
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes()[..3]);
-        4
-    };
-    out.extend_from_slice(data);
-    out.resize(out.len() + (4 - (header + data.len()) % 4) % 4, 0);
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! RSA step of the handshake: both RSA_PAD (current clients) and the older sha1-prefixed padding.
 
 use grammers_crypto::aes;
-use grammers_tl_types::{Cursor, Deserializable, enums};
+use grammers_tl_types::{Cursor, Deserializable, Serializable, enums};
 use num_bigint::BigUint;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -51,8 +51,9 @@ impl RsaKey {
 
 /// Telegram's key fingerprint: the low 64 bits of SHA1(TL bytes(n) ‖ TL bytes(e)), little endian.
 pub(super) fn fingerprint(n: &BigUint, e: &BigUint) -> i64 {
-    let mut data = tl_bytes(&n.to_bytes_be());
-    data.extend(tl_bytes(&e.to_bytes_be()));
+    // TL `bytes` of each (length prefix, padding to 4).
+    let mut data = n.to_bytes_be().to_bytes();
+    data.extend(e.to_bytes_be().to_bytes());
     let sha: [u8; 20] = Sha1::digest(&data).into();
     i64::from_le_bytes(sha[12..20].try_into().unwrap_or([0; 8]))
 }
@@ -85,22 +86,6 @@ fn old_inner(m: &[u8]) -> Option<enums::PQInnerData> {
     let inner = enums::PQInnerData::deserialize(&mut cursor).ok()?;
     let sha: [u8; 20] = Sha1::digest(&body[..cursor.pos()]).into();
     (sha[..] == m[1..21]).then_some(inner)
-}
-
-/// TL `bytes` encoding (length prefix, padding to 4).
-fn tl_bytes(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 8);
-    if data.len() < 254 {
-        out.push(data.len() as u8);
-    } else {
-        out.push(254);
-        out.extend(&(data.len() as u32).to_le_bytes()[..3]);
-    }
-    out.extend(data);
-    while !out.len().is_multiple_of(4) {
-        out.push(0);
-    }
-    out
 }
 
 /// Big-endian bytes left-padded with zeros to `len`.
