@@ -31,8 +31,7 @@ pub mod logger;
 pub(crate) mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub(crate) mod mime;
-/// MTProto downloads from Telegram's DCs: keys, handshake, connection, part plans (not wired yet).
-#[allow(dead_code, reason = "direct mode is built bottom-up; telegram::files wires it next")]
+/// MTProto downloads from Telegram's DCs: keys, handshake, connections, sessions, part plans.
 pub(crate) mod mtproto;
 /// Client addresses: per-client keys, trusted proxies, `X-Forwarded-For` (pure).
 pub(crate) mod net;
@@ -40,6 +39,8 @@ pub(crate) mod net;
 pub mod panics;
 /// Start-up, `--check`, the poll loop and shutdown: the wiring.
 pub mod run;
+/// Direct mode's wiring: MTProto sessions over the store's keys, `--check`'s login.
+pub(crate) mod sessions;
 /// One shutdown signal for every task.
 pub(crate) mod shutdown;
 /// SQLite: migrations and typed queries.

@@ -12,6 +12,7 @@ use std::task::{Context, Poll, ready};
 use futures_lite::io::{AsyncBufRead, AsyncRead};
 
 use crate::memory::stream_tracker::StreamGuard;
+use crate::telegram::direct::DirectBody;
 use crate::telegram::local::LocalFile;
 
 /// Default per-stream buffer size: one allocation for the life of a response.
@@ -63,10 +64,11 @@ impl Drop for Entered {
     }
 }
 
-/// What a body reads from: a Bot API file download or a file on our disk.
+/// What a body reads from: a Bot API file download, a file on our disk, or MTProto parts.
 pub enum Upstream {
     Http(http_types::Body),
     File(LocalFile),
+    Direct(DirectBody),
 }
 
 impl AsyncRead for Upstream {
@@ -74,14 +76,23 @@ impl AsyncRead for Upstream {
         match self.get_mut() {
             Upstream::Http(body) => Pin::new(body).poll_read(cx, buf),
             Upstream::File(file) => Pin::new(file).poll_read(cx, buf),
+            Upstream::Direct(body) => Pin::new(body).poll_read(cx, buf),
         }
     }
 }
 
+/// A file body the connection loop sends itself, beside the response (which carries only its
+/// length): its sources are not `Send`, which http-types bodies must be.
+pub enum SideBody {
+    /// A local file, sent by the kernel.
+    File(FileBody),
+    /// Bytes from Telegram through a buffer.
+    Source(ByteSource<Upstream>),
+}
+
 /// A local file's bytes for a response, sent by the connection loop with `sendfile(2)` (or, to a
 /// client on this host, from one mapped window at a time): no buffer in this process, and at most
-/// one copy where `pread` and `write` make two. It rides in the response's extensions; the
-/// response's own body only carries the length.
+/// one copy where `pread` and `write` make two.
 pub struct FileBody {
     file: LocalFile,
     left: u64,

@@ -4,6 +4,7 @@
 //! its status line and the connection closes. A panic in a route costs that request a 500 and
 //! closes the connection; the process goes on.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use futures_lite::future::{self, FutureExt};
 use futures_lite::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use http_types::{Method, Response, StatusCode};
 
-use super::body::FileBody;
+use super::body::{FileBody, SideBody};
 use super::guard::Guarded;
 use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
 use super::routes::{self, Client, text};
@@ -74,8 +75,8 @@ pub(crate) async fn serve(mut c: Connection) {
         let draining = c.shutdown.is_fired();
         let close = head.close || draining;
         let head_only = head.request.method() == Method::Head;
-        let (res, panicked) = answer(&c, head, draining).await;
-        if let Err(e) = write_response(&mut c.io, res, head_only, close || panicked).await {
+        let (res, body, panicked) = answer(&c, head, draining).await;
+        if let Err(e) = write_response(&mut c.io, res, body, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
             return;
         }
@@ -100,23 +101,25 @@ fn counted_for_client(c: &Connection, head: &Head) -> bool {
     c.slot.rekey(ClientKey::of(proxies.client_ip(c.peer.ip(), forwarded)))
 }
 
-/// The route's answer; a 500 if it panicked (and then the connection closes).
-async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, bool) {
+/// The route's answer and the file body it left; a 500 if it panicked (and then the connection
+/// closes).
+async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, Option<SideBody>, bool) {
     let req = head.request;
     if draining && starts_download(&req) {
         c.app.responses.count(503);
-        return (shutting_down(), false);
+        return (shutting_down(), None, false);
     }
     let route = route_name(req.url().path());
-    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone() };
+    let body = Rc::new(RefCell::new(None));
+    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone(), body: body.clone() };
     // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
     // connection's task for its whole life (a task is as big as its largest state).
     let handled = Box::pin(routes::handle(c.app.clone(), c.http.clone(), client, req));
     match c.app.panics.catch(Domain::Http, route, handled).await {
-        Some(res) => (res, false),
+        Some(res) => (res, body.take(), false),
         None => {
             c.app.responses.count(500);
-            (text(StatusCode::InternalServerError, "internal error"), true)
+            (text(StatusCode::InternalServerError, "internal error"), None, true)
         }
     }
 }
@@ -183,7 +186,7 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
         429 => drop(res.insert_header("retry-after", "5")),
         _ => {}
     }
-    if write_response(&mut c.io, res, false, true).await.is_err() {
+    if write_response(&mut c.io, res, None, false, true).await.is_err() {
         return;
     }
     let drain = async {
@@ -204,11 +207,13 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
 }
 
 /// Writes `res` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (none for 204 and
-/// 304, RFC 9110 §8.6), and the body unless the request was HEAD. A body that ends before its
-/// declared length fails the write, so the connection is cut, never padded.
+/// 304, RFC 9110 §8.6), and the body (`side` when the route left one) unless the request was
+/// HEAD. A body that ends before its declared length fails the write, so the connection is cut,
+/// never padded.
 pub(crate) async fn write_response(
     io: &mut Guarded,
     mut res: Response,
+    side: Option<SideBody>,
     head_only: bool,
     close: bool,
 ) -> io::Result<()> {
@@ -233,16 +238,17 @@ pub(crate) async fn write_response(
         let _ = write!(head, "content-length: {len}\r\n");
     }
     head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
-    let file = res.ext_mut().remove::<FileBody>().filter(|_| !(bodiless || head_only));
-    if file.is_some() {
+    let side = side.filter(|_| !(bodiless || head_only));
+    if let Some(SideBody::File(_)) = side {
         // Corked until the file is out (`send_file` uncorks): the head rides in the first full
         // segment, and no chunk ends in a small one.
         io.cork(true);
     }
     io.write_all(head.as_bytes()).await?;
     if !(bodiless || head_only) {
-        match file {
-            Some(file) if len.is_some_and(|len| len as u64 == file.left()) => send_file(io, file).await?,
+        match side {
+            Some(SideBody::File(file)) if len.is_some_and(|len| len as u64 == file.left()) => send_file(io, file).await?,
+            Some(SideBody::Source(mut source)) => copy_body(&mut source, io, len).await?,
             _ => copy_body(&mut res.take_body(), io, len).await?,
         }
     }

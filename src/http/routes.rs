@@ -2,6 +2,7 @@
 //! Every request gets a `Response`: one `match` turns each [`RouteError`] into a status with a
 //! short text body.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
@@ -9,7 +10,7 @@ use std::time::Instant;
 use http_types::{Body, Method, Request, Response, StatusCode};
 
 use super::access;
-use super::body::{ByteSource, FileBody, Upstream, buffer_plan};
+use super::body::{ByteSource, FileBody, SideBody, Upstream, buffer_plan};
 use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
@@ -20,7 +21,8 @@ use crate::links::{TokenError, token_prefix};
 use crate::net::ClientKey;
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
-use crate::telegram::files::{FileError, Opened};
+use crate::telegram::files::{FileError, Located, Opened};
+use crate::telegram::local::LocalFile;
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
 use crate::urls::Face;
@@ -169,13 +171,15 @@ fn loggable(path: &str) -> String {
     }
 }
 
-/// Who is asking: their address, how to end their connection (for the stream tracker), and the
-/// connection itself (the streaming load).
+/// Who is asking: their address, how to end their connection (for the stream tracker), the
+/// connection itself (the streaming load), and where a file body the connection loop sends
+/// itself is left for it (beside the response, which then only carries the length).
 #[derive(Clone)]
 pub struct Client {
     pub peer: SocketAddr,
     pub end: Trigger,
     pub conn: Guarded,
+    pub body: Rc<RefCell<Option<SideBody>>>,
 }
 
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
@@ -293,11 +297,10 @@ async fn serve_file(
                 Some(opened) => opened,
                 None => open(app, &link).await?,
             };
-            let (body, file) = stream(app, client, &link, opened, start, len, whole).await?;
-            res.set_body(body);
-            if let Some(file) = file {
-                res.ext_mut().insert(file);
-            }
+            let body = stream(app, client, &link, opened, start, len, whole).await?;
+            // The response carries the length; the connection loop sends the bytes.
+            res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
+            *client.body.borrow_mut() = Some(body);
         }
     }
     Ok(res)
@@ -318,14 +321,14 @@ async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), Ro
 }
 
 async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
-    app.files.open(&link.file_id).await.map_err(|e| match e {
+    app.files.open(&link.file_id, None).await.map_err(|e| match e {
         FileError::Telegram(e) => RouteError::Upstream(e),
         e => RouteError::File(e),
     })
 }
 
-/// The body: `len` bytes from `start`, a local file for the connection loop to send, or a
-/// download from Telegram through one tracked, counted byte source.
+/// The body: `len` bytes from `start`, a local file for the kernel to send, or bytes from
+/// Telegram (a Bot API download or MTProto parts) through one tracked, counted byte source.
 async fn stream(
     app: &App,
     client: &Client,
@@ -334,7 +337,7 @@ async fn stream(
     start: u64,
     len: u64,
     whole: bool,
-) -> Result<(Body, Option<FileBody>), RouteError> {
+) -> Result<SideBody, RouteError> {
     // `client.peer` is the forwarded client behind a trusted proxy.
     if app.streams.running_for(ClientKey::of(client.peer.ip())) >= app.config.http.downloads_per_ip {
         return Err(RouteError::TooManyDownloads);
@@ -342,14 +345,33 @@ async fn stream(
     let guard = app.register_stream(link.id, link.owner, client.peer, &client.end).ok_or(RouteError::Busy)?;
     app.count_download(link.id);
     let load = client.conn.load();
-    let located = match opened.local_from(start) {
-        Ok(file) => {
-            // The connection loop sends the file itself; the body only carries the length.
-            let body = Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?));
-            return Ok((body, Some(FileBody::new(file, len, guard, &load))));
+    let (upstream, skip) = match opened {
+        Opened::Local { file, .. } => {
+            return Ok(SideBody::File(FileBody::new(LocalFile::new(file, start), len, guard, &load)));
         }
-        Err(located) => located,
+        Opened::Cloud(located) => cloud(app, link, &located, start, len, whole).await?,
+        Opened::Direct(file) => {
+            let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
+            let mut body = file.read(pool, start, start + len - 1);
+            body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.to_string())))?;
+            (Upstream::Direct(body), 0)
+        }
     };
+    // Planned after the download started, so concurrent starts see each other.
+    let buffer = buffer_plan(load.streams() + 1);
+    Ok(SideBody::Source(ByteSource::with_buffer(upstream, len, buffer).skipping(skip).loaded(&load).tracked(guard)))
+}
+
+/// A Bot API download of `len` bytes from `start`, and how many bytes to skip when Telegram
+/// ignored the range.
+async fn cloud(
+    app: &App,
+    link: &LinkRow,
+    located: &Located,
+    start: u64,
+    len: u64,
+    whole: bool,
+) -> Result<(Upstream, u64), RouteError> {
     let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
     let mut upstream = match app.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
@@ -359,8 +381,6 @@ async fn stream(
             return Err(RouteError::Upstream(e));
         }
     };
-    // Planned after the download started, so concurrent starts see each other.
-    let buffer = buffer_plan(load.streams() + 1);
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
     let skip = match u16::from(upstream.status()) {
         206 => {
@@ -372,11 +392,7 @@ async fn stream(
         }
         _ => start,
     };
-    let source = ByteSource::with_buffer(Upstream::Http(upstream.take_body()), len, buffer)
-        .skipping(skip)
-        .loaded(&load)
-        .tracked(guard);
-    Ok((Body::from_reader(source, Some(usize_len(len)?)), None))
+    Ok((Upstream::Http(upstream.take_body()), skip))
 }
 
 /// `/watch/<token>`: the player page (HEAD gets the same headers).

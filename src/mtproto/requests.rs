@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use grammers_tl_types::{self as tl, enums, functions};
+use grammers_tl_types::{self as tl, RemoteCall, enums, functions};
 
 use super::conn::{Conn, MAX_IN_FLIGHT};
 use super::error::InvokeError;
@@ -13,8 +13,9 @@ use super::parts::{Part, Parts};
 /// The login call type: `auth.importBotAuthorization` inside the connection's first wrappers.
 pub(crate) type Login = functions::InvokeWithLayer<functions::InitConnection<functions::auth::ImportBotAuthorization>>;
 
-/// Logs the bot in on a fresh auth key (api_id and api_hash from my.telegram.org).
-pub(crate) fn login(api_id: i32, api_hash: &str, bot_token: &str) -> Login {
+/// `query` as the first call of a connection: wrapped in `invokeWithLayer(initConnection(..))`,
+/// which carries the layer and the client's description.
+pub(crate) fn init<Q: RemoteCall>(api_id: i32, query: Q) -> functions::InvokeWithLayer<functions::InitConnection<Q>> {
     functions::InvokeWithLayer {
         layer: tl::LAYER,
         query: functions::InitConnection {
@@ -27,14 +28,26 @@ pub(crate) fn login(api_id: i32, api_hash: &str, bot_token: &str) -> Login {
             lang_code: "en".into(),
             proxy: None,
             params: None,
-            query: functions::auth::ImportBotAuthorization {
-                flags: 0,
-                api_id,
-                api_hash: api_hash.into(),
-                bot_auth_token: bot_token.into(),
-            },
+            query,
         },
     }
+}
+
+/// Logs the bot in on a fresh auth key (api_id and api_hash from my.telegram.org).
+pub(crate) fn login(api_id: i32, api_hash: &str, bot_token: &str) -> Login {
+    let query =
+        functions::auth::ImportBotAuthorization { flags: 0, api_id, api_hash: api_hash.into(), bot_auth_token: bot_token.into() };
+    init(api_id, query)
+}
+
+/// A photo's location: the size `thumb_size` (a letter, e.g. `y` for the largest).
+pub(crate) fn photo(id: i64, access_hash: i64, file_reference: Vec<u8>, thumb_size: String) -> enums::InputFileLocation {
+    enums::InputFileLocation::InputPhotoFileLocation(tl::types::InputPhotoFileLocation {
+        id,
+        access_hash,
+        file_reference,
+        thumb_size,
+    })
 }
 
 /// A document's location (`thumb_size` empty: the file itself).

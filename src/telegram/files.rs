@@ -15,10 +15,12 @@ use smol::LocalExecutor;
 use smol::channel::{Receiver, Sender, bounded};
 use smol::lock::Semaphore;
 
-use super::local::{LocalError, LocalFile, Root};
+use super::direct::DirectFile;
+use super::local::{LocalError, Root};
 pub use super::path_cache::Located;
 use super::path_cache::PathCache;
 use super::transport::{TelegramError, Transport};
+use crate::mtproto::pool::Pool;
 
 /// Distinct files with a `getFile` call in flight that later callers can join; past this,
 /// callers make their own call.
@@ -70,6 +72,8 @@ pub enum Opened {
     Cloud(Located),
     /// Read this file, `len` bytes long.
     Local { file: std::fs::File, len: u64 },
+    /// Direct mode: read the file from its DC over MTProto.
+    Direct(DirectFile),
 }
 
 impl Opened {
@@ -78,14 +82,7 @@ impl Opened {
         match self {
             Opened::Cloud(l) => l.size,
             Opened::Local { len, .. } => Some(*len),
-        }
-    }
-
-    /// Local bytes from `start` on.
-    pub fn local_from(self, start: u64) -> Result<LocalFile, Located> {
-        match self {
-            Opened::Local { file, .. } => Ok(LocalFile::new(file, start)),
-            Opened::Cloud(l) => Err(l),
+            Opened::Direct(_) => None,
         }
     }
 }
@@ -97,6 +94,8 @@ pub struct Files(Rc<Inner>);
 struct Inner {
     api: Transport,
     root: Option<Root>,
+    /// Direct mode's MTProto sessions.
+    direct: Option<Pool>,
     cache: RefCell<PathCache>,
     in_flight: RefCell<Vec<Flight>>,
     ex: Rc<LocalExecutor<'static>>,
@@ -129,10 +128,21 @@ impl Drop for Leader<'_> {
 impl Files {
     /// `local_dir`: `TELEGRAM_LOCAL_FILES`, which must exist.
     pub fn new(api: Transport, local_dir: Option<&Path>, ex: Rc<LocalExecutor<'static>>) -> std::io::Result<Files> {
+        Files::with_direct(api, local_dir, None, ex)
+    }
+
+    /// Files read over MTProto through `direct` when it is given (and `local_dir` is not).
+    pub(crate) fn with_direct(
+        api: Transport,
+        local_dir: Option<&Path>,
+        direct: Option<Pool>,
+        ex: Rc<LocalExecutor<'static>>,
+    ) -> std::io::Result<Files> {
         let root = local_dir.map(Root::new).transpose()?;
         Ok(Files(Rc::new(Inner {
             api,
             root,
+            direct,
             cache: RefCell::new(PathCache::new()),
             in_flight: RefCell::new(Vec::with_capacity(MAX_IN_FLIGHT)),
             ex,
@@ -143,6 +153,11 @@ impl Files {
 
     pub fn is_local(&self) -> bool {
         self.0.root.is_some()
+    }
+
+    /// Direct mode's sessions, when file bytes come over MTProto.
+    pub(crate) fn direct(&self) -> Option<&Pool> {
+        self.0.direct.as_ref()
     }
 
     /// The Bot API client (cloud downloads go through it).
@@ -196,8 +211,15 @@ impl Files {
     }
 
     /// Gets `file_id` ready to stream. Local mode: opens the path inside the root, and asks
-    /// `getFile` once more if the file vanished since the cached answer.
-    pub async fn open(&self, file_id: &str) -> Result<Opened, FileError> {
+    /// `getFile` once more if the file vanished since the cached answer. Direct mode: decodes
+    /// the `file_id` (`source`: the message holding it), or falls back to the Bot API.
+    pub async fn open(&self, file_id: &str, source: Option<(i64, i32)>) -> Result<Opened, FileError> {
+        if self.0.direct.is_some() {
+            match DirectFile::decode(file_id, source) {
+                Ok(file) => return Ok(Opened::Direct(file)),
+                Err(e) => log::warn!("cannot read file {} over MTProto ({e}); asking the Bot API for it", short(file_id)),
+            }
+        }
         let Some(root) = &self.0.root else {
             return self.locate(file_id).await.map(Opened::Cloud).map_err(FileError::Telegram);
         };
