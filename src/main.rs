@@ -104,7 +104,7 @@ fn main() -> ExitCode {
     streambot::panics::install_hook();
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
-        return match smol::block_on(ex.run(run::check(&config))) {
+        return match smol::block_on(ex.run(run::check(&config, &ex))) {
             Ok(report) => {
                 print!("{report}");
                 ExitCode::SUCCESS

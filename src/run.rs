@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::links::Signer;
 use crate::lock::{DataLock, LockError};
 use crate::memory::cleanup;
+use crate::mtproto::pool::NoKeys;
 use crate::shutdown::{self, Shutdown};
 use crate::store::{Store, StoreError};
 use crate::telegram::files::Files;
@@ -42,6 +43,8 @@ pub enum StartError {
     CaFile(std::path::PathBuf, String),
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
+    /// Direct mode cannot log in over MTProto (`--check`).
+    Direct(String),
 }
 
 impl fmt::Display for StartError {
@@ -67,6 +70,7 @@ impl fmt::Display for StartError {
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Locked(e) => write!(f, "{e}"),
+            StartError::Direct(e) => write!(f, "direct mode: {e}"),
             StartError::LocalFiles(dir, e) => {
                 write!(
                     f,
@@ -81,11 +85,17 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// `--check`: validates the token against Telegram and says what the bot would run with.
-pub async fn check(config: &Config) -> Result<String, StartError> {
+pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<String, StartError> {
     let api = transport(config)?;
     let me = api.get_me().await.map_err(StartError::Telegram)?;
     let username = me.result.username.unwrap_or(me.result.first_name);
-    Ok(check_report(config, &username, data_dir_writable(&config.data_dir)))
+    let mut report = check_report(config, &username, data_dir_writable(&config.data_dir));
+    match crate::sessions::check(config, ex).await {
+        Ok(Some(home)) => report.push_str(&format!("  MTProto        logged in as the bot, home DC {home}\n")),
+        Ok(None) => {}
+        Err(e) => return Err(StartError::Direct(e)),
+    }
+    Ok(report)
 }
 
 /// The Bot API client, trusting `TELEGRAM_CA_FILE` besides the bundled roots.
@@ -252,7 +262,8 @@ async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, T
     let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
     let local = listener.local_addr().map_err(|e| StartError::Bind(addr, e))?;
     let base_url = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", local.port()));
-    let files = Files::new(api, config.local_files.as_deref(), ex.clone())
+    let direct = crate::sessions::pool(&config, &store, ex, Box::new(NoKeys)).map_err(StartError::Store)?;
+    let files = Files::with_direct(api, config.local_files.as_deref(), direct, ex.clone())
         .map_err(|e| StartError::LocalFiles(config.local_files.clone().unwrap_or_default(), e))?;
     Ok((App::new(config, store, signer, files, base_url), listener, local))
 }
@@ -268,6 +279,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         .map_err(StartError::Signals)?;
     let (app, listener, local) = open(&ex, config).await?;
     let app = Rc::new(app);
+    crate::sessions::attach(&app);
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
     log::info!(

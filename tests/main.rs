@@ -6,6 +6,7 @@ mod support;
 mod clients;
 mod crash;
 mod deploy;
+mod direct;
 mod fairness;
 mod fake_dc;
 mod fake_dc_grammers;

@@ -62,16 +62,18 @@ fn trim_memory(app: &App) -> Result<String, String> {
     let before = monitor.sample().ok_or("cannot read this process's memory")?;
     app.api.clear_idle();
     let paths = app.files.sweep();
+    let mtproto = crate::sessions::sweep(app);
     app.store.shrink_memory().map_err(|e| e.to_string())?;
     let trimmed = monitor::trim_heap();
     let after = monitor.sample().ok_or("cannot read this process's memory")?;
     Ok(format!(
-        "rss {} -> {}, vms {}, {:.1}% of ram; {paths} file paths cached{}",
+        "rss {} -> {}, vms {}, {:.1}% of ram; {paths} file paths cached{}{}",
         human_size(before.rss),
         human_size(after.rss),
         human_size(after.vms),
         after.ram_percent(),
-        if trimmed { ", heap trimmed" } else { "" }
+        if trimmed { ", heap trimmed" } else { "" },
+        if app.files.direct().is_some() { format!(", {mtproto} MTProto connections open") } else { String::new() }
     ))
 }
 
