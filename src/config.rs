@@ -2,6 +2,7 @@
 //! [`Config`]. Parsing is pure over a lookup function so it is testable without touching the
 //! process environment; a bad value becomes a [`ConfigError`] that names the variable.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -14,9 +15,16 @@ pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// Largest upload a local Bot API server hands over: Telegram's upload limit, 2000 MB, or
 /// 4000 MB for Premium users (Telegram enforces which applies when the file is sent).
 pub const LOCAL_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
+/// Largest file direct mode links: Telegram's upload limit, 2000 MB.
+pub const DIRECT_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
+/// Largest file direct and local mode link from a Premium sender: Telegram's upload limit for
+/// Premium users, 4000 MB (TDLib's, which local Bot API servers run on, too).
+pub const PREMIUM_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
+mod direct;
 mod table;
 
+pub use direct::DirectConfig;
 use table::Lookup;
 pub use table::{VARIABLES, Var};
 
@@ -63,6 +71,34 @@ pub struct Config {
     pub max_links_per_day: u32,
     /// `FORCE_SUB_CHANNEL`: a channel id (`-100…`) or `@username` users must be members of.
     pub force_sub_channel: Option<String>,
+    /// Direct mode: files are read from Telegram's DCs over MTProto, logged in as the bot with
+    /// `TELEGRAM_API_ID` and `TELEGRAM_API_HASH`; `None` in cloud and local mode.
+    pub direct: Option<DirectConfig>,
+    /// `TELEGRAM_API_ID` and `TELEGRAM_API_HASH` are set, but so is `TELEGRAM_LOCAL_FILES`: the
+    /// pair is the local server's (docker-compose.yml passes both to it), local mode wins.
+    pub direct_ignored: bool,
+}
+
+/// Where file bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The cloud Bot API's `getFile` (20 MB).
+    Cloud,
+    /// A local Bot API server's directory (`TELEGRAM_LOCAL_FILES`).
+    Local,
+    /// Telegram's DCs over MTProto (`TELEGRAM_API_ID` and `TELEGRAM_API_HASH`).
+    Direct,
+}
+
+impl Mode {
+    /// `cloud`, `local` or `direct`, for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Cloud => "cloud",
+            Mode::Local => "local",
+            Mode::Direct => "direct",
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -77,6 +113,7 @@ impl fmt::Debug for Config {
             .field("link_expiry", &self.link_expiry)
             .field("data_dir", &self.data_dir)
             .field("api_url", &self.api_url)
+            .field("direct", &self.direct)
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +160,8 @@ impl Timers {
 pub struct ConfigError {
     pub variable: &'static str,
     pub value: Option<String>,
-    pub expected: &'static str,
+    /// What a value must be; for a file, also why the one given is not.
+    pub expected: Cow<'static, str>,
 }
 
 impl fmt::Display for ConfigError {
@@ -189,7 +227,7 @@ impl Config {
                 return Err(ConfigError {
                     variable: ".env",
                     value: Some("./.env".into()),
-                    expected: "KEY=value lines",
+                    expected: "KEY=value lines".into(),
                 });
             }
         }
@@ -211,6 +249,9 @@ impl Config {
         let bandwidth_gb =
             vars.optional("BANDWIDTH_LIMIT_GB", |v| v.parse::<f64>().ok().filter(|g| g.is_finite() && *g >= 0.0))?;
         let log_file_max_mb: u64 = vars.within("LOG_FILE_MAX_MB", 1..=100_000)?;
+        let local_files = vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?;
+        let direct = direct::from_vars(&vars)?;
+        let direct_ignored = direct.is_some() && local_files.is_some();
         Ok(Config {
             bot_token,
             base_url: vars.optional("BASE_URL", http_url)?,
@@ -225,7 +266,7 @@ impl Config {
             repo_url: vars.set("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
             poll_timeout_secs: vars.within("POLL_TIMEOUT_SECS", 1..=300)?,
             max_connections: vars.within("MAX_CONNECTIONS", 1..=65_535)?,
-            local_files: vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?,
+            local_files,
             ca_file: vars.optional("TELEGRAM_CA_FILE", |v| Some(PathBuf::from(v)))?,
             http: HttpConfig::from_vars(&vars)?,
             timers: Timers::from_vars(&vars)?,
@@ -236,6 +277,8 @@ impl Config {
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
             max_links_per_day: vars.within("MAX_LINKS_PER_DAY", 0..=100_000)?,
             force_sub_channel: vars.optional("FORCE_SUB_CHANNEL", channel)?,
+            direct: direct.filter(|_| !direct_ignored),
+            direct_ignored,
         })
     }
 
@@ -261,10 +304,32 @@ impl Config {
         self.admins.contains(&user_id)
     }
 
-    /// Largest file this mode can serve: the cloud `getFile` limit, or Telegram's upload
-    /// limit with a local Bot API server.
+    /// Where file bytes come from: a local server's directory wins over direct mode.
+    pub fn mode(&self) -> Mode {
+        match (&self.local_files, &self.direct) {
+            (Some(_), _) => Mode::Local,
+            (None, Some(_)) => Mode::Direct,
+            (None, None) => Mode::Cloud,
+        }
+    }
+
+    /// Largest file this mode can serve: the cloud `getFile` limit, Telegram's upload limit
+    /// with a local Bot API server, or 2000 MB in direct mode.
     pub fn file_size_limit(&self) -> u64 {
-        if self.local_files.is_some() { LOCAL_FILE_LIMIT } else { CLOUD_FILE_LIMIT }
+        match self.mode() {
+            Mode::Cloud => CLOUD_FILE_LIMIT,
+            Mode::Local => LOCAL_FILE_LIMIT,
+            Mode::Direct => DIRECT_FILE_LIMIT,
+        }
+    }
+
+    /// Largest file this mode links for a sender: 4000 MB from a Premium sender in direct and
+    /// local mode, [`Config::file_size_limit`] otherwise.
+    pub fn file_size_limit_for(&self, premium: bool) -> u64 {
+        match self.mode() {
+            Mode::Direct | Mode::Local if premium => PREMIUM_FILE_LIMIT.max(self.file_size_limit()),
+            _ => self.file_size_limit(),
+        }
     }
 }
 
@@ -452,6 +517,98 @@ mod tests {
         assert_eq!(c.file_size_limit(), CLOUD_FILE_LIMIT);
         let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_LOCAL_FILES", "/var/lib/telegram-bot-api")]).unwrap();
         assert_eq!(c.file_size_limit(), LOCAL_FILE_LIMIT);
+    }
+
+    const HASH: &str = "0123456789abcdef0123456789ABCDEF";
+    const FAKE_DC_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fake_dc_rsa.pub.pem");
+
+    #[test]
+    fn api_id_and_hash_turn_direct_mode_on_and_the_hash_is_never_printed() {
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "12345"), ("TELEGRAM_API_HASH", HASH)]).unwrap();
+        let direct = c.direct.as_ref().expect("direct mode");
+        assert_eq!((direct.api_id, direct.api_hash.as_str()), (12345, HASH));
+        assert_eq!(direct.server_keys, crate::mtproto::keys::builtin().to_vec());
+        assert!(direct.dc_overrides.is_empty());
+        assert_eq!((c.mode(), c.mode().name(), c.direct_ignored), (Mode::Direct, "direct", false));
+        assert!(!format!("{c:?}").contains(HASH) && format!("{c:?}").contains("12345"), "{c:?}");
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!((c.mode(), c.direct), (Mode::Cloud, None));
+    }
+
+    #[test]
+    fn one_of_api_id_and_hash_alone_names_the_missing_one() {
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "12345")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_API_HASH");
+        assert!(
+            err.to_string().starts_with("missing TELEGRAM_API_HASH") && err.to_string().contains("TELEGRAM_API_ID")
+        );
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_HASH", HASH)]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_API_ID");
+        assert!(!err.to_string().contains(HASH), "{err}");
+        for (name, value) in [("TELEGRAM_SERVER_KEY", FAKE_DC_KEY), ("TELEGRAM_DC_ADDRESS", "2=127.0.0.1:4430")] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), (name, value)]).unwrap_err();
+            assert_eq!(err.variable, "TELEGRAM_API_ID", "{name}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_api_id_or_hash_is_refused_without_echoing_the_hash() {
+        for id in ["0", "-5", "x", "2147483648"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", id), ("TELEGRAM_API_HASH", HASH)]);
+            assert_eq!(err.unwrap_err().variable, "TELEGRAM_API_ID", "{id}");
+        }
+        for hash in ["0123456789abcdef", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", hash)]);
+            let err = err.unwrap_err();
+            assert_eq!(err.variable, "TELEGRAM_API_HASH");
+            assert!(!err.to_string().contains(hash) && err.to_string().contains("32 hex"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_server_key_file_and_dc_addresses_are_read_and_a_bad_one_says_why() {
+        let direct = [("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", HASH)];
+        let with = |extra: &[(&'static str, &'static str)]| config(&[&direct[..], extra].concat());
+        let c = with(&[("TELEGRAM_SERVER_KEY", FAKE_DC_KEY), ("TELEGRAM_DC_ADDRESS", "2=127.0.0.1:4430")]).unwrap();
+        let d = c.direct.unwrap();
+        let fake = crate::mtproto::keys::parse_pem(&std::fs::read_to_string(FAKE_DC_KEY).unwrap()).unwrap();
+        assert_eq!((d.server_keys.len(), d.server_keys.last()), (3, Some(&fake)));
+        assert_eq!(
+            (d.dc_overrides[0].dc, d.dc_overrides[0].host.as_str(), d.dc_overrides[0].port),
+            (2, "127.0.0.1", 4430)
+        );
+        let err = with(&[("TELEGRAM_SERVER_KEY", "/nonexistent/key.pem")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_SERVER_KEY");
+        assert!(err.to_string().contains("cannot read it"), "{err}");
+        let err = with(&[("TELEGRAM_SERVER_KEY", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))]).unwrap_err();
+        assert!(err.to_string().starts_with("invalid TELEGRAM_SERVER_KEY") && err.to_string().contains("PEM"), "{err}");
+        let err = with(&[("TELEGRAM_DC_ADDRESS", "2=127.0.0.1")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_DC_ADDRESS");
+        assert!(err.to_string().contains("`2=127.0.0.1`"), "{err}");
+    }
+
+    #[test]
+    fn local_files_win_over_direct_mode_and_say_so() {
+        let c = config(&[
+            ("BOT_TOKEN", "1:abc"),
+            ("TELEGRAM_API_ID", "1"),
+            ("TELEGRAM_API_HASH", HASH),
+            ("TELEGRAM_LOCAL_FILES", "/var/lib/telegram-bot-api"),
+        ])
+        .unwrap();
+        assert_eq!((c.mode(), c.direct.is_none(), c.direct_ignored), (Mode::Local, true, true));
+    }
+
+    #[test]
+    fn direct_mode_links_2000_mb_and_4000_mb_from_premium_senders() {
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", HASH)]).unwrap();
+        assert_eq!((c.file_size_limit(), c.file_size_limit_for(false)), (DIRECT_FILE_LIMIT, DIRECT_FILE_LIMIT));
+        assert_eq!(c.file_size_limit_for(true), PREMIUM_FILE_LIMIT);
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_LOCAL_FILES", "/srv")]).unwrap();
+        assert_eq!(c.file_size_limit_for(true), PREMIUM_FILE_LIMIT);
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!(c.file_size_limit_for(true), CLOUD_FILE_LIMIT, "the cloud limit is the Bot API's, Premium or not");
     }
 
     #[test]
