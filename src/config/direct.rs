@@ -97,3 +97,105 @@ fn missing(name: &'static str, because: &str) -> ConfigError {
     };
     ConfigError { variable: name, value: None, expected: Cow::Owned(format!("{what}: {because}")) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CLOUD_FILE_LIMIT, Config, DIRECT_FILE_LIMIT, Mode, PREMIUM_FILE_LIMIT};
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    const HASH: &str = "0123456789abcdef0123456789ABCDEF";
+    const FAKE_DC_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fake_dc_rsa.pub.pem");
+
+    #[test]
+    fn api_id_and_hash_turn_direct_mode_on_and_the_hash_is_never_printed() {
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "12345"), ("TELEGRAM_API_HASH", HASH)]).unwrap();
+        let direct = c.direct.as_ref().expect("direct mode");
+        assert_eq!((direct.api_id, direct.api_hash.as_str()), (12345, HASH));
+        assert_eq!(direct.server_keys, crate::mtproto::keys::builtin().to_vec());
+        assert!(direct.dc_overrides.is_empty());
+        assert_eq!((c.mode(), c.mode().name(), c.direct_ignored), (Mode::Direct, "direct", false));
+        assert!(!format!("{c:?}").contains(HASH) && format!("{c:?}").contains("12345"), "{c:?}");
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!((c.mode(), c.direct), (Mode::Cloud, None));
+    }
+
+    #[test]
+    fn one_of_api_id_and_hash_alone_names_the_missing_one() {
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "12345")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_API_HASH");
+        assert!(
+            err.to_string().starts_with("missing TELEGRAM_API_HASH") && err.to_string().contains("TELEGRAM_API_ID")
+        );
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_HASH", HASH)]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_API_ID");
+        assert!(!err.to_string().contains(HASH), "{err}");
+        for (name, value) in [("TELEGRAM_SERVER_KEY", FAKE_DC_KEY), ("TELEGRAM_DC_ADDRESS", "2=127.0.0.1:4430")] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), (name, value)]).unwrap_err();
+            assert_eq!(err.variable, "TELEGRAM_API_ID", "{name}");
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_api_id_or_hash_is_refused_without_echoing_the_hash() {
+        for id in ["0", "-5", "x", "2147483648"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", id), ("TELEGRAM_API_HASH", HASH)]);
+            assert_eq!(err.unwrap_err().variable, "TELEGRAM_API_ID", "{id}");
+        }
+        for hash in ["0123456789abcdef", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"] {
+            let err = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", hash)]);
+            let err = err.unwrap_err();
+            assert_eq!(err.variable, "TELEGRAM_API_HASH");
+            assert!(!err.to_string().contains(hash) && err.to_string().contains("32 hex"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_server_key_file_and_dc_addresses_are_read_and_a_bad_one_says_why() {
+        let direct = [("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", HASH)];
+        let with = |extra: &[(&'static str, &'static str)]| config(&[&direct[..], extra].concat());
+        let c = with(&[("TELEGRAM_SERVER_KEY", FAKE_DC_KEY), ("TELEGRAM_DC_ADDRESS", "2=127.0.0.1:4430")]).unwrap();
+        let d = c.direct.unwrap();
+        let fake = crate::mtproto::keys::parse_pem(&std::fs::read_to_string(FAKE_DC_KEY).unwrap()).unwrap();
+        assert_eq!((d.server_keys.len(), d.server_keys.last()), (3, Some(&fake)));
+        assert_eq!(
+            (d.dc_overrides[0].dc, d.dc_overrides[0].host.as_str(), d.dc_overrides[0].port),
+            (2, "127.0.0.1", 4430)
+        );
+        let err = with(&[("TELEGRAM_SERVER_KEY", "/nonexistent/key.pem")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_SERVER_KEY");
+        assert!(err.to_string().contains("cannot read it"), "{err}");
+        let err = with(&[("TELEGRAM_SERVER_KEY", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))]).unwrap_err();
+        assert!(err.to_string().starts_with("invalid TELEGRAM_SERVER_KEY") && err.to_string().contains("PEM"), "{err}");
+        let err = with(&[("TELEGRAM_DC_ADDRESS", "2=127.0.0.1")]).unwrap_err();
+        assert_eq!(err.variable, "TELEGRAM_DC_ADDRESS");
+        assert!(err.to_string().contains("`2=127.0.0.1`"), "{err}");
+    }
+
+    #[test]
+    fn local_files_win_over_direct_mode_and_say_so() {
+        let c = config(&[
+            ("BOT_TOKEN", "1:abc"),
+            ("TELEGRAM_API_ID", "1"),
+            ("TELEGRAM_API_HASH", HASH),
+            ("TELEGRAM_LOCAL_FILES", "/var/lib/telegram-bot-api"),
+        ])
+        .unwrap();
+        assert_eq!((c.mode(), c.direct.is_none(), c.direct_ignored), (Mode::Local, true, true));
+    }
+
+    #[test]
+    fn direct_mode_links_2000_mb_and_4000_mb_from_premium_senders() {
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", HASH)]).unwrap();
+        assert_eq!((c.file_size_limit(), c.file_size_limit_for(false)), (DIRECT_FILE_LIMIT, DIRECT_FILE_LIMIT));
+        assert_eq!(c.file_size_limit_for(true), PREMIUM_FILE_LIMIT);
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_LOCAL_FILES", "/srv")]).unwrap();
+        assert_eq!(c.file_size_limit_for(true), PREMIUM_FILE_LIMIT);
+        let c = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert_eq!(c.file_size_limit_for(true), CLOUD_FILE_LIMIT, "the cloud limit is the Bot API's, Premium or not");
+    }
+}
