@@ -182,8 +182,8 @@ pub async fn intake(
         send(app, chat_id, text, None).await?;
         return Ok(());
     }
-    backup(app, message, &mut media).await;
-    let Some(row) = store_link(app, update_id, from, &media) else {
+    let source = backup(app, message, &mut media).await;
+    let Some(row) = store_link(app, update_id, from, &media, source) else {
         let sorry = "Sorry, I could not save your link right now. Please send the file again in a minute.";
         send(app, chat_id, sorry.into(), None).await?;
         return Ok(());
@@ -278,9 +278,11 @@ fn daily_refusal(app: &App, user: u64) -> Option<String> {
     ))
 }
 
-/// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id.
-async fn backup(app: &App, message: &Message, media: &mut Media) {
-    let Some(channel) = app.config.log_channel else { return };
+/// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id. Returns
+/// the (chat, message) the file_id now comes from: the copy, or the user's message.
+async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
+    let own = (message.chat.id, message.message_id);
+    let Some(channel) = app.config.log_channel else { return own };
     let params = ForwardMessageParams::builder()
         .chat_id(channel)
         .from_chat_id(message.chat.id)
@@ -293,15 +295,20 @@ async fn backup(app: &App, message: &Message, media: &mut Media) {
     match copy {
         // The copy in the channel is ours to keep: serve from its file_id.
         Ok(copy) => match media_of(&copy.result) {
-            Some(backup) => media.file_id = backup.file_id,
+            Some(backup) => {
+                media.file_id = backup.file_id;
+                return (copy.result.chat.id, copy.result.message_id);
+            }
             None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
         },
         Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
     }
+    own
 }
 
-/// Stores a new link row for `media`, made by `update_id`; `None` (logged) if the store failed.
-fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<LinkRow> {
+/// Stores a new link row for `media`, made by `update_id` from the message `source`; `None`
+/// (logged) if the store failed.
+fn store_link(app: &App, update_id: i64, from: &User, media: &Media, source: (i64, i32)) -> Option<LinkRow> {
     let now = now_unix();
     let Some(id) = crate::links::new_link_id() else {
         log::error!("cannot make a link id: the system random generator failed");
@@ -319,6 +326,7 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<L
         expires_at: app.config.link_expiry.map_or(0, |d| now + d.as_secs()),
         update_id: Some(update_id),
         revoked: false,
+        source: Some(source),
     };
     match app.store.insert_link(&row) {
         Ok(()) => Some(row),
