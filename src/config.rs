@@ -2,6 +2,7 @@
 //! [`Config`]. Parsing is pure over a lookup function so it is testable without touching the
 //! process environment; a bad value becomes a [`ConfigError`] that names the variable.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -14,9 +15,16 @@ pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// Largest upload a local Bot API server hands over: Telegram's upload limit, 2000 MB, or
 /// 4000 MB for Premium users (Telegram enforces which applies when the file is sent).
 pub const LOCAL_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
+/// Largest file direct mode links: Telegram's upload limit, 2000 MB.
+pub const DIRECT_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
+/// Largest file direct and local mode link from a Premium sender: Telegram's upload limit for
+/// Premium users, 4000 MB (TDLib's, which local Bot API servers run on, too).
+pub const PREMIUM_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
+mod direct;
 mod table;
 
+pub use direct::DirectConfig;
 use table::Lookup;
 pub use table::{VARIABLES, Var};
 
@@ -63,6 +71,34 @@ pub struct Config {
     pub max_links_per_day: u32,
     /// `FORCE_SUB_CHANNEL`: a channel id (`-100…`) or `@username` users must be members of.
     pub force_sub_channel: Option<String>,
+    /// Direct mode: files are read from Telegram's DCs over MTProto, logged in as the bot with
+    /// `TELEGRAM_API_ID` and `TELEGRAM_API_HASH`; `None` in cloud and local mode.
+    pub direct: Option<DirectConfig>,
+    /// `TELEGRAM_API_ID` and `TELEGRAM_API_HASH` are set, but so is `TELEGRAM_LOCAL_FILES`: the
+    /// pair is the local server's (docker-compose.yml passes both to it), local mode wins.
+    pub direct_ignored: bool,
+}
+
+/// Where file bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The cloud Bot API's `getFile` (20 MB).
+    Cloud,
+    /// A local Bot API server's directory (`TELEGRAM_LOCAL_FILES`).
+    Local,
+    /// Telegram's DCs over MTProto (`TELEGRAM_API_ID` and `TELEGRAM_API_HASH`).
+    Direct,
+}
+
+impl Mode {
+    /// `cloud`, `local` or `direct`, for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Cloud => "cloud",
+            Mode::Local => "local",
+            Mode::Direct => "direct",
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -77,6 +113,7 @@ impl fmt::Debug for Config {
             .field("link_expiry", &self.link_expiry)
             .field("data_dir", &self.data_dir)
             .field("api_url", &self.api_url)
+            .field("direct", &self.direct)
             .finish_non_exhaustive()
     }
 }
@@ -123,7 +160,8 @@ impl Timers {
 pub struct ConfigError {
     pub variable: &'static str,
     pub value: Option<String>,
-    pub expected: &'static str,
+    /// What a value must be; for a file, also why the one given is not.
+    pub expected: Cow<'static, str>,
 }
 
 impl fmt::Display for ConfigError {
@@ -189,7 +227,7 @@ impl Config {
                 return Err(ConfigError {
                     variable: ".env",
                     value: Some("./.env".into()),
-                    expected: "KEY=value lines",
+                    expected: "KEY=value lines".into(),
                 });
             }
         }
@@ -211,6 +249,9 @@ impl Config {
         let bandwidth_gb =
             vars.optional("BANDWIDTH_LIMIT_GB", |v| v.parse::<f64>().ok().filter(|g| g.is_finite() && *g >= 0.0))?;
         let log_file_max_mb: u64 = vars.within("LOG_FILE_MAX_MB", 1..=100_000)?;
+        let local_files = vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?;
+        let direct = direct::from_vars(&vars)?;
+        let direct_ignored = direct.is_some() && local_files.is_some();
         Ok(Config {
             bot_token,
             base_url: vars.optional("BASE_URL", http_url)?,
@@ -225,7 +266,7 @@ impl Config {
             repo_url: vars.set("GITHUB_REPO_URL").unwrap_or_else(|| DEFAULT_REPO_URL.into()),
             poll_timeout_secs: vars.within("POLL_TIMEOUT_SECS", 1..=300)?,
             max_connections: vars.within("MAX_CONNECTIONS", 1..=65_535)?,
-            local_files: vars.optional("TELEGRAM_LOCAL_FILES", |v| Some(PathBuf::from(v)))?,
+            local_files,
             ca_file: vars.optional("TELEGRAM_CA_FILE", |v| Some(PathBuf::from(v)))?,
             http: HttpConfig::from_vars(&vars)?,
             timers: Timers::from_vars(&vars)?,
@@ -236,6 +277,8 @@ impl Config {
             log_file_max_bytes: log_file_max_mb * 1024 * 1024,
             max_links_per_day: vars.within("MAX_LINKS_PER_DAY", 0..=100_000)?,
             force_sub_channel: vars.optional("FORCE_SUB_CHANNEL", channel)?,
+            direct: direct.filter(|_| !direct_ignored),
+            direct_ignored,
         })
     }
 
@@ -261,10 +304,32 @@ impl Config {
         self.admins.contains(&user_id)
     }
 
-    /// Largest file this mode can serve: the cloud `getFile` limit, or Telegram's upload
-    /// limit with a local Bot API server.
+    /// Where file bytes come from: a local server's directory wins over direct mode.
+    pub fn mode(&self) -> Mode {
+        match (&self.local_files, &self.direct) {
+            (Some(_), _) => Mode::Local,
+            (None, Some(_)) => Mode::Direct,
+            (None, None) => Mode::Cloud,
+        }
+    }
+
+    /// Largest file this mode can serve: the cloud `getFile` limit, Telegram's upload limit
+    /// with a local Bot API server, or 2000 MB in direct mode.
     pub fn file_size_limit(&self) -> u64 {
-        if self.local_files.is_some() { LOCAL_FILE_LIMIT } else { CLOUD_FILE_LIMIT }
+        match self.mode() {
+            Mode::Cloud => CLOUD_FILE_LIMIT,
+            Mode::Local => LOCAL_FILE_LIMIT,
+            Mode::Direct => DIRECT_FILE_LIMIT,
+        }
+    }
+
+    /// Largest file this mode links for a sender: 4000 MB from a Premium sender in direct and
+    /// local mode, [`Config::file_size_limit`] otherwise.
+    pub fn file_size_limit_for(&self, premium: bool) -> u64 {
+        match self.mode() {
+            Mode::Direct | Mode::Local if premium => PREMIUM_FILE_LIMIT.max(self.file_size_limit()),
+            _ => self.file_size_limit(),
+        }
     }
 }
 

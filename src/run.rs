@@ -128,13 +128,19 @@ fn check_report(config: &Config, username: &str, writable: Result<(), String>) -
         [] => "none (a user sends /id to the bot to learn the id that goes in ADMINS)".to_owned(),
         ids => ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
     };
-    let mode = match &config.local_files {
-        Some(dir) => format!(
+    let mode = match (&config.local_files, &config.direct) {
+        (Some(dir), _) => format!(
             "local Bot API server, files read from {}, up to {}",
             dir.display(),
             human_size(config.file_size_limit())
         ),
-        None => format!("cloud Bot API, files up to {}", human_size(config.file_size_limit())),
+        (None, Some(direct)) => format!(
+            "direct: files read from Telegram's data centres (api_id {}), up to {} ({} from Premium senders)",
+            direct.api_id,
+            human_size(config.file_size_limit()),
+            human_size(config.file_size_limit_for(true))
+        ),
+        (None, None) => format!("cloud Bot API, files up to {}", human_size(config.file_size_limit())),
     };
     let data = match &writable {
         Ok(()) => format!("{} (writable)", config.data_dir.display()),
@@ -282,6 +288,11 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     crate::sessions::attach(&app);
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
+    if app.config.direct_ignored {
+        log::info!(
+            "TELEGRAM_API_ID and TELEGRAM_API_HASH are set, and so is TELEGRAM_LOCAL_FILES: local mode (the pair is the local Bot API server's), not direct mode"
+        );
+    }
     log::info!(
         "links: {}/dl/<token>, expiry {}",
         app.base_url,
@@ -461,6 +472,15 @@ mod tests {
             assert!(report.contains(part), "{part:?} missing from:\n{report}");
         }
         assert!(!report.contains("warning"), "{report}");
+    }
+
+    #[test]
+    fn check_names_direct_mode_with_its_limits_and_no_hash() {
+        let hash = "0123456789abcdef0123456789abcdef";
+        let report =
+            check_report(&config(&[("TELEGRAM_API_ID", "777"), ("TELEGRAM_API_HASH", hash)]), "my_bot", Ok(()));
+        assert!(report.contains("mode           direct: files read from Telegram's data centres (api_id 777), up to 1.95 GiB (3.91 GiB from Premium senders)"), "{report}");
+        assert!(!report.contains(hash), "{report}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+#[allow(dead_code, reason = "direct mode is built bottom-up; the MTProto pool reads and writes these next")]
+mod dcs;
 mod journal;
 mod public;
 
@@ -81,6 +83,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (month, user_id)
      ) WITHOUT ROWID;
      CREATE INDEX bandwidth_users_bytes ON bandwidth_users(month, bytes);",
+    // 6: direct mode's MTProto auth keys per DC and the bot's home DC (one row), and each link's
+    // source message (the chat and message its file_id came from), to refresh a file reference.
+    "CREATE TABLE mtproto_dcs (
+        dc INTEGER PRIMARY KEY,
+        auth_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+     );
+     CREATE TABLE mtproto_home (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        dc INTEGER NOT NULL
+     );
+     ALTER TABLE links ADD COLUMN source_chat INTEGER;
+     ALTER TABLE links ADD COLUMN source_message INTEGER;",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.
@@ -118,6 +133,9 @@ pub struct LinkRow {
     pub update_id: Option<i64>,
     /// Taken back by its owner or an admin: served as 410 from then on.
     pub revoked: bool,
+    /// (chat id, message id) of the message `file_id` came from: the `LOG_CHANNEL` copy when
+    /// intake made one, else the user's own message (rows from before migration 6 have none).
+    pub source: Option<(i64, i32)>,
 }
 
 /// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
@@ -235,8 +253,8 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO links(id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at,
-                update_id)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                update_id, source_chat, source_message)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 to_sql(link.id),
                 to_sql(link.owner),
@@ -248,6 +266,8 @@ impl Store {
                 to_sql(link.created_at),
                 to_sql(link.expires_at),
                 link.update_id,
+                link.source.map(|(chat, _)| chat),
+                link.source.map(|(_, message)| message),
             ],
         )?;
         tx.execute(
@@ -342,8 +362,10 @@ impl Store {
 }
 
 /// The columns [`link_row`] reads, in its order.
-const LINK_COLUMNS: &str =
-    "id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at, update_id, revoked";
+const LINK_COLUMNS: &str = "id, owner, file_id, file_unique_id, file_name, file_size, mime, created_at, expires_at,
+    update_id, revoked, source_chat, source_message";
+/// How many columns [`LINK_COLUMNS`] names: the index of a column selected after them.
+const LINK_COLUMN_COUNT: usize = 13;
 
 fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
     Ok(LinkRow {
@@ -358,6 +380,11 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
         expires_at: from_sql(r.get(8)?),
         update_id: r.get(9)?,
         revoked: r.get::<_, i64>(10)? != 0,
+        // A message id out of i32 range (an outside writer) reads as no source, not a failed query.
+        source: match (r.get::<_, Option<i64>>(11)?, r.get::<_, Option<i64>>(12)?) {
+            (Some(chat), Some(message)) => i32::try_from(message).ok().map(|m| (chat, m)),
+            _ => None,
+        },
     })
 }
 
@@ -394,6 +421,7 @@ mod tests {
             expires_at: 0,
             update_id: Some(id as i64 + 500),
             revoked: false,
+            source: Some((-1009876, id as i32 + 7)),
         }
     }
 
@@ -471,5 +499,25 @@ mod tests {
         older.update_id = None;
         store.insert_link(&old).unwrap();
         store.insert_link(&older).unwrap();
+    }
+
+    #[test]
+    fn a_links_source_message_round_trips_and_an_old_row_has_none() {
+        let store = Store::open_in_memory().unwrap();
+        store.insert_link(&link(9)).unwrap();
+        assert_eq!(store.link(9).unwrap().unwrap().source, Some((-1009876, 16)));
+        let mut own = link(10);
+        own.source = Some((5, i32::MAX));
+        store.insert_link(&own).unwrap();
+        assert_eq!(store.link(10).unwrap().unwrap().source, Some((5, i32::MAX)));
+        let mut old = link(11);
+        old.source = None;
+        store.insert_link(&old).unwrap();
+        assert_eq!(store.link(11).unwrap().unwrap().source, None);
+        store.conn.execute("UPDATE links SET source_message = ?1 WHERE id = 10", params![i64::MAX]).unwrap();
+        assert_eq!(store.link(10).unwrap().unwrap().source, None, "out of range reads as none");
+        let mut sources: Vec<_> = store.user_links(5, 0, 0, 10).unwrap().into_iter().map(|(l, _)| l.source).collect();
+        sources.sort();
+        assert_eq!(sources, vec![None, None, Some((-1009876, 16))], "the page query reads the new columns too");
     }
 }

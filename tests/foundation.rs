@@ -31,6 +31,9 @@ fn document_link_serves_the_exact_bytes_with_headers() {
         res.header("content-disposition"),
         Some("attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf")
     );
+    // Without LOG_CHANNEL the file_id is the user's message's, and the link says which message.
+    let message = world.tg.last_message_id_from(1001);
+    assert_eq!(link_sources(&world), vec![(Some(1001), Some(message))]);
     // The link secret given by env is used; no secret file is written then.
     assert!(!world.data.path().join("link_secret").exists());
     // The token never reaches the log, the link token only as a prefix.
@@ -146,6 +149,17 @@ fn missing_or_malformed_variables_exit_with_one_clear_line() {
         (&[("BOT_TOKEN", "not-a-token")], "invalid BOT_TOKEN '***'"),
         (&[("BOT_TOKEN", "123:abc"), ("ADMINS", "1,bob")], "invalid ADMINS '1,bob'"),
         (&[("BOT_TOKEN", "123:abc"), ("TELEGRAM_API_URL", "api.telegram.org")], "invalid TELEGRAM_API_URL"),
+        (&[("BOT_TOKEN", "123:abc"), ("TELEGRAM_API_ID", "17")], "missing TELEGRAM_API_HASH"),
+        (&[("BOT_TOKEN", "123:abc"), ("TELEGRAM_DC_ADDRESS", "2=127.0.0.1:4430")], "missing TELEGRAM_API_ID"),
+        (
+            &[
+                ("BOT_TOKEN", "123:abc"),
+                ("TELEGRAM_API_ID", "17"),
+                ("TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef"),
+                ("TELEGRAM_SERVER_KEY", "/nonexistent/server.pem"),
+            ],
+            "invalid TELEGRAM_SERVER_KEY '/nonexistent/server.pem'",
+        ),
     ];
     for (env, expected) in cases {
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
@@ -282,6 +296,21 @@ fn log_channel_copy_is_what_the_link_serves() {
     let requests = world.tg.file_requests();
     assert_eq!(requests.len(), 1);
     assert_ne!(requests[0].path, "", "downloaded through getFile of the copy");
+    // The link's source is the channel's copy, the message its file_id came from.
+    let sources = link_sources(&world);
+    let [(Some(-1009876), Some(copy))] = sources[..] else { panic!("sources: {sources:?}") };
+    let copy = world.tg.message(copy).expect("the copy is a stored message");
+    assert_eq!(
+        (copy["chat"]["id"].as_i64(), copy["forward_origin"]["sender_user"]["id"].as_u64()),
+        (Some(-1009876), Some(1001))
+    );
+}
+
+/// (source_chat, source_message) of every stored link, oldest first.
+fn link_sources(world: &World) -> Vec<(Option<i64>, Option<i64>)> {
+    let db = rusqlite::Connection::open(world.data.path().join("streambot.db")).unwrap();
+    let mut q = db.prepare("SELECT source_chat, source_message FROM links ORDER BY created_at, update_id").unwrap();
+    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
 }
 
 #[test]

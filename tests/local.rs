@@ -62,7 +62,15 @@ fn next(x: &mut u64) -> u64 {
 
 #[test]
 fn local_ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
-    let local = Local::start("local-ranges", &[]);
+    // The compose file gives the local server TELEGRAM_API_ID and TELEGRAM_API_HASH; the bot sees
+    // them too and stays in local mode, saying so once.
+    let api = [("TELEGRAM_API_ID", "12345"), ("TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef")];
+    let local = Local::start("local-ranges", &api);
+    assert!(
+        local.bot.wait_for_line(WAIT, "so is TELEGRAM_LOCAL_FILES: local mode").is_some(),
+        "{}",
+        local.bot.output()
+    );
     let data = bytes(crate::streaming::LEN, 21);
     let (file, token) = local.link(&data, "l.bin");
     let etag = format!("\"{}\"", file.file_unique_id);
@@ -70,6 +78,7 @@ fn local_ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     run_cases(local.bot.addr(), &format!("/stream/{token}"), &data, &etag);
     assert!(local.world.tg.file_requests().is_empty(), "local mode never downloads over HTTP");
     assert_eq!(local.world.tg.calls("getFile"), 1, "pre-warmed once at intake, then cached");
+    assert_eq!(local.bot.count_lines("so is TELEGRAM_LOCAL_FILES"), 1, "said once");
 }
 
 #[test]

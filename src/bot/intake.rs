@@ -10,7 +10,7 @@ use super::force_sub::{self, Gate};
 use super::owner::revoke_button;
 use super::reply::{send, send_once, send_reply};
 use crate::app::App;
-use crate::config::CLOUD_FILE_LIMIT;
+use crate::config::{CLOUD_FILE_LIMIT, Mode};
 use crate::html::escape;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
@@ -175,14 +175,15 @@ pub async fn intake(
         send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
         return Ok(());
     }
+    let premium = from.is_premium == Some(true);
     if let Some(text) =
-        refusal(app, &media).or_else(|| share_refusal(app, from.id)).or_else(|| daily_refusal(app, from.id))
+        refusal(app, &media, premium).or_else(|| share_refusal(app, from.id)).or_else(|| daily_refusal(app, from.id))
     {
         send(app, chat_id, text, None).await?;
         return Ok(());
     }
-    backup(app, message, &mut media).await;
-    let Some(row) = store_link(app, update_id, from, &media) else {
+    let source = backup(app, message, &mut media).await;
+    let Some(row) = store_link(app, update_id, from, &media, source) else {
         let sorry = "Sorry, I could not save your link right now. Please send the file again in a minute.";
         send(app, chat_id, sorry.into(), None).await?;
         return Ok(());
@@ -208,18 +209,26 @@ async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Medi
     Err(e)
 }
 
-/// Why no link is made for `media`, as the reply says it: too big, or the month's bandwidth is used.
-fn refusal(app: &App, media: &Media) -> Option<String> {
-    let limit = app.config.file_size_limit();
+/// Why no link is made for `media`, as the reply says it: too big (the limit is higher for a
+/// Premium sender outside cloud mode), or the month's bandwidth is used.
+fn refusal(app: &App, media: &Media, premium: bool) -> Option<String> {
+    let limit = app.config.file_size_limit_for(premium);
     if let Some(size) = media.size.filter(|&s| s > limit) {
+        let premium_limit = app.config.file_size_limit_for(true);
         // The size rounded up and the limit down: the two never read as the same number.
         let (size, limit) = (human_size_rounded(size, true), human_size_rounded(limit, false));
-        return Some(if app.files.is_local() {
-            format!("This file is {size}, but Telegram lets bots fetch files up to {limit}.")
-        } else {
-            format!(
+        return Some(match app.config.mode() {
+            Mode::Local => format!("This file is {size}, but Telegram lets bots fetch files up to {limit}."),
+            Mode::Direct if !premium => format!(
+                "This file is {size}, but links can only be made for files up to {limit}: that is Telegram's limit ({} for files from Telegram Premium users).",
+                human_size_rounded(premium_limit, false)
+            ),
+            Mode::Direct => format!(
+                "This file is {size}, but links can only be made for files up to {limit}: that is Telegram's limit."
+            ),
+            Mode::Cloud => format!(
                 "This file is {size}, but links can only be made for files up to {limit} here: that is the limit of Telegram's cloud Bot API.\n\nThe operator of this bot can lift it to 2 GB (4 GB for Premium users) by running a local Bot API server (telegram-bot-api --local) and setting TELEGRAM_API_URL and TELEGRAM_LOCAL_FILES."
-            )
+            ),
         });
     }
     app.bandwidth_blocked_until(now_unix()).map(|until| {
@@ -269,9 +278,11 @@ fn daily_refusal(app: &App, user: u64) -> Option<String> {
     ))
 }
 
-/// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id.
-async fn backup(app: &App, message: &Message, media: &mut Media) {
-    let Some(channel) = app.config.log_channel else { return };
+/// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id. Returns
+/// the (chat, message) the file_id now comes from: the copy, or the user's message.
+async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
+    let own = (message.chat.id, message.message_id);
+    let Some(channel) = app.config.log_channel else { return own };
     let params = ForwardMessageParams::builder()
         .chat_id(channel)
         .from_chat_id(message.chat.id)
@@ -284,15 +295,20 @@ async fn backup(app: &App, message: &Message, media: &mut Media) {
     match copy {
         // The copy in the channel is ours to keep: serve from its file_id.
         Ok(copy) => match media_of(&copy.result) {
-            Some(backup) => media.file_id = backup.file_id,
+            Some(backup) => {
+                media.file_id = backup.file_id;
+                return (copy.result.chat.id, copy.result.message_id);
+            }
             None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
         },
         Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
     }
+    own
 }
 
-/// Stores a new link row for `media`, made by `update_id`; `None` (logged) if the store failed.
-fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<LinkRow> {
+/// Stores a new link row for `media`, made by `update_id` from the message `source`; `None`
+/// (logged) if the store failed.
+fn store_link(app: &App, update_id: i64, from: &User, media: &Media, source: (i64, i32)) -> Option<LinkRow> {
     let now = now_unix();
     let Some(id) = crate::links::new_link_id() else {
         log::error!("cannot make a link id: the system random generator failed");
@@ -310,6 +326,7 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media) -> Option<L
         expires_at: app.config.link_expiry.map_or(0, |d| now + d.as_secs()),
         update_id: Some(update_id),
         revoked: false,
+        source: Some(source),
     };
     match app.store.insert_link(&row) {
         Ok(()) => Some(row),
@@ -419,6 +436,45 @@ mod tests {
         assert!(is_playable(&media_of(&doc("video/x-matroska")).unwrap()));
         assert!(is_playable(&media_of(&doc("audio/flac")).unwrap()));
         assert!(!is_playable(&media_of(&doc("application/zip")).unwrap()));
+    }
+
+    /// Runs intake of a 3000 MiB document from user 7 (Premium or not) on an app with `vars`;
+    /// returns the texts the bot sent.
+    fn big_file_from(premium: bool, vars: &[(&str, &str)]) -> Vec<String> {
+        let tg = crate::testing::MiniTelegram::start();
+        let ex = std::rc::Rc::new(smol::LocalExecutor::new());
+        let app = crate::testing::app(&tg.url, vars, ex.clone());
+        let m = message(serde_json::json!({
+            "from": {"id": 7, "is_bot": false, "first_name": "Ann", "is_premium": premium},
+            "document": {"file_id": "F", "file_unique_id": "U", "file_name": "big.mkv", "file_size": 3000u64 << 20}
+        }));
+        let from = m.from.clone().unwrap();
+        let media = media_of(&m).unwrap();
+        smol::block_on(ex.run(intake(&app, 1, &m, &from, media))).unwrap();
+        tg.texts()
+    }
+
+    #[test]
+    fn direct_mode_refuses_3000_mb_naming_telegrams_limit_and_takes_it_from_a_premium_sender() {
+        let direct = [("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef")];
+        let texts = big_file_from(false, &direct);
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0]
+                .contains("up to 1.95 GiB: that is Telegram's limit (3.90 GiB for files from Telegram Premium users)"),
+            "{texts:?}"
+        );
+        assert!(!texts[0].contains("local Bot API"), "{texts:?}");
+        let texts = big_file_from(true, &direct);
+        assert!(texts.len() == 1 && texts[0].contains("Your link is ready"), "{texts:?}");
+    }
+
+    #[test]
+    fn local_mode_takes_3000_mb_and_the_cloud_refuses_it_premium_or_not() {
+        let texts = big_file_from(false, &[("TELEGRAM_LOCAL_FILES", "/nonexistent")]);
+        assert!(texts.len() == 1 && texts[0].contains("Your link is ready"), "{texts:?}");
+        let texts = big_file_from(true, &[]);
+        assert!(texts.len() == 1 && texts[0].contains("cloud Bot API"), "{texts:?}");
     }
 
     #[test]

@@ -68,6 +68,30 @@ pub const VARIABLES: &[Var] = &[
         "local mode: the directory a telegram-bot-api --local server keeps files in",
     ),
     var(
+        "TELEGRAM_API_ID",
+        "unset",
+        "a positive number, the api_id from my.telegram.org",
+        "direct mode (with TELEGRAM_API_HASH): files are read from Telegram's data centres, up to 2000 MB (4000 MB from Premium senders); ignored with TELEGRAM_LOCAL_FILES",
+    ),
+    var(
+        "TELEGRAM_API_HASH",
+        "unset",
+        "32 hex characters, the api_hash from my.telegram.org",
+        "direct mode (with TELEGRAM_API_ID): the api_hash from my.telegram.org; never printed",
+    ),
+    var(
+        "TELEGRAM_SERVER_KEY",
+        "unset",
+        "a PEM file with one 2048-bit RSA public key (PKCS#1 or SPKI)",
+        "direct mode: a data centre key accepted besides the built-in ones (test data centres)",
+    ),
+    var(
+        "TELEGRAM_DC_ADDRESS",
+        "unset",
+        "DC=host:port entries separated by commas, like 2=127.0.0.1:4430",
+        "direct mode: addresses used instead of the built-in ones for these data centres",
+    ),
+    var(
         "TELEGRAM_CA_FILE",
         "unset",
         "a PEM file of CA certificates",
@@ -173,7 +197,7 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
     /// The refusal of `value` for `name`.
     pub fn error(&self, name: &str, value: Option<String>) -> ConfigError {
         let spec = spec(name);
-        ConfigError { variable: spec.name, value, expected: spec.expected }
+        ConfigError { variable: spec.name, value, expected: spec.expected.into() }
     }
 
     /// The value set, or the table's default; `None` where the default is no value.

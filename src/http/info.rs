@@ -109,3 +109,23 @@ pub fn api_info(app: &App) -> Response {
     res.set_body(body.to_string());
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn max_file_size(vars: &[(&str, &str)]) -> u64 {
+        let app = crate::testing::app("http://127.0.0.1:9", vars, std::rc::Rc::new(smol::LocalExecutor::new()));
+        let body = smol::block_on(api_info(&app).body_string()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        json["features"]["max_file_size"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn the_max_file_size_follows_the_mode() {
+        assert_eq!(max_file_size(&[]), 20 << 20);
+        assert_eq!(max_file_size(&[("TELEGRAM_LOCAL_FILES", "/srv")]), 4000 << 20);
+        let direct = [("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef")];
+        assert_eq!(max_file_size(&direct), 2000 << 20);
+    }
+}

@@ -116,6 +116,7 @@ mod tests {
             expires_at,
             update_id: None,
             revoked: false,
+            source: None,
         }
     }
 

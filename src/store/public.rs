@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{LINK_COLUMNS, LinkRow, Store, StoreError, from_sql, link_row, to_sql};
+use super::{LINK_COLUMN_COUNT, LINK_COLUMNS, LinkRow, Store, StoreError, from_sql, link_row, to_sql};
 
 /// The broadcast in progress: what is copied, where progress shows, and how far it got
 /// (`cursor`: the highest user id already handled; users are walked in id order).
@@ -89,7 +89,7 @@ impl Store {
         );
         let mut q = self.conn().prepare_cached(&sql)?;
         let rows = q.query_map(params![to_sql(owner), to_sql(now), i64::from(limit), to_sql(offset)], |r| {
-            Ok((link_row(r)?, from_sql(r.get(11)?)))
+            Ok((link_row(r)?, from_sql(r.get(LINK_COLUMN_COUNT)?)))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -241,6 +241,7 @@ mod tests {
             expires_at,
             update_id: Some(id as i64),
             revoked: false,
+            source: None,
         }
     }
 
