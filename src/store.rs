@@ -6,7 +6,6 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-#[allow(dead_code, reason = "direct mode is built bottom-up; the MTProto pool reads and writes these next")]
 mod dcs;
 mod journal;
 mod public;

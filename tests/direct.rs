@@ -92,7 +92,7 @@ fn ranges_read_only_the_parts_they_need() {
     assert_eq!(res.status, 206);
     assert!(w.dc.bytes_served(2) - served <= 1024 * 1024, "a seek read {} bytes", w.dc.bytes_served(2) - served);
     let head = request(bot.addr(), "HEAD", &path, &[]);
-    assert_eq!((head.status, head.header("content-length")), (200, Some(len.to_string())));
+    assert_eq!((head.status, head.header("content-length")), (200, Some(len.to_string().as_str())));
 }
 
 #[test]
@@ -111,6 +111,10 @@ fn flood_waits_migrations_lost_logins_and_dropped_connections_only_stall_a_downl
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(res.body == data, "body differs ({} bytes)", res.body.len());
     assert!(w.dc.get_file_calls(4) > 0, "the download followed the file to DC 4");
+    assert!(bot.count_lines("asks for a 1 s pause") > 0, "the flood wait was waited out");
+    assert!(bot.count_lines("asks to log in again") > 0, "the lost login was imported again");
+    let inits = w.dc.methods().iter().filter(|(_, m)| m == "help.getConfig").count();
+    assert!(inits >= 1, "a dropped connection was opened again: {:?}", w.dc.methods());
 }
 
 #[test]

@@ -321,7 +321,7 @@ async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), Ro
 }
 
 async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
-    app.files.open(&link.file_id, None).await.map_err(|e| match e {
+    app.files.open(&link.file_id, link.source).await.map_err(|e| match e {
         FileError::Telegram(e) => RouteError::Upstream(e),
         e => RouteError::File(e),
     })

@@ -39,7 +39,6 @@ pub(crate) type Session = Finished;
 pub(crate) struct Conn {
     shared: Rc<RefCell<Shared>>,
     wake: channel::Sender<()>,
-    auth_key: [u8; 256],
     _driver: smol::Task<()>,
 }
 
@@ -86,15 +85,10 @@ fn start(ex: &Rc<LocalExecutor<'static>>, io: Io, session: &Session) -> Conn {
     // One pending wake is enough: the driver looks at every waiting call when it wakes.
     let (wake, woken) = channel::bounded(1);
     let driver = ex.spawn(drive(shared.clone(), io, mtp, woken));
-    Conn { shared, wake, auth_key: session.auth_key, _driver: driver }
+    Conn { shared, wake, _driver: driver }
 }
 
 impl Conn {
-    /// The auth key, to store and reuse on the next connection to this DC.
-    pub(crate) fn auth_key(&self) -> [u8; 256] {
-        self.auth_key
-    }
-
     /// Why the connection is dead, if it is.
     pub(crate) fn dead(&self) -> Option<InvokeError> {
         self.shared.borrow().dead.clone()

@@ -127,6 +127,7 @@ impl Drop for Leader<'_> {
 
 impl Files {
     /// `local_dir`: `TELEGRAM_LOCAL_FILES`, which must exist.
+    #[cfg(test)]
     pub fn new(api: Transport, local_dir: Option<&Path>, ex: Rc<LocalExecutor<'static>>) -> std::io::Result<Files> {
         Files::with_direct(api, local_dir, None, ex)
     }
