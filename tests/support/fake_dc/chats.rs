@@ -44,8 +44,13 @@ pub(super) fn get_messages(st: &State, ids: &[enums::InputMessage]) -> Result<Ve
         })
         .collect();
     let users = users.into_iter().map(|id| user(id, false)).collect();
-    Ok(enums::messages::Messages::Messages(types::messages::Messages { messages, topics: vec![], chats: vec![], users })
-        .to_bytes())
+    Ok(enums::messages::Messages::Messages(types::messages::Messages {
+        messages,
+        topics: vec![],
+        chats: vec![],
+        users,
+    })
+    .to_bytes())
 }
 
 /// Answers channels.getChannels: channels that hold messages, named with their access hash or 0.

@@ -18,11 +18,11 @@ mod transport;
 #[allow(unused_imports)]
 pub use file_id::{SUB_VERSION, encode_document_file_id, encode_photo_file_id};
 #[allow(unused_imports)]
+pub use generated::{generated_byte, generated_bytes};
+#[allow(unused_imports)]
 pub use keys::{PUBLIC_KEY_PATH, PUBLIC_KEY_PEM};
 #[allow(unused_imports)]
 pub use rpc::BOT_ID;
-#[allow(unused_imports)]
-pub use generated::{generated_byte, generated_bytes};
 pub use state::{DcFault, DcFile, DcFileKind, Peer};
 
 use keys::RsaKey;
@@ -53,9 +53,12 @@ impl FakeDc {
 
     /// Starts one listener per DC id on ephemeral ports of `ip`, which help.getConfig names.
     pub fn start_on(ip: Ipv4Addr, bot_token: &str, dc_ids: &[i32]) -> io::Result<FakeDc> {
-        let listeners = dc_ids.iter().map(|&id| Ok((id, TcpListener::bind((ip, 0))?))).collect::<io::Result<Vec<_>>>()?;
-        let addrs =
-            listeners.iter().map(|(id, l)| Ok((*id, l.local_addr()?))).collect::<io::Result<Vec<(i32, SocketAddr)>>>()?;
+        let listeners =
+            dc_ids.iter().map(|&id| Ok((id, TcpListener::bind((ip, 0))?))).collect::<io::Result<Vec<_>>>()?;
+        let addrs = listeners
+            .iter()
+            .map(|(id, l)| Ok((*id, l.local_addr()?)))
+            .collect::<io::Result<Vec<(i32, SocketAddr)>>>()?;
         let state = State {
             bot_token: bot_token.to_string(),
             ip: ip.to_string(),
@@ -251,7 +254,14 @@ impl FakeDc {
 
 /// A file with random id, access hash and reference.
 fn new_file(kind: DcFileKind, dc_id: i32, size: u64) -> DcFile {
-    DcFile { kind, dc_id, id: random_i64() & i64::MAX, access_hash: random_i64(), file_reference: random_bytes(20), size }
+    DcFile {
+        kind,
+        dc_id,
+        id: random_i64() & i64::MAX,
+        access_hash: random_i64(),
+        file_reference: random_bytes(20),
+        size,
+    }
 }
 
 impl Drop for FakeDc {

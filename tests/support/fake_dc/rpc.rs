@@ -117,7 +117,9 @@ pub(super) fn call(shared: &Shared, dc: i32, key_id: u64, body: &[u8]) -> Reply 
         functions::channels::GetMessages::CONSTRUCTOR_ID => parse(&mut cur, |q: functions::channels::GetMessages| {
             look_up(shared, dc, key_id, |st| chats::get_channel_messages(st, &q.channel, &q.id))
         }),
-        functions::users::GetUsers::CONSTRUCTOR_ID => authorized(shared, dc, key_id, |_| vec![chats::user(BOT_ID, true)].to_bytes()),
+        functions::users::GetUsers::CONSTRUCTOR_ID => {
+            authorized(shared, dc, key_id, |_| vec![chats::user(BOT_ID, true)].to_bytes())
+        }
         _ => err(400, "METHOD_NOT_SUPPORTED_BY_FAKE_DC"),
     }
 }
@@ -368,8 +370,30 @@ fn get_file(shared: &Shared, dc: i32, key_id: u64, q: functions::upload::GetFile
     drop(st);
     let part = chunk(&content, size, q.offset, q.limit);
     *shared.lock().bytes_served.entry(dc).or_default() += part.len() as u64;
-    let answer = types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime: unix_now() as i32, bytes: part };
-    Reply::Ok(enums::upload::File::File(answer).to_bytes())
+    Reply::Ok(upload_file(&part))
+}
+
+/// upload.file carrying `part`, as grammers serializes it, but with the bytes appended in one
+/// copy: grammers' byte-string serializer is generic, so it is compiled into the test binary
+/// unoptimized and went byte by byte at a few MiB/s.
+fn upload_file(part: &[u8]) -> Vec<u8> {
+    let head =
+        types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime: unix_now() as i32, bytes: vec![] };
+    let mut out = enums::upload::File::File(head).to_bytes();
+    // The empty byte string last: a zero length and three bytes of padding.
+    out.truncate(out.len() - 4);
+    out.reserve(part.len() + 8);
+    let prefix = if part.len() <= 253 {
+        out.push(part.len() as u8);
+        1
+    } else {
+        out.push(254);
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes()[..3]);
+        0
+    };
+    out.extend_from_slice(part);
+    out.resize(out.len() + (4 - (part.len() + prefix) % 4) % 4, 0);
+    out
 }
 
 /// Bytes `offset .. offset + limit` of a file of `size` bytes, cut at its end.
@@ -403,5 +427,16 @@ mod tests {
         assert_eq!(check_range(true, 512, 1024), Err("OFFSET_INVALID"));
         assert_eq!(check_range(true, (1 << 20) - 1024, 2048), Err("LIMIT_INVALID"), "crosses 1 MiB");
         assert_eq!(check_range(true, 0, 1536), Err("LIMIT_INVALID"));
+    }
+
+    #[test]
+    fn upload_file_answers_are_laid_out_as_grammers_serializes_them() {
+        for len in [0, 1, 2, 3, 4, 252, 253, 254, 255, 4099, 512 * 1024] {
+            let part: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let ours = upload_file(&part);
+            let mtime = i32::from_le_bytes(ours[8..12].try_into().unwrap());
+            let file = types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime, bytes: part };
+            assert!(ours == enums::upload::File::File(file).to_bytes(), "{len} bytes");
+        }
     }
 }
