@@ -1,9 +1,12 @@
-//! Fake Telegram data centres speaking MTProto 2.0 on 127.0.0.1, one listener per DC id: the
-//! auth key handshake with a test RSA key, encrypted sessions, bot login, export/import of
-//! authorizations, help.getConfig and upload.getFile, with faults and counters for tests.
+//! Fake Telegram data centres speaking MTProto 2.0 (on 127.0.0.1 unless told), one listener per DC
+//! id: the auth key handshake with a test RSA key, encrypted sessions, bot login, export/import of
+//! authorizations, help.getConfig, messages holding files and upload.getFile of stored or
+//! generated files, with faults and counters for tests.
 #![allow(dead_code)]
 
+mod chats;
 mod file_id;
+mod generated;
 mod handshake;
 mod keys;
 mod rpc;
@@ -15,14 +18,17 @@ mod transport;
 #[allow(unused_imports)]
 pub use file_id::{SUB_VERSION, encode_document_file_id, encode_photo_file_id};
 #[allow(unused_imports)]
+pub use generated::{generated_byte, generated_bytes};
+#[allow(unused_imports)]
 pub use keys::{PUBLIC_KEY_PATH, PUBLIC_KEY_PEM};
 #[allow(unused_imports)]
 pub use rpc::BOT_ID;
-pub use state::{DcFault, DcFile, DcFileKind};
+pub use state::{DcFault, DcFile, DcFileKind, Peer};
 
 use keys::RsaKey;
-use state::{Shared, State, random_bytes, random_i64};
-use std::net::{SocketAddr, TcpListener};
+use state::{Content, FileEntry, Shared, State, random_bytes, random_i64};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -42,14 +48,20 @@ impl FakeDc {
 
     /// Starts one listener per DC id on ephemeral ports of 127.0.0.1; panics if it cannot listen.
     pub fn start_dcs(bot_token: &str, dc_ids: &[i32]) -> FakeDc {
-        let listeners: Vec<(i32, TcpListener)> = dc_ids
+        FakeDc::start_on(Ipv4Addr::LOCALHOST, bot_token, dc_ids).expect("fake dc: cannot listen on 127.0.0.1")
+    }
+
+    /// Starts one listener per DC id on ephemeral ports of `ip`, which help.getConfig names.
+    pub fn start_on(ip: Ipv4Addr, bot_token: &str, dc_ids: &[i32]) -> io::Result<FakeDc> {
+        let listeners =
+            dc_ids.iter().map(|&id| Ok((id, TcpListener::bind((ip, 0))?))).collect::<io::Result<Vec<_>>>()?;
+        let addrs = listeners
             .iter()
-            .map(|&id| (id, TcpListener::bind(("127.0.0.1", 0)).expect("fake dc: cannot listen on 127.0.0.1")))
-            .collect();
-        let addrs: Vec<(i32, SocketAddr)> =
-            listeners.iter().map(|(id, l)| (*id, l.local_addr().expect("fake dc: local addr"))).collect();
+            .map(|(id, l)| Ok((*id, l.local_addr()?)))
+            .collect::<io::Result<Vec<(i32, SocketAddr)>>>()?;
         let state = State {
             bot_token: bot_token.to_string(),
+            ip: ip.to_string(),
             dcs: addrs.iter().map(|(id, a)| (*id, a.port())).collect(),
             ..State::default()
         };
@@ -70,7 +82,7 @@ impl FakeDc {
                     .expect("fake dc: spawn accept thread")
             })
             .collect();
-        FakeDc { shared, addrs, accepts }
+        Ok(FakeDc { shared, addrs, accepts })
     }
 
     /// The address of DC `dc`; panics for a DC this fake does not run.
@@ -94,25 +106,71 @@ impl FakeDc {
         self.add(DcFileKind::Photo, dc, bytes)
     }
 
+    /// Registers a document of `size` bytes on DC `dc` whose bytes are [`generated_bytes`]: it
+    /// costs no memory whatever its size.
+    pub fn add_generated_document(&self, dc: i32, size: u64) -> DcFile {
+        let file = new_file(DcFileKind::Document, dc, size);
+        self.insert(file.clone(), Content::Generated);
+        file
+    }
+
     fn add(&self, kind: DcFileKind, dc_id: i32, bytes: Vec<u8>) -> DcFile {
-        let file = DcFile {
-            kind,
-            dc_id,
-            id: random_i64() & i64::MAX,
-            access_hash: random_i64(),
-            file_reference: random_bytes(20),
-            size: bytes.len() as u64,
-        };
+        let file = new_file(kind, dc_id, bytes.len() as u64);
         self.register(file.clone(), bytes);
         file
     }
 
     /// Registers a file with chosen ids (replacing one with the same id).
     pub fn register(&self, file: DcFile, bytes: Vec<u8>) {
+        self.insert(file, Content::Stored(Arc::new(bytes)));
+    }
+
+    fn insert(&self, file: DcFile, content: Content) {
         let mut st = self.shared.lock();
         if st.files.len() < state::TABLE_CAP || st.files.contains_key(&file.id) {
-            st.files.insert(file.id, (file, Arc::new(bytes)));
+            let (mime, name) = match file.kind {
+                DcFileKind::Document => ("application/octet-stream", format!("file-{}.bin", file.id)),
+                DcFileKind::Photo => ("image/jpeg", format!("photo-{}.jpg", file.id)),
+            };
+            st.files.insert(file.id, FileEntry { file, content, mime: mime.to_string(), name });
         }
+    }
+
+    /// Sets the MIME type and file name messages give a registered document.
+    pub fn set_file_meta(&self, file: &DcFile, mime: &str, name: &str) {
+        if let Some(entry) = self.shared.lock().files.get_mut(&file.id) {
+            (entry.mime, entry.name) = (mime.to_string(), name.to_string());
+        }
+    }
+
+    /// Makes message `msg_id` of `peer` hold `file` (a registered file): messages.getMessages
+    /// (private chats) and channels.getMessages answer it with the file's current reference.
+    pub fn put_message(&self, peer: Peer, msg_id: i32, file: &DcFile) {
+        let mut st = self.shared.lock();
+        if st.messages.len() < state::TABLE_CAP || st.messages.contains_key(&(peer, msg_id)) {
+            st.messages.insert((peer, msg_id), file.id);
+        }
+    }
+
+    /// Gives `file` a new file reference and returns it: upload.getFile with the old one answers
+    /// FILE_REFERENCE_EXPIRED from now on, and messages holding the file carry the new one.
+    pub fn rotate_file_reference(&self, file: &DcFile) -> Vec<u8> {
+        let reference = random_bytes(20);
+        if let Some(entry) = self.shared.lock().files.get_mut(&file.id) {
+            entry.file.file_reference = reference.clone();
+        }
+        reference
+    }
+
+    /// The access hash of channel `channel_id`, as channels.getChannels answers it.
+    pub fn channel_access_hash(&self, channel_id: i64) -> i64 {
+        chats::channel_access_hash(channel_id)
+    }
+
+    /// Makes `dc` the bot's home DC: auth.importBotAuthorization on any other DC answers
+    /// `303 USER_MIGRATE_X`, as Telegram does. Unset, every DC logs bots in.
+    pub fn set_home_dc(&self, dc: i32) {
+        self.shared.lock().home_dc = Some(dc);
     }
 
     /// Queues a fault answered to the next upload.getFile (any DC, FIFO), after the login check.
@@ -191,6 +249,18 @@ impl FakeDc {
     /// Waits until DC `dc` received at least `n` upload.getFile calls; false on timeout.
     pub fn wait_for_get_file_calls(&self, dc: i32, n: usize, timeout: Duration) -> bool {
         self.shared.wait_until(timeout, |st| st.get_file_calls.get(&dc).copied().unwrap_or(0) >= n)
+    }
+}
+
+/// A file with random id, access hash and reference.
+fn new_file(kind: DcFileKind, dc_id: i32, size: u64) -> DcFile {
+    DcFile {
+        kind,
+        dc_id,
+        id: random_i64() & i64::MAX,
+        access_hash: random_i64(),
+        file_reference: random_bytes(20),
+        size,
     }
 }
 

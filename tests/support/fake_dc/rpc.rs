@@ -1,9 +1,12 @@
-//! API methods of the fake DC: the invokeWithLayer / initConnection wrappers, bot login,
-//! help.getConfig, export/import of authorizations between DCs and upload.getFile with
-//! Telegram's offset/limit rules and the queued faults.
+//! API methods of the fake DC: the invokeWithLayer / initConnection wrappers, bot login (on the
+//! bot's home DC, if one is set), help.getConfig, export/import of authorizations between DCs,
+//! the message look-ups of `chats` and upload.getFile with Telegram's offset/limit rules and the
+//! queued faults.
 
+use super::chats;
+use super::generated::generated_bytes;
 use super::handshake::unix_now;
-use super::state::{DcFileKind, Shared, State, TABLE_CAP, random_bytes, random_i64};
+use super::state::{Content, DcFileKind, Shared, State, TABLE_CAP, random_bytes, random_i64};
 use grammers_tl_types::{Cursor, Deserializable, Identifiable, RemoteCall, Serializable, enums, functions, types};
 
 /// User id of the bot the fake logs clients in as (the fake Bot API's bot).
@@ -105,7 +108,18 @@ pub(super) fn call(shared: &Shared, dc: i32, key_id: u64, body: &[u8]) -> Reply 
             let empty = types::updates::DifferenceEmpty { date: unix_now() as i32, seq: 1 };
             enums::updates::Difference::Empty(empty).to_bytes()
         }),
-        functions::users::GetUsers::CONSTRUCTOR_ID => authorized(shared, dc, key_id, |_| vec![bot_user()].to_bytes()),
+        functions::messages::GetMessages::CONSTRUCTOR_ID => parse(&mut cur, |q: functions::messages::GetMessages| {
+            look_up(shared, dc, key_id, |st| chats::get_messages(st, &q.id))
+        }),
+        functions::channels::GetChannels::CONSTRUCTOR_ID => parse(&mut cur, |q: functions::channels::GetChannels| {
+            look_up(shared, dc, key_id, |st| chats::get_channels(st, &q.id))
+        }),
+        functions::channels::GetMessages::CONSTRUCTOR_ID => parse(&mut cur, |q: functions::channels::GetMessages| {
+            look_up(shared, dc, key_id, |st| chats::get_channel_messages(st, &q.channel, &q.id))
+        }),
+        functions::users::GetUsers::CONSTRUCTOR_ID => {
+            authorized(shared, dc, key_id, |_| vec![chats::user(BOT_ID, true)].to_bytes())
+        }
         _ => err(400, "METHOD_NOT_SUPPORTED_BY_FAKE_DC"),
     }
 }
@@ -125,61 +139,21 @@ fn authorized(shared: &Shared, dc: i32, key_id: u64, then: impl FnOnce(i64) -> V
     }
 }
 
-/// The bot's own user, as auth.authorization and users.getUsers carry it.
-fn bot_user() -> enums::User {
-    enums::User::User(types::User {
-        is_self: true,
-        contact: false,
-        mutual_contact: false,
-        deleted: false,
-        bot: true,
-        bot_chat_history: false,
-        bot_nochats: false,
-        verified: false,
-        restricted: false,
-        min: false,
-        bot_inline_geo: false,
-        support: false,
-        scam: false,
-        apply_min_photo: false,
-        fake: false,
-        bot_attach_menu: false,
-        premium: false,
-        attach_menu_enabled: false,
-        bot_can_edit: false,
-        close_friend: false,
-        stories_hidden: false,
-        stories_unavailable: false,
-        contact_require_premium: false,
-        bot_business: false,
-        bot_has_main_app: false,
-        bot_forum_view: false,
-        bot_forum_can_manage_topics: false,
-        bot_can_manage_bots: false,
-        bot_guestchat: false,
-        bot_guard: false,
-        id: BOT_ID,
-        access_hash: Some(0x05ee_db07),
-        first_name: Some("Fake Stream Bot".to_string()),
-        last_name: None,
-        username: Some("fake_stream_bot".to_string()),
-        phone: None,
-        photo: None,
-        status: None,
-        bot_info_version: Some(1),
-        restriction_reason: None,
-        bot_inline_placeholder: None,
-        lang_code: None,
-        emoji_status: None,
-        usernames: None,
-        stories_max_id: None,
-        color: None,
-        profile_color: None,
-        bot_active_users: None,
-        bot_verification_icon: None,
-        send_paid_messages_stars: None,
-        linked_community_id: None,
-    })
+/// A look-up in the state for a logged-in key.
+fn look_up(
+    shared: &Shared,
+    dc: i32,
+    key_id: u64,
+    then: impl FnOnce(&State) -> Result<Vec<u8>, chats::RpcError>,
+) -> Reply {
+    let st = shared.lock();
+    if st.keys.get(&(dc, key_id)).is_none_or(|k| k.user.is_none()) {
+        return err(401, "AUTH_KEY_UNREGISTERED");
+    }
+    match then(&st) {
+        Ok(answer) => Reply::Ok(answer),
+        Err((code, message)) => Reply::Err(code, message),
+    }
 }
 
 fn authorization() -> Vec<u8> {
@@ -188,7 +162,7 @@ fn authorization() -> Vec<u8> {
         otherwise_relogin_days: None,
         tmp_sessions: None,
         future_auth_token: None,
-        user: bot_user(),
+        user: chats::user(BOT_ID, true),
     };
     enums::auth::Authorization::Authorization(auth).to_bytes()
 }
@@ -200,6 +174,11 @@ fn import_bot(shared: &Shared, dc: i32, key_id: u64, q: functions::auth::ImportB
     }
     if q.bot_auth_token != st.bot_token {
         return err(400, "ACCESS_TOKEN_INVALID");
+    }
+    // Telegram logs a bot in on its own DC only and names it to the others (pyrogram's
+    // sign_in_bot and Telethon follow USER_MIGRATE_X by reconnecting there).
+    if let Some(home) = st.home_dc.filter(|home| *home != dc) {
+        return Reply::Err(303, format!("USER_MIGRATE_{home}"));
     }
     match st.keys.get_mut(&(dc, key_id)) {
         Some(key) => key.user = Some(BOT_ID),
@@ -221,7 +200,7 @@ fn config(st: &State, dc: i32) -> Vec<u8> {
                 r#static: false,
                 this_port_only: false,
                 id,
-                ip_address: "127.0.0.1".to_string(),
+                ip_address: st.ip.clone(),
                 port: i32::from(port),
                 secret: None,
             })
@@ -370,9 +349,10 @@ fn get_file(shared: &Shared, dc: i32, key_id: u64, q: functions::upload::GetFile
     let Some((kind, id, access_hash, reference)) = location(&q.location) else {
         return err(400, "LOCATION_INVALID");
     };
-    let Some((file, bytes)) = st.files.get(&id).cloned() else {
+    let Some(entry) = st.files.get(&id) else {
         return err(400, "FILE_ID_INVALID");
     };
+    let file = &entry.file;
     if file.kind != kind || file.access_hash != access_hash {
         return err(400, "FILE_ID_INVALID");
     }
@@ -385,17 +365,48 @@ fn get_file(shared: &Shared, dc: i32, key_id: u64, q: functions::upload::GetFile
     if let Err(e) = check_range(q.precise, q.offset, q.limit) {
         return err(400, e);
     }
-    Reply::Ok(chunk(&mut st, dc, &bytes, q.offset, q.limit))
+    let (content, size) = (entry.content.clone(), file.size);
+    // The bytes are cut or made with the lock released: other connections serve meanwhile.
+    drop(st);
+    let part = chunk(&content, size, q.offset, q.limit);
+    *shared.lock().bytes_served.entry(dc).or_default() += part.len() as u64;
+    Reply::Ok(upload_file(&part))
 }
 
-fn chunk(st: &mut State, dc: i32, bytes: &[u8], offset: i64, limit: i32) -> Vec<u8> {
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
-    let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(bytes.len());
-    let part = bytes[start..end].to_vec();
-    *st.bytes_served.entry(dc).or_default() += part.len() as u64;
-    let answer =
-        types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime: unix_now() as i32, bytes: part };
-    enums::upload::File::File(answer).to_bytes()
+/// upload.file carrying `part`, as grammers serializes it, but with the bytes appended in one
+/// copy: grammers' byte-string serializer is generic, so it is compiled into the test binary
+/// unoptimized and went byte by byte at a few MiB/s.
+fn upload_file(part: &[u8]) -> Vec<u8> {
+    let head =
+        types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime: unix_now() as i32, bytes: vec![] };
+    let mut out = enums::upload::File::File(head).to_bytes();
+    // The empty byte string last: a zero length and three bytes of padding.
+    out.truncate(out.len() - 4);
+    out.reserve(part.len() + 8);
+    let prefix = if part.len() <= 253 {
+        out.push(part.len() as u8);
+        1
+    } else {
+        out.push(254);
+        out.extend_from_slice(&(part.len() as u32).to_le_bytes()[..3]);
+        0
+    };
+    out.extend_from_slice(part);
+    out.resize(out.len() + (4 - (part.len() + prefix) % 4) % 4, 0);
+    out
+}
+
+/// Bytes `offset .. offset + limit` of a file of `size` bytes, cut at its end.
+fn chunk(content: &Content, size: u64, offset: i64, limit: i32) -> Vec<u8> {
+    let start = u64::try_from(offset).unwrap_or(u64::MAX).min(size);
+    let end = start.saturating_add(u64::try_from(limit).unwrap_or(0)).min(size);
+    match content {
+        Content::Stored(bytes) => {
+            let len = bytes.len();
+            bytes[(start as usize).min(len)..(end as usize).min(len)].to_vec()
+        }
+        Content::Generated => generated_bytes(start, (end - start) as usize),
+    }
 }
 
 #[cfg(test)]
@@ -416,5 +427,16 @@ mod tests {
         assert_eq!(check_range(true, 512, 1024), Err("OFFSET_INVALID"));
         assert_eq!(check_range(true, (1 << 20) - 1024, 2048), Err("LIMIT_INVALID"), "crosses 1 MiB");
         assert_eq!(check_range(true, 0, 1536), Err("LIMIT_INVALID"));
+    }
+
+    #[test]
+    fn upload_file_answers_are_laid_out_as_grammers_serializes_them() {
+        for len in [0, 1, 2, 3, 4, 252, 253, 254, 255, 4099, 512 * 1024] {
+            let part: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let ours = upload_file(&part);
+            let mtime = i32::from_le_bytes(ours[8..12].try_into().unwrap());
+            let file = types::upload::File { r#type: enums::storage::FileType::FilePartial, mtime, bytes: part };
+            assert!(ours == enums::upload::File::File(file).to_bytes(), "{len} bytes");
+        }
     }
 }

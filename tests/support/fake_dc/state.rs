@@ -1,5 +1,6 @@
 //! State shared by every DC listener and connection thread: auth keys per DC, exported
-//! authorizations, registered files, queued faults and the counters tests assert on.
+//! authorizations, registered files and the messages holding them, queued faults and the counters
+//! tests assert on.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
@@ -63,6 +64,33 @@ pub struct DcFile {
     pub size: u64,
 }
 
+/// A chat a message holding a file is in, as the bot sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Peer {
+    /// The private chat of user `user_id` with the bot (reached by messages.getMessages).
+    User(i64),
+    /// Channel `channel_id` (reached by channels.getMessages with the channel's access hash).
+    Channel(i64),
+}
+
+/// Where a registered file's bytes come from.
+#[derive(Clone)]
+pub(super) enum Content {
+    /// Held in memory.
+    Stored(Arc<Vec<u8>>),
+    /// Made on demand by `generated_bytes`, costing no memory whatever the size.
+    Generated,
+}
+
+/// A registered file: its location, bytes and the MIME type and name messages give it.
+#[derive(Clone)]
+pub(super) struct FileEntry {
+    pub(super) file: DcFile,
+    pub(super) content: Content,
+    pub(super) mime: String,
+    pub(super) name: String,
+}
+
 pub(super) struct AuthKeyEntry {
     pub(super) key: [u8; 256],
     pub(super) salt: i64,
@@ -73,11 +101,17 @@ pub(super) struct AuthKeyEntry {
 #[derive(Default)]
 pub(super) struct State {
     pub(super) bot_token: String,
+    /// The address help.getConfig gives for every DC.
+    pub(super) ip: String,
     pub(super) dcs: Vec<(i32, u16)>,
     pub(super) keys: HashMap<(i32, u64), AuthKeyEntry>,
     /// Exported authorizations: id → (bytes, user, DC it may be imported on).
     pub(super) exported: HashMap<i64, (Vec<u8>, i64, i32)>,
-    pub(super) files: HashMap<i64, (DcFile, Arc<Vec<u8>>)>,
+    pub(super) files: HashMap<i64, FileEntry>,
+    /// Messages holding files: (chat, message id) → file id.
+    pub(super) messages: HashMap<(Peer, i32), i64>,
+    /// The DC bots must log in on (USER_MIGRATE_X elsewhere); any DC when unset.
+    pub(super) home_dc: Option<i32>,
     pub(super) faults: VecDeque<DcFault>,
     /// Close the connection instead of answering once this many more getFile calls arrived.
     pub(super) drop_after: Option<usize>,
