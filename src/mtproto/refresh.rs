@@ -63,10 +63,14 @@ async fn channel_access_hash(pool: &Pool, home: i32, channel_id: i64) -> Result<
         .ok_or_else(|| gone("the channel is not reachable"))
 }
 
-/// The reference of document or photo `id` in a message's media (a video's cover included).
+/// The reference of document or photo `id` in a message's media.
 fn reference_in(message: &enums::Message, id: i64) -> Option<Vec<u8>> {
     let enums::Message::Message(message) = message else { return None };
-    match message.media.as_ref()? {
+    media_reference(message.media.as_ref()?, id)
+}
+
+fn media_reference(media: &enums::MessageMedia, id: i64) -> Option<Vec<u8>> {
+    match media {
         enums::MessageMedia::Document(media) => {
             let alternatives = media.alt_documents.iter().flatten();
             media.document.iter().chain(alternatives).find_map(|d| match d {
@@ -109,23 +113,24 @@ mod tests {
         })
     }
 
-    fn message(media: Option<enums::MessageMedia>) -> enums::Message {
-        let mut message = types::Message::default();
-        message.id = 5;
-        message.media = media;
-        enums::Message::Message(message)
-    }
-
     #[test]
     fn the_reference_is_read_from_the_matching_document_only() {
         let media = |d| {
-            Some(enums::MessageMedia::Document(types::MessageMediaDocument {
+            enums::MessageMedia::Document(types::MessageMediaDocument {
+                nopremium: false,
+                spoiler: false,
+                video: true,
+                round: false,
+                voice: false,
                 document: Some(d),
-                ..Default::default()
-            }))
+                alt_documents: None,
+                video_cover: None,
+                video_timestamp: None,
+                ttl_seconds: None,
+            })
         };
-        assert_eq!(reference_in(&message(media(document(7, b"fresh"))), 7), Some(b"fresh".to_vec()));
-        assert_eq!(reference_in(&message(media(document(8, b"other"))), 7), None);
-        assert_eq!(reference_in(&message(None), 7), None);
+        assert_eq!(media_reference(&media(document(7, b"fresh")), 7), Some(b"fresh".to_vec()));
+        assert_eq!(media_reference(&media(document(8, b"other")), 7), None);
+        assert_eq!(media_reference(&enums::MessageMedia::Empty, 7), None);
     }
 }
