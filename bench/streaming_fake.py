@@ -4,6 +4,7 @@ update for FILE (an absolute path, as `telegram-bot-api --local` does), answers 
 path, and prints the text of every sendMessage on stdout (the script reads the link from it).
 
 Usage: streaming_fake.py PORT FILE
+       FILE_ID=... FILE_SIZE=... streaming_fake.py PORT -   (a file the bot reads over MTProto)
 """
 import json
 import os
@@ -12,9 +13,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-PORT, FILE = int(sys.argv[1]), os.path.abspath(sys.argv[2])
-SIZE = os.path.getsize(FILE)
-DOC = {"file_id": "BENCHFILEID", "file_unique_id": "benchunique", "file_name": os.path.basename(FILE),
+PORT, FILE = int(sys.argv[1]), sys.argv[2]
+if FILE == "-":
+    FILE_ID, SIZE = os.environ["FILE_ID"], int(os.environ["FILE_SIZE"])
+else:
+    FILE = os.path.abspath(FILE)
+    FILE_ID, SIZE = "BENCHFILEID", os.path.getsize(FILE)
+DOC = {"file_id": FILE_ID, "file_unique_id": "benchunique", "file_name": os.path.basename(FILE) or "file.bin",
        "mime_type": "application/octet-stream", "file_size": SIZE}
 USER = {"id": 1, "is_bot": False, "first_name": "Bench"}
 CHAT = {"id": 1, "type": "private", "first_name": "Bench"}

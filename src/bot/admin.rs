@@ -18,6 +18,8 @@ pub struct MemoryView {
     pub active_streams: usize,
     pub stream_capacity: usize,
     pub idle_connections: usize,
+    /// Direct mode: open MTProto connections and downloads running over them.
+    pub mtproto: Option<(usize, usize)>,
     pub cache: CacheStats,
     pub uptime_secs: u64,
     pub tasks: Vec<TaskState>,
@@ -30,10 +32,16 @@ pub fn memory_text(v: &MemoryView) -> String {
         None => "RSS, VMS, RAM: not available on this system".to_owned(),
     };
     let mut text = format!(
-        "<b>Memory</b>\n{memory}\n\nActive streams: {}/{}\nTelegram clients: 1 (Bot API, {} idle connections)\nLogger cache: {}/{} ({} suppressed)\nUptime: {}\n\n<b>Cleanup tasks</b>",
+        "<b>Memory</b>\n{memory}\n\nActive streams: {}/{}\nTelegram clients: {}\nLogger cache: {}/{} ({} suppressed)\nUptime: {}\n\n<b>Cleanup tasks</b>",
         v.active_streams,
         v.stream_capacity,
-        v.idle_connections,
+        match v.mtproto {
+            None => format!("1 (Bot API, {} idle connections)", v.idle_connections),
+            Some((connections, downloads)) => format!(
+                "2 (Bot API, {} idle connections; MTProto, {connections} DC connections, {downloads} downloads)",
+                v.idle_connections
+            ),
+        },
         v.cache.used,
         v.cache.capacity,
         v.cache.suppressed,
@@ -63,6 +71,7 @@ pub fn memory_view(app: &App) -> MemoryView {
         active_streams: app.streams.active(),
         stream_capacity: app.streams.capacity(),
         idle_connections: app.api.idle_count(),
+        mtproto: app.files.direct().map(|pool| (pool.connections(), pool.downloads())),
         cache: crate::logger::cache_stats(),
         uptime_secs: Instant::now().duration_since(app.started).as_secs(),
         tasks: app.schedule.tasks(),
@@ -252,6 +261,7 @@ mod tests {
             active_streams: 2,
             stream_capacity: 256,
             idle_connections: 1,
+            mtproto: None,
             cache: CacheStats { used: 12, capacity: 1000, suppressed: 3 },
             uptime_secs: 90_000,
             tasks: vec![TaskState {
