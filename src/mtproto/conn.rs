@@ -21,8 +21,9 @@ use super::handshake::Finished;
 use super::keys::ServerKey;
 use super::plain::{self, Io};
 
-/// Calls waiting for an answer on one connection; one more is refused with `Busy`.
-pub(crate) const MAX_IN_FLIGHT: usize = 8;
+/// Calls waiting for an answer on one connection; one more is refused with `Busy`. Downloads
+/// take turns for these (`pool`): a hundred of them at 64 KiB a call keep ~2 MiB in flight.
+pub(crate) const MAX_IN_FLIGHT: usize = 32;
 /// A request larger than this is refused before `Encrypted::push` (which asserts ~1 MiB); ours
 /// are a few hundred bytes.
 const MAX_REQUEST: usize = 64 * 1024;

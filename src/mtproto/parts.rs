@@ -80,15 +80,16 @@ pub(crate) struct Pace {
     pub(crate) in_flight: u8,
 }
 
-/// The pace for each download when `downloads` run at once: large parts and two in flight for
-/// one, down to 64 KiB and one in flight from 16 on, so the buffered answers stay about 1 MiB
-/// for a few downloads and 64 KiB each beyond that (a hundred: ~6.4 MiB).
+/// The pace for each download when `downloads` run at once. `in_flight` counts the parts a
+/// download holds, the one being sent included, so at 50 ms from the DC one download keeps three
+/// 512 KiB calls in flight (~30 MiB/s) and a hundred hold one 64 KiB part each (~6.4 MiB in all,
+/// the next asked only when the last is sent). Held bytes peak near 4 MiB (4 to 15 downloads).
 pub(crate) fn pace(downloads: usize) -> Pace {
     let (part, in_flight) = match downloads {
-        0..=1 => (512 * 1024, 2),
-        2..=3 => (256 * 1024, 2),
-        4..=7 => (128 * 1024, 2),
-        8..=15 => (128 * 1024, 1),
+        0..=1 => (512 * 1024, 4),
+        2..=3 => (256 * 1024, 4),
+        4..=7 => (128 * 1024, 4),
+        8..=15 => (128 * 1024, 2),
         _ => (64 * 1024, 1),
     };
     Pace { part, in_flight }
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn the_pace_shrinks_as_downloads_grow() {
         let table =
-            [(1, 512 * 1024, 2), (2, 256 * 1024, 2), (5, 128 * 1024, 2), (10, 128 * 1024, 1), (100, 64 * 1024, 1)];
+            [(1, 512 * 1024, 4), (2, 256 * 1024, 4), (5, 128 * 1024, 4), (10, 128 * 1024, 2), (100, 64 * 1024, 1)];
         for (downloads, part, in_flight) in table {
             assert_eq!(pace(downloads), Pace { part, in_flight }, "{downloads} downloads");
             assert!(plan(0, 0, part).is_ok());
