@@ -124,7 +124,11 @@ impl Download {
         if bytes.len() < wanted {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("telegram sent {} bytes at offset {}: the file is shorter than its size", bytes.len(), part.offset),
+                format!(
+                    "telegram sent {} bytes at offset {}: the file is shorter than its size",
+                    bytes.len(),
+                    part.offset
+                ),
             ));
         }
         let from = std::mem::take(&mut self.skip) as usize;
@@ -226,7 +230,11 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
     }
 }
 
-async fn call(conn: &super::conn::Conn, location: enums::InputFileLocation, part: Part) -> Result<Vec<u8>, InvokeError> {
+async fn call(
+    conn: &super::conn::Conn,
+    location: enums::InputFileLocation,
+    part: Part,
+) -> Result<Vec<u8>, InvokeError> {
     let request = functions::upload::GetFile {
         precise: false,
         cdn_supported: false,
@@ -236,6 +244,8 @@ async fn call(conn: &super::conn::Conn, location: enums::InputFileLocation, part
     };
     match conn.invoke(&request, CALL_TIMEOUT).await? {
         enums::upload::File::File(file) => Ok(file.bytes),
-        enums::upload::File::CdnRedirect(_) => Err(InvokeError::Rpc { code: 303, name: "CDN_REDIRECT".into(), value: None }),
+        enums::upload::File::CdnRedirect(_) => {
+            Err(InvokeError::Rpc { code: 303, name: "CDN_REDIRECT".into(), value: None })
+        }
     }
 }
