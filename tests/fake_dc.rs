@@ -1,8 +1,6 @@
 //! The fake MTProto DC checked against an independent client, Telethon 1.45.0 (installed by
-//! `.ci/run`): handshake with the test RSA key, bot login, downloads on the home DC and, after
-//! FILE_MIGRATE, on a second DC through export/import authorization, a FLOOD_WAIT waited out,
-//! messages fetched for a rotated file reference and USER_MIGRATE to the bot's home DC.
-//! A missing Telethon fails the test with the command to install it; it never passes silently.
+//! `.ci/run`): handshake, bot login (and USER_MIGRATE to its home DC), downloads across DCs, a
+//! FLOOD_WAIT, messages fetched for rotated file references. A missing Telethon fails the test.
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

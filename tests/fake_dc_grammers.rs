@@ -1,7 +1,6 @@
 //! The fake MTProto DC driven by grammers-mtproto's own session layer and transports (the crates
-//! the bot's client builds on), with an auth key installed in the fake: salts fetched after a
-//! bad_server_salt, gzip_packed requests, bot login, getFile and its errors, the -404 framing,
-//! messages holding files (private chats and channels) and a bot's home DC.
+//! the bot's client builds on): salts, gzip_packed, bot login and its home DC, getFile and its
+//! errors, the -404 framing, and messages holding files in private chats and channels.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
