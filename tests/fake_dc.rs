@@ -1,7 +1,6 @@
 //! The fake MTProto DC checked against an independent client, Telethon 1.45.0 (installed by
-//! `.ci/run`): handshake with the test RSA key, bot login, downloads on the home DC and, after
-//! FILE_MIGRATE, on a second DC through export/import authorization, and a FLOOD_WAIT waited out.
-//! A missing Telethon fails the test with the command to install it; it never passes silently.
+//! `.ci/run`): handshake, bot login (and USER_MIGRATE to its home DC), downloads across DCs, a
+//! FLOOD_WAIT, messages fetched for rotated file references. A missing Telethon fails the test.
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::support::bot_process::TempDir;
-use crate::support::fake_dc::{DcFault, DcFile, DcFileKind, FakeDc, PUBLIC_KEY_PATH};
+use crate::support::fake_dc::{DcFault, DcFile, DcFileKind, FakeDc, PUBLIC_KEY_PATH, Peer, generated_bytes};
 
 const TOKEN: &str = "4242:fake-dc-token";
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/fake_dc/telethon_check.py");
@@ -191,4 +190,65 @@ fn the_fake_bot_api_serves_a_file_under_the_real_format_id_of_a_fake_dc_file() {
     let answer = crate::support::raw_http::send(tg.addr(), request.as_bytes()).expect("getFile").json().expect("json");
     assert_eq!(answer["ok"], json!(true), "{answer}");
     assert_eq!(answer["result"]["file_size"], json!(9_000), "{answer}");
+}
+
+/// The script's description of message `msg_id` of `peer`, holding `bytes` (written under `dir`)
+/// with file reference `reference`.
+fn message_arg(dir: &TempDir, peer: Peer, msg_id: i32, bytes: &[u8], reference: &[u8]) -> serde_json::Value {
+    let (kind, peer_id) = match peer {
+        Peer::User(id) => ("user", id),
+        Peer::Channel(id) => ("channel", id),
+    };
+    let path = dir.path().join(format!("message-{peer_id}-{msg_id}.bin"));
+    std::fs::write(&path, bytes).expect("write the expected bytes");
+    json!({"peer": kind, "peer_id": peer_id, "msg_id": msg_id, "file_reference": hex(reference), "path": path})
+}
+
+#[test]
+fn telethon_fetches_the_messages_of_rotated_file_references_and_downloads_with_the_new_ones() {
+    let dc = FakeDc::start(TOKEN);
+    let dir = TempDir::new("fake-dc-refresh");
+    let size = (3 << 20) + 1234;
+    let doc = dc.add_generated_document(2, size);
+    let doc_bytes = generated_bytes(0, size as usize);
+    let photo_bytes = pattern(50_000, 21);
+    let photo = dc.add_photo(2, photo_bytes.clone());
+    let (chat, channel) = (Peer::User(77), Peer::Channel(500));
+    dc.put_message(chat, 10, &doc);
+    dc.put_message(channel, 3, &photo);
+    let doc_reference = dc.rotate_file_reference(&doc);
+    let photo_reference = dc.rotate_file_reference(&photo);
+    let mut stale = file_arg(&dir, &doc, &doc_bytes[..4096], 4, None);
+    stale["expect_error"] = json!("FILE_REFERENCE_EXPIRED");
+    let mut missing = message_arg(&dir, chat, 11, &[], &[]);
+    missing["expect_empty"] = json!(true);
+    let messages = json!([
+        message_arg(&dir, chat, 10, &doc_bytes, &doc_reference),
+        message_arg(&dir, channel, 3, &photo_bytes, &photo_reference),
+        missing,
+    ]);
+    telethon_with(&dc, 2, "full", &[stale], &["--messages", &messages.to_string()]);
+    let methods = dc.methods();
+    for method in ["messages.getMessages", "channels.getChannels", "channels.getMessages"] {
+        assert!(methods.iter().any(|(d, m)| *d == 2 && m == method), "{method}: {methods:?}");
+    }
+    assert_eq!(dc.bytes_served(2), size + 50_000);
+}
+
+#[test]
+fn telethon_follows_user_migrate_to_the_bots_home_dc_and_carries_the_login_to_a_third_dc() {
+    let dc = FakeDc::start(TOKEN);
+    dc.set_home_dc(4);
+    let dir = TempDir::new("fake-dc-home");
+    let bytes = pattern(100_000, 23);
+    let file = dc.add_document(2, bytes.clone());
+    telethon(&dc, 1, "full", &[file_arg(&dir, &file, &bytes, 64, None)]);
+    let methods = dc.methods();
+    let logins: Vec<i32> =
+        methods.iter().filter(|(_, m)| m == "auth.importBotAuthorization").map(|(d, _)| *d).collect();
+    assert_eq!(logins, vec![1, 4], "refused on DC 1, then logged in on the home DC: {methods:?}");
+    let called = |d: i32, m: &str| methods.iter().any(|(md, name)| *md == d && name == m);
+    assert!(called(4, "auth.exportAuthorization") && called(2, "auth.importAuthorization"), "{methods:?}");
+    assert_eq!((dc.handshakes(1), dc.handshakes(4), dc.handshakes(2)), (1, 1, 1));
+    assert_eq!(dc.bytes_served(2), 100_000);
 }

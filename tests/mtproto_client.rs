@@ -119,8 +119,9 @@ fn a_generated_document_of_64_mib_reads_back_byte_exact_in_512_kib_parts() {
     // Printed for the record (a bound would be flaky on a loaded machine): the fake and the client
     // both run unoptimized here, except the crates Cargo.toml's dev profile optimizes. The first
     // read is the connection, handshake and login alone.
-    let rate = 64.0 / took.saturating_sub(setup).as_secs_f64();
-    eprintln!("64 MiB in {took:?}, {setup:?} of it setup: {rate:.0} MiB/s over loopback");
+    let mib = (size >> 20) as f64;
+    let rate = mib / took.saturating_sub(setup).as_secs_f64();
+    eprintln!("{mib} MiB in {took:?}, {setup:?} of it setup: {rate:.0} MiB/s over loopback");
     assert!(first == generated_bytes(0, 4096));
     assert_eq!(got.len() as u64, size);
     assert!(got == generated_bytes(0, size as usize), "bytes differ from the generated ones");

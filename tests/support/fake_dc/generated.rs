@@ -1,8 +1,6 @@
-//! Bytes of generated files: a function of the offset alone, so that a file of any size costs no
-//! memory and a test can check any range byte for byte. Each 4 KiB block is a slice of one fixed
-//! 256 KiB random table, starting at a hash of the block's index, with the index XORed into its
-//! first 8 bytes: every block differs, so a part served from the wrong offset never matches, and a
-//! chunk is made with one copy per block (a byte-wise loop is slow in unoptimized test builds).
+//! Bytes of generated files, a function of the offset alone: any size costs no memory and any range
+//! can be checked. Each 4 KiB block is a slice of one fixed random table at a hash of its index,
+//! with the index XORed into its first 8 bytes, so no two blocks match and a chunk is a few copies.
 
 use std::sync::OnceLock;
 

@@ -1,7 +1,6 @@
-//! Fake Telegram data centres speaking MTProto 2.0 (on 127.0.0.1 unless told), one listener per DC
-//! id: the auth key handshake with a test RSA key, encrypted sessions, bot login, export/import of
-//! authorizations, help.getConfig, messages holding files and upload.getFile of stored or
-//! generated files, with faults and counters for tests.
+//! Fake Telegram DCs speaking MTProto 2.0 (on 127.0.0.1 unless told), one listener per DC id: the
+//! handshake with a test RSA key, encrypted sessions, bot login, export/import of authorizations,
+//! help.getConfig, messages holding files and upload.getFile, with faults and counters for tests.
 #![allow(dead_code)]
 
 mod chats;

@@ -1,7 +1,6 @@
-//! API methods of the fake DC: the invokeWithLayer / initConnection wrappers, bot login (on the
-//! bot's home DC, if one is set), help.getConfig, export/import of authorizations between DCs,
-//! the message look-ups of `chats` and upload.getFile with Telegram's offset/limit rules and the
-//! queued faults.
+//! API methods of the fake DC: the invokeWithLayer / initConnection wrappers, bot login (on its home
+//! DC if one is set), help.getConfig, export/import of authorizations, the message look-ups of
+//! `chats` and upload.getFile with Telegram's offset/limit rules and the queued faults.
 
 use super::chats;
 use super::generated::generated_bytes;

@@ -12,6 +12,7 @@ use grammers_tl_types::{Cursor, Deserializable, Serializable, enums, types};
 use ring::digest::{Context, SHA256};
 use std::io::{self, Read};
 use std::net::TcpStream;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const MSG_CONTAINER: u32 = 0x73f1_f8dc;
 const GZIP_PACKED: u32 = 0x3072_cfa1;
@@ -82,8 +83,14 @@ pub(super) fn serve(shared: &Shared, rsa: &RsaKey, dc: i32, mut stream: TcpStrea
 
 impl Conn<'_> {
     fn next_msg_id(&mut self, response: bool) -> i64 {
-        // Server message ids: about unix time * 2^32, ≡ 1 mod 4 for responses and 3 otherwise.
-        let mut id = (unix_now() << 32).max(self.last_msg_id + 1);
+        // Server message ids: unix time * 2^32 with the fraction of the second below, ≡ 1 mod 4
+        // for responses and 3 otherwise. The fraction keeps a new connection's ids above those of
+        // one closed in the same second: Telethon, moving to another DC (USER_MIGRATE), ignores
+        // ids it has just seen as resent.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let fraction = (u64::from(now.subsec_nanos()) << 32) / 1_000_000_000;
+        let mut id = ((now.as_secs() << 32) | fraction) as i64;
+        id = id.max(self.last_msg_id + 1);
         let want = if response { 1 } else { 3 };
         while id % 4 != want {
             id += 1;

@@ -1,6 +1,8 @@
 """Checks the fake MTProto DC against an independent client, Telethon 1.45.0: trust the fake's
 test RSA key, log in as the bot (or resume a saved session), download files (whole and one ranged
-chunk) and compare them with the bytes the test wrote next to them. Exits non-zero on the first mismatch or error."""
+chunk) and compare them with the bytes the test wrote next to them, and fetch messages holding
+files (a private chat, a channel named by id alone) to download them with their current file
+reference. Exits non-zero on the first mismatch or error."""
 
 import argparse
 import asyncio
@@ -16,7 +18,9 @@ try:
     from telethon.errors import AuthKeyNotFound
     from telethon.network import connection
     from telethon.sessions import StringSession
-    from telethon.tl.types import InputDocumentFileLocation, InputPhotoFileLocation
+    from telethon.tl.functions.channels import GetChannelsRequest
+    from telethon.tl.types import (InputChannel, InputDocumentFileLocation, InputPeerChannel, InputPeerUser,
+                                   InputPhotoFileLocation)
 except ImportError:
     print("telethon is not importable: pip install telethon==1.45.0", file=sys.stderr)
     sys.exit(3)
@@ -81,9 +85,38 @@ async def check(args):
             if chunk != want[offset:offset + size]:
                 raise SystemExit(f"file {f['id']}: range {offset}+{size} differs ({len(chunk)} bytes)")
             print(f"file {f['id']}: range {offset}+{size} ok")
+    for m in json.loads(args.messages):
+        await check_message(client, m)
     print("session:", client.session.save())
     await client.disconnect()
     print("telethon check ok", telethon.__version__)
+
+
+async def check_message(client, m):
+    """Fetches message m["msg_id"] of a private chat or a channel (as pyrogram resolves one: by id,
+    access hash 0) and checks its media's file reference and bytes."""
+    if m["peer"] == "user":
+        peer = InputPeerUser(m["peer_id"], 0)
+    else:
+        chats = await client(GetChannelsRequest([InputChannel(m["peer_id"], 0)]))
+        if not chats.chats[0].access_hash:
+            raise SystemExit(f"channel {m['peer_id']}: no access hash")
+        peer = InputPeerChannel(m["peer_id"], chats.chats[0].access_hash)
+    msg = await client.get_messages(peer, ids=m["msg_id"])
+    if m.get("expect_empty"):
+        if msg is not None:
+            raise SystemExit(f"message {m['msg_id']}: {msg!r}, want none")
+        print(f"message {m['msg_id']} of {m['peer']} {m['peer_id']}: empty as expected")
+        return
+    media = msg.document or msg.photo
+    if media is None or media.file_reference.hex() != m["file_reference"]:
+        raise SystemExit(f"message {m['msg_id']}: media {media!r}, want file reference {m['file_reference']}")
+    with open(m["path"], "rb") as fh:
+        want = fh.read()
+    got = await client.download_media(msg, bytes)
+    if got != want:
+        raise SystemExit(f"message {m['msg_id']}: {len(got)} bytes differ from the {len(want)} expected")
+    print(f"message {m['msg_id']} of {m['peer']} {m['peer_id']}: {len(got)} bytes with the current reference")
 
 
 def main():
@@ -96,6 +129,7 @@ def main():
     p.add_argument("--api-hash", required=True)
     p.add_argument("--transport", default="full", choices=sorted(TRANSPORTS))
     p.add_argument("--files", required=True, help="JSON list of {kind,id,access_hash,file_reference,dc,path,part_kb,range?,expect_error?}")
+    p.add_argument("--messages", default="[]", help="JSON list of {peer: user|channel, peer_id, msg_id, file_reference, path} or {..., expect_empty}")
     p.add_argument("--session", default="", help="a StringSession to resume (auth key included)")
     p.add_argument("--expect-auth-key-not-found", action="store_true")
     p.add_argument("--verbose", action="store_true")
