@@ -247,7 +247,9 @@ pub(crate) async fn write_response(
     io.write_all(head.as_bytes()).await?;
     if !(bodiless || head_only) {
         match side {
-            Some(SideBody::File(file)) if len.is_some_and(|len| len as u64 == file.left()) => send_file(io, file).await?,
+            Some(SideBody::File(file)) if len.is_some_and(|len| len as u64 == file.left()) => {
+                send_file(io, file).await?
+            }
             Some(SideBody::Source(mut source)) => copy_body(&mut source, io, len).await?,
             _ => copy_body(&mut res.take_body(), io, len).await?,
         }

@@ -124,7 +124,11 @@ impl Download {
         if bytes.len() < wanted {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("telegram sent {} bytes at offset {}: the file is shorter than its size", bytes.len(), part.offset),
+                format!(
+                    "telegram sent {} bytes at offset {}: the file is shorter than its size",
+                    bytes.len(),
+                    part.offset
+                ),
             ));
         }
         let from = std::mem::take(&mut self.skip) as usize;
@@ -217,7 +221,10 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
             Next::Refresh if file.borrow().reference != reference => {}
             Next::Refresh if !refreshed => {
                 refreshed = true;
-                let fresh = refresh::fresh_reference(pool, &file.borrow().clone()).await?;
+                // A copy, not a borrow held across the await: another part of this download
+                // may refresh too and write the reference meanwhile.
+                let current = file.borrow().clone();
+                let fresh = refresh::fresh_reference(pool, &current).await?;
                 pool.remember_reference(file.borrow().id, fresh.clone());
                 file.borrow_mut().reference = fresh;
             }
@@ -226,7 +233,11 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
     }
 }
 
-async fn call(conn: &super::conn::Conn, location: enums::InputFileLocation, part: Part) -> Result<Vec<u8>, InvokeError> {
+async fn call(
+    conn: &super::conn::Conn,
+    location: enums::InputFileLocation,
+    part: Part,
+) -> Result<Vec<u8>, InvokeError> {
     let request = functions::upload::GetFile {
         precise: false,
         cdn_supported: false,
@@ -236,6 +247,8 @@ async fn call(conn: &super::conn::Conn, location: enums::InputFileLocation, part
     };
     match conn.invoke(&request, CALL_TIMEOUT).await? {
         enums::upload::File::File(file) => Ok(file.bytes),
-        enums::upload::File::CdnRedirect(_) => Err(InvokeError::Rpc { code: 303, name: "CDN_REDIRECT".into(), value: None }),
+        enums::upload::File::CdnRedirect(_) => {
+            Err(InvokeError::Rpc { code: 303, name: "CDN_REDIRECT".into(), value: None })
+        }
     }
 }

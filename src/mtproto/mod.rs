@@ -6,6 +6,8 @@
 pub(crate) mod conn;
 /// DC addresses: production defaults and overrides (pure).
 pub(crate) mod dc;
+/// One byte range read part by part, with the retries a part needs.
+pub(crate) mod download;
 /// Call errors and the `NAME_123` split (pure).
 pub(crate) mod error;
 /// The auth key handshake as a sans-IO state machine.
@@ -14,15 +16,13 @@ pub(crate) mod handshake;
 pub(crate) mod keys;
 /// `upload.getFile` part plans and the pace under load (pure).
 pub(crate) mod parts;
-/// One byte range read part by part, with the retries a part needs.
-pub(crate) mod download;
+/// A connection's plain side: bounded frame reads, unencrypted calls, the handshake over them.
+pub(crate) mod plain;
 /// What a failed call leads to, and the reconnect backoff (pure).
 pub(crate) mod policy;
 /// The sessions: keys, connections and logins per DC.
 pub(crate) mod pool;
 /// Fresh file references from the message holding the file.
 pub(crate) mod refresh;
-/// A connection's plain side: bounded frame reads, unencrypted calls, the handshake over them.
-pub(crate) mod plain;
 /// Login and `upload.getFile` requests, and reading a planned range.
 pub(crate) mod requests;

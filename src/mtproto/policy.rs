@@ -50,7 +50,9 @@ fn rpc(code: i32, name: &str, value: Option<u32>) -> Next {
             if wait <= MAX_FLOOD_WAIT { Next::Wait(wait) } else { Next::Fail }
         }
         (303, "FILE_MIGRATE" | "NETWORK_MIGRATE", Some(dc)) => i32::try_from(dc).map_or(Next::Fail, Next::Migrate),
-        (401, "AUTH_KEY_UNREGISTERED" | "SESSION_REVOKED" | "SESSION_EXPIRED" | "USER_DEACTIVATED", _) => Next::Authorize,
+        (401, "AUTH_KEY_UNREGISTERED" | "SESSION_REVOKED" | "SESSION_EXPIRED" | "USER_DEACTIVATED", _) => {
+            Next::Authorize
+        }
         (_, "FILE_REFERENCE_EXPIRED" | "FILE_REFERENCE_INVALID", _) => Next::Refresh,
         // Telegram's own trouble (-500 and 500 "internal"), retried like a dropped connection.
         (500 | -500 | -503, _, _) => Next::Reconnect,

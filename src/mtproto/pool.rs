@@ -294,7 +294,8 @@ impl Pool {
         }
         let home = self.dc(self.home().unwrap_or(FIRST_DC))?;
         let home_conn = Box::pin(self.connection(&home)).await?;
-        let exported = home_conn.invoke(&functions::auth::ExportAuthorization { dc_id: state.id }, CALL_TIMEOUT).await?;
+        let exported =
+            home_conn.invoke(&functions::auth::ExportAuthorization { dc_id: state.id }, CALL_TIMEOUT).await?;
         let enums::auth::ExportedAuthorization::Authorization(exported) = exported;
         let import = functions::auth::ImportAuthorization { id: exported.id, bytes: exported.bytes };
         conn.invoke(&requests::init(settings.api_id, import), CALL_TIMEOUT).await?;

@@ -35,13 +35,22 @@ pub(crate) fn init<Q: RemoteCall>(api_id: i32, query: Q) -> functions::InvokeWit
 
 /// Logs the bot in on a fresh auth key (api_id and api_hash from my.telegram.org).
 pub(crate) fn login(api_id: i32, api_hash: &str, bot_token: &str) -> Login {
-    let query =
-        functions::auth::ImportBotAuthorization { flags: 0, api_id, api_hash: api_hash.into(), bot_auth_token: bot_token.into() };
+    let query = functions::auth::ImportBotAuthorization {
+        flags: 0,
+        api_id,
+        api_hash: api_hash.into(),
+        bot_auth_token: bot_token.into(),
+    };
     init(api_id, query)
 }
 
 /// A photo's location: the size `thumb_size` (a letter, e.g. `y` for the largest).
-pub(crate) fn photo(id: i64, access_hash: i64, file_reference: Vec<u8>, thumb_size: String) -> enums::InputFileLocation {
+pub(crate) fn photo(
+    id: i64,
+    access_hash: i64,
+    file_reference: Vec<u8>,
+    thumb_size: String,
+) -> enums::InputFileLocation {
     enums::InputFileLocation::InputPhotoFileLocation(tl::types::InputPhotoFileLocation {
         id,
         access_hash,

@@ -96,7 +96,10 @@ mod tests {
             sub_version: 54,
         });
         let DirectFile(file) = DirectFile::decode(&document, Some((9, 10))).unwrap();
-        assert_eq!((file.dc, file.id, file.access_hash, file.thumb_size, file.source), (4, 77, -5, None, Some((9, 10))));
+        assert_eq!(
+            (file.dc, file.id, file.access_hash, file.thumb_size, file.source),
+            (4, 77, -5, None, Some((9, 10)))
+        );
         assert_eq!(file.reference, vec![1, 2, 3]);
         assert!(matches!(DirectFile::decode("not a file id", None), Err(Undecodable::FileId(_))));
     }

@@ -218,7 +218,9 @@ impl Files {
         if self.0.direct.is_some() {
             match DirectFile::decode(file_id, source) {
                 Ok(file) => return Ok(Opened::Direct(file)),
-                Err(e) => log::warn!("cannot read file {} over MTProto ({e}); asking the Bot API for it", short(file_id)),
+                Err(e) => {
+                    log::warn!("cannot read file {} over MTProto ({e}); asking the Bot API for it", short(file_id))
+                }
             }
         }
         let Some(root) = &self.0.root else {
