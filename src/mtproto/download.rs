@@ -49,6 +49,9 @@ impl RemoteFile {
     }
 }
 
+/// A part call running on the executor: the part's bytes, or why there are none.
+type PartTask = smol::Task<Result<Vec<u8>, InvokeError>>;
+
 /// Bytes `start..=end` of a file, read part by part.
 pub(crate) struct Download {
     pool: Pool,
@@ -59,7 +62,7 @@ pub(crate) struct Download {
     end: u64,
     /// Bytes to drop at the start of the first part (the range starts inside it).
     skip: u64,
-    pending: VecDeque<(Part, smol::Task<Result<Vec<u8>, InvokeError>>)>,
+    pending: VecDeque<(Part, PartTask)>,
     chunk: Vec<u8>,
     pos: usize,
     /// Bytes still to hand on.
