@@ -10,10 +10,10 @@ use crate::harness::{WAIT, World, bytes};
 use crate::support::bot_process::{BotProcess, TempDir};
 
 /// Longest a client program may run.
-const TOOL_DEADLINE: Duration = Duration::from_secs(60);
+pub const TOOL_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The full path of `program`, or a panic naming the Debian package that provides it.
-fn tool(program: &str, package: &str) -> PathBuf {
+pub fn tool(program: &str, package: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()));
     found.flatten().unwrap_or_else(|| {
@@ -22,7 +22,7 @@ fn tool(program: &str, package: &str) -> PathBuf {
 }
 
 /// Runs `cmd` to completion within [`TOOL_DEADLINE`] (killed after it) and returns its output.
-fn run(mut cmd: Command) -> Output {
+pub fn run(mut cmd: Command) -> Output {
     let what = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())

@@ -7,6 +7,8 @@ mod clients;
 mod crash;
 mod deploy;
 mod direct;
+mod direct_clients;
+mod direct_streams;
 mod fairness;
 mod fake_dc;
 mod fake_dc_grammers;

@@ -14,7 +14,7 @@ use crate::support::raw_http::Conn;
 const BIG: usize = 19 * 1024 * 1024;
 
 /// A `streambot_<name>` value from `/metrics`.
-fn metric(addr: SocketAddr, name: &str) -> u64 {
+pub fn metric(addr: SocketAddr, name: &str) -> u64 {
     let res = get(addr, "/metrics");
     assert_eq!(res.status, 200);
     let text = res.text();
@@ -26,7 +26,7 @@ fn metric(addr: SocketAddr, name: &str) -> u64 {
 }
 
 /// Waits until `streambot_<name>` equals `want`; panics with the last value at the deadline.
-fn wait_metric(addr: SocketAddr, name: &str, want: u64) {
+pub fn wait_metric(addr: SocketAddr, name: &str, want: u64) {
     let deadline = Instant::now() + WAIT;
     loop {
         let got = metric(addr, name);

@@ -49,6 +49,9 @@ impl RemoteFile {
     }
 }
 
+/// A part call running on the executor: the part's bytes, or why there are none.
+type PartTask = smol::Task<Result<Vec<u8>, InvokeError>>;
+
 /// Bytes `start..=end` of a file, read part by part.
 pub(crate) struct Download {
     pool: Pool,
@@ -59,7 +62,7 @@ pub(crate) struct Download {
     end: u64,
     /// Bytes to drop at the start of the first part (the range starts inside it).
     skip: u64,
-    pending: VecDeque<(Part, smol::Task<Result<Vec<u8>, InvokeError>>)>,
+    pending: VecDeque<(Part, PartTask)>,
     chunk: Vec<u8>,
     pos: usize,
     /// Bytes still to hand on.
@@ -221,7 +224,10 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
             Next::Refresh if file.borrow().reference != reference => {}
             Next::Refresh if !refreshed => {
                 refreshed = true;
-                let fresh = refresh::fresh_reference(pool, &file.borrow().clone()).await?;
+                // A copy, not a borrow held across the await: another part of this download
+                // may refresh too and write the reference meanwhile.
+                let current = file.borrow().clone();
+                let fresh = refresh::fresh_reference(pool, &current).await?;
                 pool.remember_reference(file.borrow().id, fresh.clone());
                 file.borrow_mut().reference = fresh;
             }

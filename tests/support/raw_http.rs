@@ -61,6 +61,21 @@ pub fn send(addr: SocketAddr, raw: &[u8]) -> io::Result<Response> {
     read_response(&mut reader, is_head_request(raw), false)
 }
 
+/// Sends `raw` on a fresh connection and returns the response head (with an empty body) and a
+/// reader of its Content-Length body bytes (it ends early on an early EOF): for bodies too large
+/// to hold in memory. A response without Content-Length is an error.
+pub fn send_streaming(addr: SocketAddr, raw: &[u8]) -> io::Result<(Response, io::Take<BufReader<TcpStream>>)> {
+    let mut stream = connect(addr)?;
+    stream.write_all(raw)?;
+    stream.flush()?;
+    let mut reader = BufReader::new(stream);
+    let (status, headers) = read_head(&mut reader)?;
+    let resp = Response { status, headers, body: Vec::new() };
+    let len = resp.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let len = len.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Content-Length"))?;
+    Ok((resp, reader.take(len)))
+}
+
 /// A keep-alive connection that carries several requests in turn.
 pub struct Conn {
     reader: BufReader<TcpStream>,
