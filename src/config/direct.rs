@@ -189,6 +189,23 @@ mod tests {
     }
 
     #[test]
+    fn the_env_example_copied_as_it_is_stays_in_cloud_mode_until_the_pair_is_filled_in() {
+        let example = include_str!("../../.env.example");
+        let mut vars: Vec<(String, String)> = dotenvy::from_read_iter(example.as_bytes()).map(Result::unwrap).collect();
+        let c = Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+        assert_eq!((c.mode(), c.direct), (Mode::Cloud, None), "placeholder credentials must not turn direct mode on");
+        for (name, value) in &mut vars {
+            match name.as_str() {
+                "TELEGRAM_API_ID" => *value = "12345".into(),
+                "TELEGRAM_API_HASH" => *value = HASH.into(),
+                _ => {}
+            }
+        }
+        let c = Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+        assert_eq!(c.mode(), Mode::Direct, "the example names both variables");
+    }
+
+    #[test]
     fn direct_mode_links_2000_mb_and_4000_mb_from_premium_senders() {
         let c = config(&[("BOT_TOKEN", "1:abc"), ("TELEGRAM_API_ID", "1"), ("TELEGRAM_API_HASH", HASH)]).unwrap();
         assert_eq!((c.file_size_limit(), c.file_size_limit_for(false)), (DIRECT_FILE_LIMIT, DIRECT_FILE_LIMIT));
