@@ -64,11 +64,10 @@ impl Drop for Entered {
     }
 }
 
-/// What a body reads from: a Bot API file download, a file on our disk, or MTProto parts.
+/// What a body reads from: a Bot API file download or a file on our disk.
 pub enum Upstream {
     Http(http_types::Body),
     File(LocalFile),
-    Direct(DirectBody),
 }
 
 impl AsyncRead for Upstream {
@@ -76,7 +75,6 @@ impl AsyncRead for Upstream {
         match self.get_mut() {
             Upstream::Http(body) => Pin::new(body).poll_read(cx, buf),
             Upstream::File(file) => Pin::new(file).poll_read(cx, buf),
-            Upstream::Direct(body) => Pin::new(body).poll_read(cx, buf),
         }
     }
 }
@@ -88,6 +86,42 @@ pub enum SideBody {
     File(FileBody),
     /// Bytes from Telegram through a buffer.
     Source(ByteSource<Upstream>),
+    /// Direct mode: MTProto parts, handed on as they come (they are their own buffer).
+    Direct(Tracked<DirectBody>),
+}
+
+/// A body that buffers itself, tracked in the stream table and counted in the load.
+pub struct Tracked<R> {
+    inner: R,
+    guard: StreamGuard,
+    _load: Entered,
+}
+
+impl<R> Tracked<R> {
+    pub fn new(inner: R, guard: StreamGuard, load: &Load) -> Tracked<R> {
+        Tracked { inner, guard, _load: load.enter() }
+    }
+}
+
+impl<R: AsyncBufRead + Unpin> AsyncBufRead for Tracked<R> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().inner).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        self.guard.progress(amt as u64, std::time::Instant::now());
+        Pin::new(&mut self.inner).consume(amt);
+    }
+}
+
+impl<R: AsyncBufRead + Unpin> AsyncRead for Tracked<R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        let available = ready!(self.as_mut().poll_fill_buf(cx))?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(n))
+    }
 }
 
 /// A local file's bytes for a response, sent by the connection loop with `sendfile(2)` (or, to a

@@ -251,6 +251,7 @@ pub(crate) async fn write_response(
                 send_file(io, file).await?
             }
             Some(SideBody::Source(mut source)) => copy_body(&mut source, io, len).await?,
+            Some(SideBody::Direct(mut source)) => copy_body(&mut source, io, len).await?,
             _ => copy_body(&mut res.take_body(), io, len).await?,
         }
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use http_types::{Body, Method, Request, Response, StatusCode};
 
 use super::access;
-use super::body::{ByteSource, FileBody, SideBody, Upstream, buffer_plan};
+use super::body::{ByteSource, FileBody, SideBody, Tracked, Upstream, buffer_plan};
 use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
@@ -354,7 +354,7 @@ async fn stream(
             let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
             body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.to_string())))?;
-            (Upstream::Direct(body), 0)
+            return Ok(SideBody::Direct(Tracked::new(body, guard, &load)));
         }
     };
     // Planned after the download started, so concurrent starts see each other.

@@ -82,15 +82,17 @@ pub(crate) struct Pace {
 
 /// The pace for each download when `downloads` run at once. `in_flight` counts the parts a
 /// download holds, the one being sent included, so at 50 ms from the DC one download keeps three
-/// 512 KiB calls in flight (~30 MiB/s) and a hundred hold one 64 KiB part each (~6.4 MiB in all,
-/// the next asked only when the last is sent). Held bytes peak near 4 MiB (4 to 15 downloads).
+/// 512 KiB calls in flight (~30 MiB/s) and a hundred hold one 32 KiB part each (~3.2 MiB in all,
+/// the next asked only when the last is sent). Parts ahead of that share one budget
+/// (`download::PREFETCH_BUDGET`).
 pub(crate) fn pace(downloads: usize) -> Pace {
     let (part, in_flight) = match downloads {
         0..=1 => (512 * 1024, 4),
         2..=3 => (256 * 1024, 4),
         4..=7 => (128 * 1024, 4),
         8..=15 => (128 * 1024, 2),
-        _ => (64 * 1024, 1),
+        16..=31 => (64 * 1024, 1),
+        _ => (32 * 1024, 1),
     };
     Pace { part, in_flight }
 }
@@ -158,8 +160,14 @@ mod tests {
 
     #[test]
     fn the_pace_shrinks_as_downloads_grow() {
-        let table =
-            [(1, 512 * 1024, 4), (2, 256 * 1024, 4), (5, 128 * 1024, 4), (10, 128 * 1024, 2), (100, 64 * 1024, 1)];
+        let table = [
+            (1, 512 * 1024, 4),
+            (2, 256 * 1024, 4),
+            (5, 128 * 1024, 4),
+            (10, 128 * 1024, 2),
+            (20, 64 * 1024, 1),
+            (100, 32 * 1024, 1),
+        ];
         for (downloads, part, in_flight) in table {
             assert_eq!(pace(downloads), Pace { part, in_flight }, "{downloads} downloads");
             assert!(plan(0, 0, part).is_ok());

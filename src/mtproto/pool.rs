@@ -76,6 +76,8 @@ struct Inner {
     dcs: RefCell<Vec<Rc<DcState>>>,
     references: RefCell<VecDeque<(i64, Vec<u8>)>>,
     downloads: Cell<usize>,
+    /// Bytes of parts asked for and not yet handed on, all downloads together.
+    reserved: Cell<u64>,
 }
 
 /// One DC: its key, its connection, whether the key is logged in, and its limits.
@@ -107,6 +109,7 @@ impl Pool {
             dcs: RefCell::new(Vec::with_capacity(MAX_DCS)),
             references: RefCell::new(VecDeque::with_capacity(MAX_REFERENCES)),
             downloads: Cell::new(0),
+            reserved: Cell::new(0),
         }));
         for (dc, key) in &pool.0.settings.stored_keys {
             if let Ok(state) = pool.dc(*dc) {
@@ -140,6 +143,17 @@ impl Pool {
     pub(crate) fn enter(&self) -> Running {
         self.0.downloads.set(self.0.downloads.get() + 1);
         Running(self.clone())
+    }
+
+    /// Bytes of parts in flight or waiting to be handed on.
+    pub(crate) fn reserved(&self) -> u64 {
+        self.0.reserved.get()
+    }
+
+    /// Counts `bytes` of a part until the returned value drops.
+    pub(crate) fn reserve(&self, bytes: u64) -> Reserved {
+        self.0.reserved.set(self.0.reserved.get() + bytes);
+        Reserved(self.clone(), bytes)
     }
 
     /// Open connections (for `/memory`).
@@ -406,6 +420,16 @@ impl DcState {
 
     pub(crate) fn touch(&self) {
         self.last_call.set(Instant::now());
+    }
+}
+
+/// One part's bytes counted in the pool while it lives.
+pub(crate) struct Reserved(Pool, u64);
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let reserved = &self.0.0.reserved;
+        reserved.set(reserved.get().saturating_sub(self.1));
     }
 }
 

@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_lite::io::AsyncRead;
+use futures_lite::io::{AsyncBufRead, AsyncRead};
 
 use super::file_id::{self, FileClass, FileLocation, PhotoSizeInfo, PhotoSource};
 use crate::mtproto::download::{Download, RemoteFile};
@@ -77,6 +77,17 @@ impl DirectBody {
 impl AsyncRead for DirectBody {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+/// The parts themselves are the buffer: no copy into another one.
+impl AsyncBufRead for DirectBody {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().0).poll_fill_buf(cx)
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        Pin::new(&mut self.0).consume(amt);
     }
 }
 
