@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Direct mode (file bytes over MTProto) against fake Telegram DCs on "another host": the DCs run in
-# their own network namespace behind a veth pair with `tc netem delay` on both ends (DELAY_MS each
-# way, default 25: a 50 ms round trip, like a European home line to DC 2 or 4), and the viewer
-# (curl) in a second namespace, so every byte crosses a real network path. Reports, as medians of
+# their own network namespace behind a veth pair and a delay line (examples/delay_line.rs: every
+# chunk held DELAY_MS each way, default 25: a 50 ms round trip, like a European home line to DC 2
+# or 4; a relay because this kernel has no `netem` qdisc), and the viewer (curl) in a second
+# namespace, so every byte crosses a real network path. Reports, as medians of
 # ROUNDS with min-max: time to first byte of a 1 MiB range at a random offset (warm session), one
 # download's throughput, eight at once (aggregate), the bot's CPU seconds per GiB (AES-IGE
 # decryption included) and its RSS. The fake DCs (examples/fake_dc.rs) share the machine's cores.
@@ -23,9 +24,10 @@ NS_VIEW=sbview$$
 
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
 if [ -z "${STREAMBOT_BIN:-}" ]; then cargo build --release --quiet; fi
-cargo build --release --quiet --example fake_dc
+cargo build --release --quiet --example fake_dc --example delay_line
 BIN=${STREAMBOT_BIN:-$ROOT/target/release/streambot}
 FAKE_DC=$ROOT/target/release/examples/fake_dc
+DELAY_LINE=$ROOT/target/release/examples/delay_line
 
 WORK=$(mktemp -d /tmp/streambot-direct.XXXXXX)
 PIDS=()
@@ -52,22 +54,23 @@ pair() { # namespace host-if ns-if host-addr ns-addr
 }
 pair "$NS_DC" sbd0$$ sbd1$$ 10.231.0.1 10.231.0.2
 pair "$NS_VIEW" sbv0$$ sbv1$$ 10.231.1.1 10.231.1.2
-# netem's default queue (1000 packets) is below the bandwidth-delay product of a fast link at
-# 25 ms each way, and would drop packets that the delay alone would not.
-tc qdisc add dev sbd0$$ root netem delay "${DELAY_MS}ms" limit 100000
-ip netns exec "$NS_DC" tc qdisc add dev sbd1$$ root netem delay "${DELAY_MS}ms" limit 100000
-
-ip netns exec "$NS_DC" "$FAKE_DC" --listen 10.231.0.2 --dcs 2,4 --token 1:bench --size "$SIZE" >"$WORK/dc.out" 2>"$WORK/dc.err" &
+ip netns exec "$NS_DC" "$FAKE_DC" --listen 127.0.0.1 --dcs 2,4 --token 1:bench --size "$SIZE" >"$WORK/dc.out" 2>"$WORK/dc.err" &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q file_id "$WORK/dc.out" 2>/dev/null && break; sleep 0.1; done
 field() { python3 -c "import json,sys
 for line in open('$WORK/dc.out'):
     o = json.loads(line)
-    if all(str(o.get(k)) == v for k, v in [p.split('=') for p in sys.argv[2:]]): print(o[sys.argv[1]]); break" "$@"; }
+    if sys.argv[1] in o and all(str(o.get(k)) == v for k, v in [p.split('=') for p in sys.argv[2:]]):
+        print(o[sys.argv[1]]); break" "$@"; }
 FILE_ID=$(field file_id)
 KEY=$(field server_key dc=2)
-DCS="2=10.231.0.2:$(field port dc=2),4=10.231.0.2:$(field port dc=4)"
 [ -n "$FILE_ID" ] || { echo "the fake DC printed no file" >&2; cat "$WORK/dc.err" >&2; exit 1; }
+# The bot reaches DC n at 10.231.0.2:2440n, through the delay line to the fake's port.
+for dc in 2 4; do
+    ip netns exec "$NS_DC" "$DELAY_LINE" "10.231.0.2:2440$dc" "127.0.0.1:$(field port dc=$dc)" "$DELAY_MS" &
+    PIDS+=($!)
+done
+DCS="2=10.231.0.2:24402,4=10.231.0.2:24404"
 
 FILE_ID=$FILE_ID FILE_SIZE=$SIZE python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" - >"$WORK/fake.out" 2>"$WORK/fake.err" &
 PIDS+=($!)
@@ -124,7 +127,7 @@ read -r ONE_MIBS ONE_MIN ONE_MAX ONE_CPU ONE_CPU_MIN ONE_CPU_MAX ONE_RSS < <(rep
 read -r EIGHT_MIBS EIGHT_MIN EIGHT_MAX EIGHT_CPU EIGHT_CPU_MIN EIGHT_CPU_MAX EIGHT_RSS < <(report 8)
 read -r TTFB_MED TTFB_MIN TTFB_MAX <<<"$TTFB"
 
-printf 'direct mode, %s MiB file, %s ms each way, %s rounds (median, min-max)\n' "$SIZE_MIB" "$DELAY_MS" "$ROUNDS"
+printf 'direct mode, %s MiB file, %s ms each way (delay line), %s rounds (median, min-max)\n' "$SIZE_MIB" "$DELAY_MS" "$ROUNDS"
 printf '  first byte of a 1 MiB range  %.0f ms (%.0f-%.0f)\n' "$(echo "$TTFB_MED*1000" | bc)" "$(echo "$TTFB_MIN*1000" | bc)" "$(echo "$TTFB_MAX*1000" | bc)"
 printf '  1 download   %s MiB/s (%s-%s), %s CPU s/GiB (%s-%s), peak RSS %s KiB\n' "$ONE_MIBS" "$ONE_MIN" "$ONE_MAX" "$ONE_CPU" "$ONE_CPU_MIN" "$ONE_CPU_MAX" "$ONE_RSS"
 printf '  8 downloads  %s MiB/s in all (%s-%s), %s CPU s/GiB (%s-%s), peak RSS %s KiB\n' "$EIGHT_MIBS" "$EIGHT_MIN" "$EIGHT_MAX" "$EIGHT_CPU" "$EIGHT_CPU_MIN" "$EIGHT_CPU_MAX" "$EIGHT_RSS"
