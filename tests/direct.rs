@@ -26,6 +26,17 @@ impl DirectWorld {
         DirectWorld { world: World::new(tag), dc: FakeDc::start_dcs(crate::harness::TOKEN, &[2, 4]) }
     }
 
+    /// The bot's environment in direct mode, its DCs pointed at the fakes.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let dcs = format!("2=127.0.0.1:{},4=127.0.0.1:{}", self.dc.port(2), self.dc.port(4));
+        self.world.env(&[
+            ("TELEGRAM_API_ID", API_ID),
+            ("TELEGRAM_API_HASH", API_HASH),
+            ("TELEGRAM_SERVER_KEY", PUBLIC_KEY_PATH),
+            ("TELEGRAM_DC_ADDRESS", &dcs),
+        ])
+    }
+
     /// The bot in direct mode, its DCs pointed at the fakes.
     pub fn start_bot(&self, extra: &[(&str, &str)]) -> BotProcess {
         let dcs = format!("2=127.0.0.1:{},4=127.0.0.1:{}", self.dc.port(2), self.dc.port(4));
@@ -173,6 +184,34 @@ fn auth_keys_and_the_login_survive_a_restart() {
     assert_eq!(w.dc.handshakes(2), 1, "the stored key was used again");
     let logins = w.dc.methods().iter().filter(|(_, m)| m == "auth.importBotAuthorization").count();
     assert_eq!(logins, 1, "the stored login was used again: {:?}", w.dc.methods());
+}
+
+#[test]
+fn check_logs_in_over_mtproto_and_keeps_the_key_for_the_bot() {
+    let w = DirectWorld::new("direct-check");
+    w.dc.set_home_dc(4);
+    let check = BotProcess::spawn_raw(&["--check"], &w.env());
+    let status = check.wait_exit(Duration::from_secs(20)).expect("--check ends");
+    assert!(status.success(), "{}", check.output());
+    assert!(check.output().contains("home DC 4"), "{}", check.output());
+    // The bot starts on the keys --check made: no new handshake on DC 4.
+    let handshakes = w.dc.handshakes(4);
+    let data = bytes(70_000, 1);
+    let file = w.dc.add_document(4, data.clone());
+    let bot = w.start_bot(&[]);
+    let token = w.link_for(&file, "a.bin");
+    assert_eq!(get(bot.addr(), &format!("/dl/{token}")).body, data);
+    assert_eq!(w.dc.handshakes(4), handshakes);
+}
+
+#[test]
+fn check_fails_and_says_why_when_the_mtproto_login_is_refused() {
+    // DCs that know another bot: the login answers ACCESS_TOKEN_INVALID.
+    let w = DirectWorld { world: World::new("direct-check-refused"), dc: FakeDc::start_dcs("999:other", &[2, 4]) };
+    let check = BotProcess::spawn_raw(&["--check"], &w.env());
+    let status = check.wait_exit(Duration::from_secs(20)).expect("--check ends");
+    assert!(!status.success(), "{}", check.output());
+    assert!(check.output().contains("refused the MTProto login with BOT_TOKEN"), "{}", check.output());
 }
 
 #[test]
