@@ -82,8 +82,8 @@ pub(crate) struct Pace {
 
 /// The pace for each download when `downloads` run at once. `in_flight` counts the parts a
 /// download holds, the one being sent included, so at 50 ms from the DC one download keeps three
-/// 512 KiB calls in flight (~30 MiB/s) and a hundred hold one 32 KiB part each (~3.2 MiB in all,
-/// the next asked only when the last is sent). Parts ahead of that share one budget
+/// 512 KiB calls in flight (~30 MiB/s) and a hundred hold one 16 KiB part each (~1.6 MiB in all,
+/// the next asked only when the last is sent; 320 KB/s each at 50 ms, a video's rate). Parts ahead of that share one budget
 /// (`download::PREFETCH_BUDGET`).
 pub(crate) fn pace(downloads: usize) -> Pace {
     let (part, in_flight) = match downloads {
@@ -92,7 +92,8 @@ pub(crate) fn pace(downloads: usize) -> Pace {
         4..=7 => (128 * 1024, 4),
         8..=15 => (128 * 1024, 2),
         16..=31 => (64 * 1024, 1),
-        _ => (32 * 1024, 1),
+        32..=63 => (32 * 1024, 1),
+        _ => (16 * 1024, 1),
     };
     Pace { part, in_flight }
 }
