@@ -167,7 +167,8 @@ mod tests {
             (5, 128 * 1024, 4),
             (10, 128 * 1024, 2),
             (20, 64 * 1024, 1),
-            (100, 32 * 1024, 1),
+            (40, 32 * 1024, 1),
+            (100, 16 * 1024, 1),
         ];
         for (downloads, part, in_flight) in table {
             assert_eq!(pace(downloads), Pace { part, in_flight }, "{downloads} downloads");
