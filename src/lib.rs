@@ -10,6 +10,8 @@ pub(crate) mod app;
 pub(crate) mod bandwidth;
 /// Commands, update handlers and file intake.
 pub(crate) mod bot;
+/// `poll_read` for readers that are their own buffer (pure).
+pub(crate) mod buffered;
 /// Environment (+ `.env`) to a validated `Config`.
 pub mod config;
 /// The hot paths, as plain functions for the criterion benches in `benches/`.

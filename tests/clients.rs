@@ -98,29 +98,22 @@ fn aria2c_with_four_connections_gets_the_same_checksum() {
     let data = bytes(12 * 1024 * 1024 + 5, 52);
     let (_world, bot, token, _files) = local_link("aria2", &data, "a.bin", "application/octet-stream");
     let out_dir = TempDir::new("aria2-out");
-    let mut cmd = Command::new(aria2c);
-    cmd.args([
-        "-x4",
-        "-s4",
-        "-k1M",
-        "--min-split-size=1M",
-        // Slow enough that the first connection cannot finish before the others start.
-        "--max-download-limit=6M",
-        "--allow-overwrite=true",
-        "--file-allocation=none",
-        "--console-log-level=info",
-        "--summary-interval=0",
-        "--check-certificate=false",
-        &format!("--checksum=sha-256={}", sha256_hex(&data)),
-        "-d",
-        out_dir.path().to_str().unwrap(),
-        "-o",
-        "a.bin",
-        &format!("{}/dl/{token}", bot.base_url()),
-    ]);
-    let out = run(cmd);
+    let url = format!("{}/dl/{token}", bot.base_url());
+    let checksum = format!("--checksum=sha-256={}", sha256_hex(&data));
+    aria2c_x4(&aria2c, &url, &out_dir, "a.bin", "6M", &["--check-certificate=false", &checksum]);
     let got = std::fs::read(out_dir.path().join("a.bin")).unwrap();
     assert_eq!(sha256_hex(&got), sha256_hex(&data));
+}
+
+/// Downloads `url` with aria2c over four connections into `out_dir/name`, at most `limit` per
+/// second (slow enough that the first connection cannot finish before the others start), and
+/// checks that the bot answered at least three of them with a range.
+pub fn aria2c_x4(aria2c: &std::path::Path, url: &str, out_dir: &TempDir, name: &str, limit: &str, extra: &[&str]) {
+    let mut cmd = Command::new(aria2c);
+    cmd.args(["-x4", "-s4", "-k1M", "--min-split-size=1M", &format!("--max-download-limit={limit}")]);
+    cmd.args(["--allow-overwrite=true", "--file-allocation=none", "--console-log-level=info", "--summary-interval=0"]);
+    cmd.args(extra).args(["-d", out_dir.path().to_str().unwrap(), "-o", name, url]);
+    let out = run(cmd);
     // aria2c's own log shows each connection's answer (ours dedupes identical debug lines).
     let log = String::from_utf8_lossy(&out.stdout);
     let ranged = log.matches("content-range: bytes ").count();

@@ -115,12 +115,8 @@ impl<R: AsyncBufRead + Unpin> AsyncBufRead for Tracked<R> {
 }
 
 impl<R: AsyncBufRead + Unpin> AsyncRead for Tracked<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
-        let available = ready!(self.as_mut().poll_fill_buf(cx))?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Poll::Ready(Ok(n))
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        crate::buffered::poll_read(self, cx, out)
     }
 }
 
@@ -263,12 +259,8 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for ByteSource<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for ByteSource<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
-        let available = ready!(self.as_mut().poll_fill_buf(cx))?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Poll::Ready(Ok(n))
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
+        crate::buffered::poll_read(self, cx, out)
     }
 }
 
