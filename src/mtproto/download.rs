@@ -12,7 +12,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use futures_lite::io::{AsyncBufRead, AsyncRead};
-use grammers_tl_types::{enums, functions};
+use grammers_tl_types::enums;
 
 use super::error::InvokeError;
 use super::parts::{self, MIN_PART, Part};
@@ -203,7 +203,7 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
             match conn {
                 Ok(conn) => {
                     state.touch();
-                    let result = call(&conn, location, part).await;
+                    let result = requests::get_part(&conn, &location, part, CALL_TIMEOUT).await;
                     state.after_call(&conn, &result);
                     result
                 }
@@ -240,26 +240,6 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
                 file.borrow_mut().reference = fresh;
             }
             _ => return Err(error),
-        }
-    }
-}
-
-async fn call(
-    conn: &super::conn::Conn,
-    location: enums::InputFileLocation,
-    part: Part,
-) -> Result<Vec<u8>, InvokeError> {
-    let request = functions::upload::GetFile {
-        precise: false,
-        cdn_supported: false,
-        location,
-        offset: part.offset as i64,
-        limit: part.limit as i32,
-    };
-    match conn.invoke(&request, CALL_TIMEOUT).await? {
-        enums::upload::File::File(file) => Ok(file.bytes),
-        enums::upload::File::CdnRedirect(_) => {
-            Err(InvokeError::Rpc { code: 303, name: "CDN_REDIRECT".into(), value: None })
         }
     }
 }

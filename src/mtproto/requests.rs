@@ -102,7 +102,8 @@ pub(crate) async fn read_parts(
     Ok(())
 }
 
-async fn get_part(
+/// One `upload.getFile` call: the part's bytes (fewer than asked at the end of the file).
+pub(crate) async fn get_part(
     conn: &Conn,
     location: &enums::InputFileLocation,
     part: Part,
