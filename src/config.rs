@@ -22,6 +22,7 @@ pub const DIRECT_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
 pub const PREMIUM_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
 mod direct;
+mod suggest;
 mod table;
 
 pub use direct::DirectConfig;
@@ -205,6 +206,31 @@ fn strong_secret(secret: &str) -> bool {
     bytes.len() >= MIN_SECRET_LEN && classes >= 2 && distinct >= 8
 }
 
+/// Loads `.env` from the working directory into the environment, if there is one (variables
+/// already set win).
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    // A missing .env is normal; a malformed one is reported by name.
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(_) => {
+            Err(ConfigError { variable: ".env", value: Some("./.env".into()), expected: "KEY=value lines".into() })
+        }
+    }
+}
+
+/// `BIND_ADDRESS` and `PORT` alone (`--healthcheck` needs nothing else, not even `BOT_TOKEN`).
+pub fn listen_address(get: impl Fn(&str) -> Option<String>) -> Result<(IpAddr, u16), ConfigError> {
+    let vars = Lookup(get);
+    Ok((vars.value("BIND_ADDRESS")?, vars.value("PORT")?))
+}
+
+/// One line per variable in the environment (`.env` included once loaded) that looks like a
+/// misspelling of one of ours, naming the closest; at most [`suggest::MAX_WARNINGS`].
+pub fn misspelt_variables() -> Vec<String> {
+    suggest::warnings(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))
+}
+
 /// A channel id (`-1001234567890`) or `@username` (5-32 letters, digits, underscores).
 fn channel(v: &str) -> Option<String> {
     if v.parse::<i64>().is_ok() {
@@ -219,18 +245,7 @@ impl Config {
     /// Reads the process environment, after loading `.env` from the working directory if present
     /// (real environment variables win).
     pub fn from_env() -> Result<Config, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by name.
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(_) => {
-                return Err(ConfigError {
-                    variable: ".env",
-                    value: Some("./.env".into()),
-                    expected: "KEY=value lines".into(),
-                });
-            }
-        }
+        load_dotenv()?;
         Config::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -239,7 +254,9 @@ impl Config {
         let vars = Lookup(get);
         let bot_token = vars.set("BOT_TOKEN").ok_or_else(|| vars.error("BOT_TOKEN", None))?;
         if !valid_token(&bot_token) {
-            return Err(vars.error("BOT_TOKEN", Some(mask_token(&bot_token))));
+            let mut err = vars.error("BOT_TOKEN", Some(mask_token(&bot_token)));
+            err.expected = format!("{}{}", err.expected, token_hint(&bot_token)).into();
+            return Err(err);
         }
         let link_secret = vars.set("LINK_SECRET");
         if link_secret.as_ref().is_some_and(|s| !strong_secret(s)) {
@@ -395,6 +412,23 @@ fn admins(list: &str) -> Option<Vec<u64>> {
     list.split([' ', ',']).filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect()
 }
 
+/// What is wrong with a token `valid_token` refused, as the end of the error's "expected".
+fn token_hint(token: &str) -> &'static str {
+    let quoted = |q: char| token.starts_with(q) || token.ends_with(q);
+    let lower = token.to_ascii_lowercase();
+    if quoted('"') || quoted('\'') {
+        "; remove the quotes around it (BOT_TOKEN=<digits>:<secret>, no quotes)"
+    } else if lower.starts_with("bot") && token[3..].starts_with(|c: char| c.is_ascii_digit()) {
+        "; remove the 'bot' in front: it belongs in Bot API URLs (https://api.telegram.org/bot<token>/), not in BOT_TOKEN"
+    } else if token.contains(char::is_whitespace) {
+        "; it has a space in it: copy it again from @BotFather, in one piece"
+    } else if !token.contains(':') {
+        "; it has no ':' between the bot id and the secret: copy the whole token from @BotFather"
+    } else {
+        ""
+    }
+}
+
 fn valid_token(token: &str) -> bool {
     match token.split_once(':') {
         Some((id, secret)) => {
@@ -426,7 +460,36 @@ mod tests {
     #[test]
     fn malformed_token_is_masked_in_the_error() {
         let err = config(&[("BOT_TOKEN", "12345:sec ret")]).unwrap_err();
-        assert_eq!(err.to_string(), "invalid BOT_TOKEN '12345:***': expected <digits>:<secret> as given by @BotFather");
+        assert_eq!(
+            err.to_string(),
+            "invalid BOT_TOKEN '12345:***': expected <digits>:<secret> as given by @BotFather; it has a space in it: copy it again from @BotFather, in one piece"
+        );
+    }
+
+    #[test]
+    fn a_refused_token_says_what_is_wrong_with_it() {
+        for (token, hint) in [
+            ("bot123:ABC", "remove the 'bot' in front"),
+            ("BOT123:ABC", "remove the 'bot' in front"),
+            ("\"123:ABC\"", "remove the quotes"),
+            ("'123:ABC'", "remove the quotes"),
+            ("123:AB C", "has a space in it"),
+            ("123ABC", "has no ':'"),
+        ] {
+            let err = config(&[("BOT_TOKEN", token)]).unwrap_err().to_string();
+            assert!(err.starts_with("invalid BOT_TOKEN '"), "{err}");
+            assert!(err.contains(hint), "{token}: {err}");
+            assert!(!err.contains("ABC"), "the secret is never echoed: {err}");
+        }
+        let err = config(&[("BOT_TOKEN", "123:A*C")]).unwrap_err().to_string();
+        assert!(err.ends_with("as given by @BotFather"), "no hint when none fits: {err}");
+    }
+
+    #[test]
+    fn the_listen_address_needs_no_token() {
+        let get = |n: &str| (n == "PORT").then(|| "9000".to_owned());
+        assert_eq!(listen_address(get).unwrap(), ("0.0.0.0".parse().unwrap(), 9000));
+        assert_eq!(listen_address(|n| (n == "PORT").then(|| "x".into())).unwrap_err().variable, "PORT");
     }
 
     #[test]
