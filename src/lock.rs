@@ -39,7 +39,12 @@ impl fmt::Display for LockError {
             LockError::Held { path, pid: None } => {
                 write!(f, "another process holds {}: is another streambot running on this DATA_DIR?", path.display())
             }
-            LockError::Io { path, error } => write!(f, "cannot lock {}: {error}", path.display()),
+            LockError::Io { path, error } => write!(
+                f,
+                "cannot use DATA_DIR {}: cannot lock {}: {error} (the user the bot runs as must own DATA_DIR or be allowed to write in it: chown or chmod it, or set DATA_DIR to a directory it can write)",
+                path.parent().unwrap_or(path).display(),
+                path.display()
+            ),
         }
     }
 }

@@ -8,12 +8,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use smol::LocalExecutor;
-use streambot::config::{Config, VARIABLES};
+use streambot::config::{self, Config, VARIABLES};
 use streambot::{logger, run};
 
 fn help() -> String {
     let mut out = format!(
-        "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --healthcheck | --version | --help]\n\nOPTIONS:\n    --check        validate the configuration, call getMe, print the bot's username and exit\n    --healthcheck  GET /health of the running bot on BIND_ADDRESS/PORT; exit 0 on 200, else 1\n    --version      print the version and exit\n    --help         print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
+        "streambot {}\nTurns files sent to a Telegram bot into HTTP download links.\n\nUSAGE:\n    streambot [--check | --healthcheck | --version | --help]\n\nOPTIONS:\n    --check        validate the configuration, DATA_DIR, PORT and getMe, print what the bot would run with; exit 2 if it could not start\n    --healthcheck  GET /health of the running bot on BIND_ADDRESS/PORT (reads nothing else); exit 0 on 200, else 1\n    --version      print the version and exit\n    --help         print this help and exit\n\nENVIRONMENT (also read from ./.env):\n",
         streambot::version()
     );
     for v in VARIABLES {
@@ -24,13 +24,23 @@ fn help() -> String {
 
 /// `--healthcheck`: a scratch image has no curl, so the binary asks its own `/health` (blocking
 /// std I/O, 5 s deadlines). A wildcard bind address is reached on loopback.
-fn healthcheck(config: &Config) -> ExitCode {
-    let ip = match config.bind_address {
+fn healthcheck() -> ExitCode {
+    // Only the address: a probe must not fail over BOT_TOKEN or any other variable.
+    let address = config::load_dotenv().and_then(|()| config::listen_address(|name| std::env::var(name).ok()));
+    let (bind_address, port) = match address {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            // Docker reserves exit code 2 of a HEALTHCHECK; unhealthy is 1.
+            return ExitCode::FAILURE;
+        }
+    };
+    let ip = match bind_address {
         ip if ip.is_unspecified() && ip.is_ipv6() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         ip => ip,
     };
-    let addr = SocketAddr::new(ip, config.port);
+    let addr = SocketAddr::new(ip, port);
     match health_status(addr) {
         Ok(200) => ExitCode::SUCCESS,
         Ok(status) => {
@@ -85,23 +95,25 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if arg.as_deref() == Some("--healthcheck") {
+        return healthcheck();
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
-            // Docker reserves exit code 2 of a HEALTHCHECK; unhealthy is 1.
-            return ExitCode::from(if arg.as_deref() == Some("--healthcheck") { 1 } else { 2 });
+            return ExitCode::from(2);
         }
     };
-    if arg.as_deref() == Some("--healthcheck") {
-        return healthcheck(&config);
-    }
     let sink = config.log_file.clone().map(|path| logger::FileSink { path, max_bytes: config.log_file_max_bytes });
     if let Err(e) = logger::init(sink) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
     streambot::panics::install_hook();
+    for warning in config::misspelt_variables() {
+        log::warn!("{warning}");
+    }
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
         return match smol::block_on(ex.run(run::check(&config, &ex))) {
@@ -111,7 +123,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::FAILURE
+                ExitCode::from(e.exit_code())
             }
         };
     }
@@ -120,8 +132,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
-            // A second instance on the same DATA_DIR is a usage error, like a bad variable.
-            if matches!(e, run::StartError::Locked(_)) { ExitCode::from(2) } else { ExitCode::FAILURE }
+            // A second instance on the same DATA_DIR or a port in use is a configuration
+            // error, like a bad variable: systemd does not restart on 2.
+            ExitCode::from(e.exit_code())
         }
     }
 }

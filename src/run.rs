@@ -45,6 +45,27 @@ pub enum StartError {
     LocalFiles(std::path::PathBuf, std::io::Error),
     /// Direct mode cannot log in over MTProto (`--check`).
     Direct(String),
+    /// `DATA_DIR` cannot be created or written (`--check`).
+    DataDir(std::path::PathBuf, String),
+}
+
+impl StartError {
+    /// The process exit code: 2 for a configuration a restart cannot fix (systemd's
+    /// `RestartPreventExitStatus=2` stops retrying), 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Locked(_) | StartError::DataDir(..) => 2,
+            StartError::Bind(_, e) if bind_is_configuration(e) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A port taken, an address not on this host, or a privileged port: another PORT/BIND_ADDRESS
+/// fixes it, waiting does not.
+fn bind_is_configuration(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{AddrInUse, AddrNotAvailable, PermissionDenied};
+    matches!(e.kind(), AddrInUse | AddrNotAvailable | PermissionDenied)
 }
 
 impl fmt::Display for StartError {
@@ -67,7 +88,18 @@ impl fmt::Display for StartError {
             StartError::CaFile(path, e) => {
                 write!(f, "invalid TELEGRAM_CA_FILE '{}': {e} (expected a PEM file of CA certificates)", path.display())
             }
+            StartError::Bind(addr, e) if e.kind() == std::io::ErrorKind::AddrInUse => write!(
+                f,
+                "PORT {} is already in use on BIND_ADDRESS {}: stop what listens there, or set PORT to a free port ({e})",
+                addr.port(),
+                addr.ip()
+            ),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
+            StartError::DataDir(dir, e) => write!(
+                f,
+                "DATA_DIR {} is not writable: {e} (the user the bot runs as must own it or be allowed to write in it: chown or chmod it, or set DATA_DIR to a directory it can write)",
+                dir.display()
+            ),
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Locked(e) => write!(f, "{e}"),
             StartError::Direct(e) => write!(f, "direct mode: {e}"),
@@ -86,16 +118,28 @@ impl std::error::Error for StartError {}
 
 /// `--check`: validates the token against Telegram and says what the bot would run with.
 pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<String, StartError> {
+    let _lock = preflight(config)?;
     let api = transport(config)?;
     let me = api.get_me().await.map_err(StartError::Telegram)?;
     let username = me.result.username.unwrap_or(me.result.first_name);
-    let mut report = check_report(config, &username, data_dir_writable(&config.data_dir));
+    let mut report = check_report(config, &username, Ok(()));
     match crate::sessions::check(config, ex).await {
         Ok(Some(home)) => report.push_str(&format!("  MTProto        logged in as the bot, home DC {home}\n")),
         Ok(None) => {}
         Err(e) => return Err(StartError::Direct(e)),
     }
     Ok(report)
+}
+
+/// What would stop `run` before Telegram is asked: `DATA_DIR` writable and not locked by a
+/// running instance, `PORT` free on `BIND_ADDRESS` (bound and let go at once). The lock is
+/// held until the returned guard drops.
+fn preflight(config: &Config) -> Result<DataLock, StartError> {
+    data_dir_writable(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    let lock = DataLock::take(&config.data_dir).map_err(StartError::Locked)?;
+    let addr = SocketAddr::new(config.bind_address, config.port);
+    std::net::TcpListener::bind(addr).map_err(|e| StartError::Bind(addr, e))?;
+    Ok(lock)
 }
 
 /// The Bot API client, trusting `TELEGRAM_CA_FILE` besides the bundled roots.
@@ -454,6 +498,32 @@ mod tests {
         let mut all = vec![("BOT_TOKEN", "1:abc")];
         all.extend_from_slice(vars);
         Config::from_lookup(|n| all.iter().rev().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn check_refuses_a_data_dir_it_cannot_create_naming_data_dir_and_the_fix() {
+        let file = std::env::temp_dir().join(format!("streambot-notadir-{}", std::process::id()));
+        std::fs::write(&file, b"a file, not a directory").unwrap();
+        let dir = file.join("data");
+        let err = preflight(&config(&[("DATA_DIR", dir.to_str().unwrap()), ("PORT", "0")])).unwrap_err();
+        let _ = std::fs::remove_file(&file);
+        let text = err.to_string();
+        assert_eq!(err.exit_code(), 2, "{text}");
+        assert!(text.starts_with(&format!("DATA_DIR {} is not writable", dir.display())), "{text}");
+        assert!(text.contains("chown or chmod"), "{text}");
+    }
+
+    #[test]
+    fn a_port_in_use_is_a_configuration_error_naming_port_and_bind_address() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port().to_string();
+        let dir = std::env::temp_dir().join(format!("streambot-portcheck-{}", std::process::id()));
+        let c = config(&[("DATA_DIR", dir.to_str().unwrap()), ("PORT", &port), ("BIND_ADDRESS", "127.0.0.1")]);
+        let err = preflight(&c).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = err.to_string();
+        assert_eq!(err.exit_code(), 2, "{text}");
+        assert!(text.starts_with(&format!("PORT {port} is already in use on BIND_ADDRESS 127.0.0.1")), "{text}");
     }
 
     #[test]

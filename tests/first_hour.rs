@@ -103,3 +103,61 @@ fn a_token_telegram_rejects_still_stops_the_bot_at_once_with_a_clear_line() {
     assert_eq!(status.code(), Some(1), "{}", bot.output());
     assert!(bot.output().contains("telegram rejected BOT_TOKEN (401 Unauthorized)"), "{}", bot.output());
 }
+
+#[test]
+fn check_exits_2_when_the_port_is_taken_or_another_instance_holds_data_dir() {
+    let world = World::new("check-preflight");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let check = BotProcess::spawn_raw(&["--check"], &world.env(&[("PORT", &port)]));
+    let status = check.wait_exit(WAIT).expect("--check exits");
+    assert_eq!(status.code(), Some(2), "{}", check.output());
+    let said = format!("PORT {port} is already in use on BIND_ADDRESS 127.0.0.1");
+    assert!(check.output().contains(&said) && !check.output().contains("ok: @"), "{}", check.output());
+    drop(taken);
+    let first = world.start_bot(&[]);
+    let check = BotProcess::spawn_raw(&["--check"], &world.env(&[]));
+    let status = check.wait_exit(WAIT).expect("--check exits");
+    assert_eq!(status.code(), Some(2), "{}", check.output());
+    assert!(check.output().contains(&format!("pid {}", first.pid())), "{}", check.output());
+}
+
+#[test]
+fn a_port_in_use_at_start_exits_2_naming_port_and_bind_address() {
+    let world = World::new("port-taken");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let bot = BotProcess::spawn_raw(&[], &world.env(&[("PORT", &port)]));
+    let status = bot.wait_exit(WAIT).expect("the bot exits");
+    assert_eq!(status.code(), Some(2), "{}", bot.output());
+    let said = format!("PORT {port} is already in use on BIND_ADDRESS 127.0.0.1");
+    assert!(bot.output().contains(&said), "{}", bot.output());
+}
+
+#[test]
+fn healthcheck_needs_only_the_address_not_a_token_or_a_valid_config() {
+    let world = World::new("health-only");
+    let bot = world.start_bot(&[]);
+    let port = bot.addr().port().to_string();
+    let env = [("PORT", port), ("BIND_ADDRESS", "127.0.0.1".to_owned()), ("LINK_SECRET", "short".to_owned())];
+    let probe = BotProcess::spawn_raw(&["--healthcheck"], &env);
+    let status = probe.wait_exit(WAIT).expect("--healthcheck exits");
+    assert!(status.success(), "{}", probe.output());
+}
+
+#[test]
+fn a_misspelt_variable_in_the_environment_or_dotenv_gets_one_warning_naming_ours() {
+    let world = World::new("misspelt");
+    std::fs::write(world.data.path().join(".env"), "BOT_TOKN=1:abc\n").unwrap();
+    let check = BotProcess::spawn_raw(&["--check"], &world.env(&[("BANDWITH_LIMIT_GB", "5")]));
+    let status = check.wait_exit(WAIT).expect("--check exits");
+    let output = check.output();
+    assert!(status.success(), "a warning does not stop the bot: {output}");
+    assert_eq!(
+        check.count_lines("unknown variable BANDWITH_LIMIT_GB: did you mean BANDWIDTH_LIMIT_GB?"),
+        1,
+        "{output}"
+    );
+    assert_eq!(check.count_lines("unknown variable BOT_TOKN: did you mean BOT_TOKEN?"), 1, "{output}");
+    assert_eq!(check.count_lines("unknown variable"), 2, "PATH, HOME and the rest are not ours: {output}");
+}
