@@ -88,4 +88,14 @@ mod tests {
         assert!(DataLock::take(&dir).is_ok());
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_data_dir_that_cannot_be_made_is_named_with_the_fix() {
+        let file = std::env::temp_dir().join(format!("streambot-lock-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a directory").unwrap();
+        let err = DataLock::take(&file.join("data")).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&file);
+        assert!(err.starts_with(&format!("cannot use DATA_DIR {}", file.join("data").display())), "{err}");
+        assert!(err.contains("chown or chmod"), "{err}");
+    }
 }

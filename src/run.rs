@@ -122,7 +122,7 @@ pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<S
     let api = transport(config)?;
     let me = api.get_me().await.map_err(StartError::Telegram)?;
     let username = me.result.username.unwrap_or(me.result.first_name);
-    let mut report = check_report(config, &username, Ok(()));
+    let mut report = check_report(config, &username);
     match crate::sessions::check(config, ex).await {
         Ok(Some(home)) => report.push_str(&format!("  MTProto        logged in as the bot, home DC {home}\n")),
         Ok(None) => {}
@@ -159,8 +159,9 @@ fn data_dir_writable(dir: &Path) -> Result<(), String> {
     std::fs::remove_file(&probe).map_err(|e| e.to_string())
 }
 
-/// The `--check` text: the settings a newcomer wants confirmed, then warnings (pure).
-fn check_report(config: &Config, username: &str, writable: Result<(), String>) -> String {
+/// The `--check` text once [`preflight`] passed: the settings a newcomer wants confirmed, then
+/// warnings (pure).
+fn check_report(config: &Config, username: &str) -> String {
     use crate::units::{human_duration, human_size};
     let base = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", config.port));
     let buttons = if crate::urls::button_url_allowed(&base) {
@@ -186,10 +187,7 @@ fn check_report(config: &Config, username: &str, writable: Result<(), String>) -
         ),
         (None, None) => format!("cloud Bot API, files up to {}", human_size(config.file_size_limit())),
     };
-    let data = match &writable {
-        Ok(()) => format!("{} (writable)", config.data_dir.display()),
-        Err(e) => format!("{} (NOT writable: {e})", config.data_dir.display()),
-    };
+    let data = format!("{} (writable)", config.data_dir.display());
     let mut out = format!(
         "ok: @{username} via {}\n  BASE_URL       {base} ({buttons})\n  listens on     {}:{}\n  DATA_DIR       {data}\n  admins         {admins}\n  mode           {mode}\n  link expiry    {}\n  bandwidth      {}, {}\n  connections    {} ({} per address), {} requests/min per address\n",
         config.api_url,
@@ -206,9 +204,6 @@ fn check_report(config: &Config, username: &str, writable: Result<(), String>) -
         out.push_str(&format!(
             "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>, and streambot serves /dl/<token>, so the proxy in front must strip {path} before passing requests on\n"
         ));
-    }
-    if writable.is_err() {
-        out.push_str("warning: DATA_DIR is not writable: the bot cannot start until it is\n");
     }
     out
 }
@@ -528,7 +523,7 @@ mod tests {
 
     #[test]
     fn check_says_what_the_bot_will_use() {
-        let report = check_report(&config(&[]), "my_bot", Ok(()));
+        let report = check_report(&config(&[]), "my_bot");
         for part in [
             "ok: @my_bot via https://api.telegram.org",
             "BASE_URL       http://localhost:8080 (not public",
@@ -547,19 +542,17 @@ mod tests {
     #[test]
     fn check_names_direct_mode_with_its_limits_and_no_hash() {
         let hash = "0123456789abcdef0123456789abcdef";
-        let report =
-            check_report(&config(&[("TELEGRAM_API_ID", "777"), ("TELEGRAM_API_HASH", hash)]), "my_bot", Ok(()));
+        let report = check_report(&config(&[("TELEGRAM_API_ID", "777"), ("TELEGRAM_API_HASH", hash)]), "my_bot");
         assert!(report.contains("mode           direct: files read from Telegram's data centres (api_id 777), up to 1.95 GiB (3.91 GiB from Premium senders)"), "{report}");
         assert!(!report.contains(hash), "{report}");
     }
 
     #[test]
-    fn check_warns_about_a_base_url_path_and_an_unwritable_data_dir() {
+    fn check_warns_about_a_base_url_path() {
         let c = config(&[("BASE_URL", "https://example.com/files"), ("ADMINS", "7 8")]);
-        let report = check_report(&c, "b", Err("permission denied".into()));
+        let report = check_report(&c, "b");
         assert!(report.contains("(public: replies carry Download"), "{report}");
         assert!(report.contains("admins         7, 8"), "{report}");
         assert!(report.contains("warning: BASE_URL has a path (/files)"), "{report}");
-        assert!(report.contains("NOT writable: permission denied") && report.contains("warning: DATA_DIR"), "{report}");
     }
 }
