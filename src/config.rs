@@ -8,8 +8,6 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::net::TrustedProxies;
-
 /// Cloud Bot API `getFile` limit (Bot API docs: "up to 20 MB").
 pub const CLOUD_FILE_LIMIT: u64 = 20 * 1024 * 1024;
 /// Largest upload a local Bot API server hands over: Telegram's upload limit, 2000 MB, or
@@ -22,12 +20,17 @@ pub const DIRECT_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
 pub const PREMIUM_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
 mod direct;
+mod http;
 mod suggest;
 mod table;
+mod token;
 
 pub use direct::DirectConfig;
+pub use http::HttpConfig;
 use table::Lookup;
 pub use table::{VARIABLES, Var};
+pub use token::mask_token;
+use token::{token_hint, valid_token};
 
 const DEFAULT_REPO_URL: &str = "https://github.com/streambot/streambot";
 
@@ -175,16 +178,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// Shows the bot id and hides the secret half: `123456:***`.
-pub fn mask_token(token: &str) -> String {
-    match token.split_once(':') {
-        Some((id, _)) if id.bytes().all(|b| b.is_ascii_digit()) && id.len() <= 12 => {
-            format!("{id}:***")
-        }
-        _ => "***".to_owned(),
-    }
-}
 
 /// Bytes a `LINK_SECRET` must have at least: 256 bits for the HMAC-SHA256 key when each byte
 /// is random (RFC 2104 section 3 recommends a key no shorter than the hash output).
@@ -350,53 +343,6 @@ impl Config {
     }
 }
 
-/// HTTP server settings beyond the address: hardening, CORS and the external player.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpConfig {
-    /// `HTTP_IDLE_SECS`: longest wait for the first byte of a request.
-    pub idle: Duration,
-    /// `HTTP_HEADER_TIMEOUT_SECS`: longest a head may take from its first byte to its end.
-    pub header_timeout: Duration,
-    /// `HTTP_WRITE_TIMEOUT_SECS`: longest a write may make no progress.
-    pub write_timeout: Duration,
-    /// `TRUST_PROXY`: peers whose `X-Forwarded-For` names the client.
-    pub trust_proxy: TrustedProxies,
-    /// `MAX_CONNECTIONS_PER_IP`: open connections per client key (a trusted proxy's connections
-    /// count for the forwarded client once a head names it).
-    pub connections_per_ip: usize,
-    /// `MAX_DOWNLOADS_PER_IP`: file bodies streaming at once per client key.
-    pub downloads_per_ip: usize,
-    /// `CORS_ALLOWED_ORIGINS`, without trailing slashes; `*` allows any origin.
-    pub cors_origins: Vec<String>,
-    /// `REQUESTS_PER_MINUTE` per client address; 0 = unlimited.
-    pub requests_per_minute: u32,
-    /// `BAD_TOKENS_PER_MINUTE` per client address; 0 = unlimited.
-    pub bad_tokens_per_minute: u32,
-    /// `VIDEO_FRONTEND_URL`: an external player page that takes `?url=<stream URL>`.
-    pub video_frontend_url: Option<String>,
-}
-
-impl HttpConfig {
-    fn from_vars(vars: &Lookup<impl Fn(&str) -> Option<String>>) -> Result<HttpConfig, ConfigError> {
-        let origins = |list: &str| -> Option<Vec<String>> {
-            let origin = |o: &str| if o == "*" { Some("*".to_owned()) } else { http_url(o) };
-            list.split([',', ' ']).filter(|o| !o.is_empty()).map(origin).collect()
-        };
-        Ok(HttpConfig {
-            idle: vars.seconds("HTTP_IDLE_SECS", 1..=86_400)?,
-            header_timeout: vars.seconds("HTTP_HEADER_TIMEOUT_SECS", 1..=86_400)?,
-            write_timeout: vars.seconds("HTTP_WRITE_TIMEOUT_SECS", 1..=86_400)?,
-            trust_proxy: vars.optional("TRUST_PROXY", TrustedProxies::parse)?.unwrap_or_default(),
-            connections_per_ip: vars.within("MAX_CONNECTIONS_PER_IP", 1..=65_535)?,
-            downloads_per_ip: vars.within("MAX_DOWNLOADS_PER_IP", 1..=65_535)?,
-            cors_origins: vars.optional("CORS_ALLOWED_ORIGINS", origins)?.unwrap_or_default(),
-            requests_per_minute: vars.value("REQUESTS_PER_MINUTE")?,
-            bad_tokens_per_minute: vars.value("BAD_TOKENS_PER_MINUTE")?,
-            video_frontend_url: vars.optional("VIDEO_FRONTEND_URL", http_url)?,
-        })
-    }
-}
-
 /// One year in seconds: the longest cleanup interval, and a tenth of the longest link life.
 const YEAR: u64 = 365 * 86_400;
 
@@ -410,35 +356,6 @@ fn http_url(url: &str) -> Option<String> {
 /// `ADMINS`: user ids separated by spaces or commas.
 fn admins(list: &str) -> Option<Vec<u64>> {
     list.split([' ', ',']).filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect()
-}
-
-/// What is wrong with a token `valid_token` refused, as the end of the error's "expected".
-fn token_hint(token: &str) -> &'static str {
-    let quoted = |q: char| token.starts_with(q) || token.ends_with(q);
-    let lower = token.to_ascii_lowercase();
-    if quoted('"') || quoted('\'') {
-        "; remove the quotes around it (BOT_TOKEN=<digits>:<secret>, no quotes)"
-    } else if lower.starts_with("bot") && token[3..].starts_with(|c: char| c.is_ascii_digit()) {
-        "; remove the 'bot' in front: it belongs in Bot API URLs (https://api.telegram.org/bot<token>/), not in BOT_TOKEN"
-    } else if token.contains(char::is_whitespace) {
-        "; it has a space in it: copy it again from @BotFather, in one piece"
-    } else if !token.contains(':') {
-        "; it has no ':' between the bot id and the secret: copy the whole token from @BotFather"
-    } else {
-        ""
-    }
-}
-
-fn valid_token(token: &str) -> bool {
-    match token.split_once(':') {
-        Some((id, secret)) => {
-            !id.is_empty()
-                && id.bytes().all(|b| b.is_ascii_digit())
-                && !secret.is_empty()
-                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        }
-        None => false,
-    }
 }
 
 #[cfg(test)]
