@@ -388,7 +388,7 @@ async fn announce(app: &App) {
     if let Err(e) = app.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
         log::warn!("deleteWebhook failed: {e}");
     }
-    let to_commands = |list: Vec<(&str, &str)>| -> Vec<BotCommand> {
+    let to_commands = |list: Vec<(&str, String)>| -> Vec<BotCommand> {
         list.into_iter().map(|(c, d)| BotCommand::builder().command(c).description(d).build()).collect()
     };
     let everyone = to_commands(bot::handlers::command_list());

@@ -22,6 +22,53 @@ pub enum Command {
     Broadcast,
 }
 
+/// Who may run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Everyone,
+    /// Users listed in `ADMINS`, in a private chat (in a group the answer would show everyone).
+    Admin,
+}
+
+/// One command: its name, who may run it, and its line in `/help` and Telegram's menu.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub command: Command,
+    pub name: &'static str,
+    pub access: Access,
+    pub help: &'static str,
+}
+
+const fn spec(command: Command, name: &'static str, access: Access, help: &'static str) -> Spec {
+    Spec { command, name, access, help }
+}
+
+/// Every command, in menu order: parsing, `/help` and both command menus read this table.
+pub const COMMANDS: &[Spec] = &[
+    spec(Command::Start, "start", Access::Everyone, "Start the bot"),
+    spec(Command::Help, "help", Access::Everyone, "How to get a link"),
+    spec(Command::MyLinks, "mylinks", Access::Everyone, "Your links"),
+    spec(Command::Revoke, "revoke", Access::Everyone, "Revoke a link (reply to it)"),
+    spec(Command::About, "about", Access::Everyone, "About this bot"),
+    spec(Command::Id, "id", Access::Everyone, "Your user id"),
+    spec(Command::Memory, "memory", Access::Admin, "Memory, streams, cleanup tasks"),
+    spec(Command::Stats, "stats", Access::Admin, "Users, links, bandwidth"),
+    spec(Command::Logs, "logs", Access::Admin, "Recent log lines (limit=N level=L filter=T)"),
+    spec(Command::Broadcast, "broadcast", Access::Admin, "Send the replied-to message to every user (cancel stops it)"),
+];
+
+impl Command {
+    /// This command's row of [`COMMANDS`].
+    pub fn spec(self) -> &'static Spec {
+        COMMANDS.iter().find(|s| s.command == self).expect("every command has a row in COMMANDS")
+    }
+}
+
+/// The `(name, help)` pairs of the commands `access` may run, for menus and `/help`.
+pub fn listed(access: Access) -> impl Iterator<Item = (&'static str, &'static str)> {
+    COMMANDS.iter().filter(move |s| s.access == access).map(|s| (s.name, s.help))
+}
+
 /// What a text message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed<'a> {
@@ -49,18 +96,9 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
     if target.is_some_and(|t| !t.eq_ignore_ascii_case(bot_username)) {
         return Parsed::Text;
     }
-    match name.to_ascii_lowercase().as_str() {
-        "start" => Parsed::Command(Command::Start),
-        "help" => Parsed::Command(Command::Help),
-        "about" => Parsed::Command(Command::About),
-        "id" => Parsed::Command(Command::Id),
-        "memory" => Parsed::Command(Command::Memory),
-        "stats" => Parsed::Command(Command::Stats),
-        "logs" => Parsed::Command(Command::Logs),
-        "revoke" => Parsed::Command(Command::Revoke),
-        "mylinks" => Parsed::Command(Command::MyLinks),
-        "broadcast" => Parsed::Command(Command::Broadcast),
-        _ => Parsed::Unknown(name),
+    match COMMANDS.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+        Some(spec) => Parsed::Command(spec.command),
+        None => Parsed::Unknown(name),
     }
 }
 
@@ -138,6 +176,17 @@ mod tests {
         assert_eq!(parse("  /HELP extra words", "my_bot"), Parsed::Command(Command::Help));
         assert_eq!(parse("/about@My_Bot", "my_bot"), Parsed::Command(Command::About));
         assert_eq!(parse("/memory", "my_bot"), Parsed::Command(Command::Memory));
+    }
+
+    #[test]
+    fn every_command_has_one_row_and_its_name_parses_back_to_it() {
+        for spec in COMMANDS {
+            assert_eq!(spec.command.spec().name, spec.name);
+            assert_eq!(parse(&format!("/{}", spec.name), "b"), Parsed::Command(spec.command));
+            assert!(spec.help.len() <= 256, "Telegram's limit for a menu description");
+        }
+        assert!(listed(Access::Admin).any(|(name, _)| name == "memory"));
+        assert!(listed(Access::Everyone).all(|(name, _)| name != "memory"));
     }
 
     #[test]

@@ -12,9 +12,10 @@ use frankenstein::updates::{Update, UpdateContent};
 
 use super::admin;
 use super::broadcast;
-use super::commands::{self, Callback, Command, Parsed};
+use super::commands::{self, Access, Callback, Command, Parsed};
 use super::force_sub::{self, Gate};
 use super::intake;
+use super::media;
 use super::owner;
 use super::reply::{self, send};
 use crate::app::App;
@@ -23,31 +24,19 @@ use crate::telegram::transport::TelegramError;
 use crate::units::{human_duration, human_size};
 
 /// Commands shown in Telegram's menu.
-pub fn command_list() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("start", "Start the bot"),
-        ("help", "How to get a link"),
-        ("mylinks", "Your links"),
-        ("revoke", "Revoke a link (reply to it)"),
-        ("about", "About this bot"),
-        ("id", "Your user id"),
-    ]
+pub fn command_list() -> Vec<(&'static str, String)> {
+    commands::listed(Access::Everyone).map(|(name, help)| (name, help.to_owned())).collect()
 }
 
 /// Commands shown in an admin's menu besides [`command_list`].
-pub fn admin_command_list() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("memory", "Admin: memory, streams, cleanup tasks"),
-        ("stats", "Admin: users, links, bandwidth"),
-        ("logs", "Admin: recent log lines (limit=N level=L filter=T)"),
-        ("broadcast", "Admin: send the replied-to message to every user (cancel stops it)"),
-    ]
+pub fn admin_command_list() -> Vec<(&'static str, String)> {
+    commands::listed(Access::Admin).map(|(name, help)| (name, format!("Admin: {help}"))).collect()
 }
 
 /// What an update is, for log lines (no user content).
 pub fn kind(update: &Update) -> &'static str {
     match &update.content {
-        UpdateContent::Message(m) if intake::media_of(m).is_some() => "file message",
+        UpdateContent::Message(m) if media::media_of(m).is_some() => "file message",
         UpdateContent::Message(_) => "message",
         UpdateContent::CallbackQuery(_) => "button press",
         _ => "other update",
@@ -111,14 +100,15 @@ fn start_text(app: &App, from: &frankenstein::types::User) -> String {
 
 fn help_text(app: &App, user_id: u64) -> String {
     let mut text = format!(
-        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: /start, /help, /mylinks, /revoke, /about, /id",
+        "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: {}",
         human_size(app.config.file_size_limit()),
-        expiry_text(app)
+        expiry_text(app),
+        commands::listed(Access::Everyone).map(|(name, _)| format!("/{name}")).collect::<Vec<_>>().join(", ")
     );
     if app.config.is_admin(user_id) {
         text.push_str("\n\n<b>Admin</b>");
-        for (command, what) in admin_command_list() {
-            text.push_str(&format!("\n/{command}: {}", what.trim_start_matches("Admin: ")));
+        for (command, what) in commands::listed(Access::Admin) {
+            text.push_str(&format!("\n/{command}: {what}"));
         }
     }
     text
@@ -149,14 +139,26 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
     if private {
         register(app, from);
     }
-    if let Some(media) = intake::media_of(message) {
+    if let Some(media) = media::media_of(message) {
         if !private {
             return Ok(());
         }
         return intake::intake(app, update_id, message, from, media).await;
     }
     let text = message.text.as_deref().unwrap_or("");
-    match commands::parse(text, app.username()) {
+    let parsed = commands::parse(text, app.username());
+    if let Parsed::Command(cmd) = parsed
+        && cmd.spec().access == Access::Admin
+    {
+        // Admin views stay in private chats: in a group they would show everyone the figures.
+        if private && !app.config.is_admin(from.id) {
+            send(app, chat_id, admin::NOT_ADMIN.to_owned(), None).await?;
+        }
+        if !private || !app.config.is_admin(from.id) {
+            return Ok(());
+        }
+    }
+    match parsed {
         Parsed::Command(Command::Start) => {
             send(app, chat_id, start_text(app, from), Some(menu())).await?;
         }
@@ -174,19 +176,12 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
             let (text, markup) = owner::page(app, from.id, 0);
             send(app, chat_id, text, markup).await?;
         }
-        Parsed::Command(Command::Broadcast) if private && app.config.is_admin(from.id) => {
-            broadcast::command(app, message, text).await?;
-        }
-        // Admin views stay in private chats: in a group they would show everyone the figures.
-        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs | Command::Broadcast)) if private => {
-            let reply = if !app.config.is_admin(from.id) {
-                admin::NOT_ADMIN.to_owned()
-            } else if cmd == Command::Memory {
-                admin::memory_text(&admin::memory_view(app))
-            } else if cmd == Command::Stats {
-                admin::stats_text(app)
-            } else {
-                admin::logs_text(commands::args(text))
+        Parsed::Command(Command::Broadcast) => broadcast::command(app, message, text).await?,
+        Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
+            let reply = match cmd {
+                Command::Memory => admin::memory_text(&admin::memory_view(app)),
+                Command::Stats => admin::stats_text(app),
+                _ => admin::logs_text(commands::args(text)),
             };
             send(app, chat_id, reply, None).await?;
         }
@@ -252,7 +247,7 @@ async fn try_again(app: &App, update_id: i64, query: &CallbackQuery) -> Result<O
     let Some(file) = gate.reply_to_message.as_deref() else {
         return Ok(Some("Thanks for joining! Send the file again to get its link."));
     };
-    let Some(media) = intake::media_of(file) else { return Ok(None) };
+    let Some(media) = media::media_of(file) else { return Ok(None) };
     let delete = DeleteMessageParams::builder().chat_id(gate.chat.id).message_id(gate.message_id).build();
     match app.api.delete_message(&delete).await {
         // Presses in one chat are handled in order: the first one deleted the Join message and

@@ -4,151 +4,17 @@
 
 use frankenstein::methods::ForwardMessageParams;
 use frankenstein::response::MethodResponse;
-use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
+use frankenstein::types::{Message, User};
 
 use super::force_sub::{self, Gate};
-use super::owner::revoke_button;
+use super::link_message::reply;
+use super::media::{Media, media_of};
 use super::reply::{send, send_once, send_reply};
 use crate::app::App;
-use crate::config::{CLOUD_FILE_LIMIT, Mode};
-use crate::html::escape;
-use crate::links::{Claims, token_prefix};
+use crate::config::Mode;
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
 use crate::units::{human_size, human_size_rounded, now_unix, utc_minute};
-use crate::urls::{Face, button_url_allowed, watch_url};
-
-/// The kind of attachment, as Telegram names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Document,
-    Video,
-    Audio,
-    Photo,
-    Animation,
-    Voice,
-    VideoNote,
-    Sticker,
-}
-
-/// The file in a message, with a name and MIME type even when Telegram gives none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Media {
-    pub kind: Kind,
-    pub file_id: String,
-    pub file_unique_id: String,
-    pub name: String,
-    pub size: Option<u64>,
-    pub mime: String,
-}
-
-fn named(name: Option<&String>, fallback: impl FnOnce() -> String) -> String {
-    match name.map(|n| n.trim()) {
-        Some(n) if !n.is_empty() => n.to_owned(),
-        _ => fallback(),
-    }
-}
-
-/// The declared type if it is usable in a header, else `fallback`.
-fn mime_or(mime: Option<&String>, fallback: &str) -> String {
-    match mime.map(|m| crate::mime::sanitize(m.trim())) {
-        Some(m) if m != crate::mime::OCTET_STREAM => m.to_owned(),
-        _ => fallback.to_owned(),
-    }
-}
-
-fn media(kind: Kind, file_id: &str, unique: &str, name: String, size: Option<u64>, mime: String) -> Media {
-    Media { kind, file_id: file_id.to_owned(), file_unique_id: unique.to_owned(), name, size, mime }
-}
-
-/// Finds the one file a message carries (pure).
-pub fn media_of(m: &Message) -> Option<Media> {
-    if let Some(d) = &m.document {
-        let name = named(d.file_name.as_ref(), || format!("document_{}", d.file_unique_id));
-        return Some(media(
-            Kind::Document,
-            &d.file_id,
-            &d.file_unique_id,
-            name,
-            d.file_size,
-            mime_or(d.mime_type.as_ref(), "application/octet-stream"),
-        ));
-    }
-    if let Some(v) = &m.video {
-        let name = named(v.file_name.as_ref(), || format!("video_{}.mp4", v.file_unique_id));
-        return Some(media(
-            Kind::Video,
-            &v.file_id,
-            &v.file_unique_id,
-            name,
-            v.file_size,
-            mime_or(v.mime_type.as_ref(), "video/mp4"),
-        ));
-    }
-    if let Some(a) = &m.audio {
-        let name = named(a.file_name.as_ref(), || format!("audio_{}.mp3", a.file_unique_id));
-        return Some(media(
-            Kind::Audio,
-            &a.file_id,
-            &a.file_unique_id,
-            name,
-            a.file_size,
-            mime_or(a.mime_type.as_ref(), "audio/mpeg"),
-        ));
-    }
-    if let Some(a) = &m.animation {
-        let name = named(a.file_name.as_ref(), || format!("animation_{}.mp4", a.file_unique_id));
-        return Some(media(
-            Kind::Animation,
-            &a.file_id,
-            &a.file_unique_id,
-            name,
-            a.file_size,
-            mime_or(a.mime_type.as_ref(), "video/mp4"),
-        ));
-    }
-    named_by_telegram(m)
-}
-
-/// Files Telegram gives no name of their own: voice, video notes, stickers and photos.
-fn named_by_telegram(m: &Message) -> Option<Media> {
-    if let Some(v) = &m.voice {
-        let name = format!("voice_{}.ogg", v.file_unique_id);
-        return Some(media(
-            Kind::Voice,
-            &v.file_id,
-            &v.file_unique_id,
-            name,
-            v.file_size,
-            mime_or(v.mime_type.as_ref(), "audio/ogg"),
-        ));
-    }
-    if let Some(v) = &m.video_note {
-        let name = format!("video_note_{}.mp4", v.file_unique_id);
-        return Some(media(Kind::VideoNote, &v.file_id, &v.file_unique_id, name, v.file_size, "video/mp4".into()));
-    }
-    if let Some(s) = &m.sticker {
-        let (ext, mime) = if s.is_video {
-            ("webm", "video/webm")
-        } else if s.is_animated {
-            ("tgs", "application/x-tgsticker")
-        } else {
-            ("webp", "image/webp")
-        };
-        let name = format!("sticker_{}.{ext}", s.file_unique_id);
-        return Some(media(Kind::Sticker, &s.file_id, &s.file_unique_id, name, s.file_size, mime.into()));
-    }
-    // Telegram lists photo sizes smallest first; link the largest.
-    let photo = m.photo.as_ref()?.iter().max_by_key(|p| (p.file_size.unwrap_or(0), p.width * p.height))?;
-    let name = format!("photo_{}.jpg", photo.file_unique_id);
-    Some(media(Kind::Photo, &photo.file_id, &photo.file_unique_id, name, photo.file_size, "image/jpeg".into()))
-}
-
-/// Whether the built-in player (or `VIDEO_FRONTEND_URL`) can play this file.
-pub fn is_playable(media: &Media) -> bool {
-    matches!(media.kind, Kind::Video | Kind::Audio | Kind::Animation | Kind::Voice | Kind::VideoNote)
-        || crate::mime::playable(&media.mime)
-}
 
 /// Makes a link for `media` and replies with it. An update handled again (after a restart cut
 /// it off) finds the link it made before and sends that one: the same token, no second link.
@@ -337,47 +203,6 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media, source: (i6
     }
 }
 
-/// Replies with the link of `row` (and a Watch link for media).
-async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = Face::Download.url(&app.base_url, &token);
-    let watch =
-        is_playable(media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
-    log::info!(
-        "link {} for user {} ({:?}, {})",
-        token_prefix(&token),
-        row.owner,
-        media.kind,
-        human_size(row.file_size)
-    );
-
-    let expiry = if row.expires_at == 0 { "never".to_owned() } else { utc_minute(row.expires_at) };
-    let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
-    let mut text = format!(
-        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
-        escape(&row.file_name),
-        escape(&url)
-    );
-    if let Some(watch) = &watch {
-        text.push_str(&format!("\n<b>Watch:</b> {}", escape(watch)));
-    }
-    if app.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
-        // A local Bot API server answers getFile only once it has the whole file.
-        text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
-    }
-    let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url.clone()).build()];
-    if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
-        buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
-    }
-    if !button_url_allowed(&url) {
-        buttons.clear();
-    }
-    let mut rows = vec![buttons, vec![revoke_button(row.id)]];
-    rows.retain(|r| !r.is_empty());
-    send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,56 +211,6 @@ mod tests {
         let mut base = serde_json::json!({"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}});
         base.as_object_mut().unwrap().extend(json.as_object().unwrap().clone());
         serde_json::from_value(base).unwrap()
-    }
-
-    #[test]
-    fn document_keeps_its_name_and_mime() {
-        let m = message(
-            serde_json::json!({"document": {"file_id": "F", "file_unique_id": "U", "file_name": "a b.pdf", "mime_type": "application/pdf", "file_size": 10}}),
-        );
-        let media = media_of(&m).unwrap();
-        assert_eq!(
-            (media.kind, media.name.as_str(), media.mime.as_str(), media.size),
-            (Kind::Document, "a b.pdf", "application/pdf", Some(10))
-        );
-    }
-
-    #[test]
-    fn largest_photo_is_linked() {
-        let m = message(serde_json::json!({"photo": [
-            {"file_id": "S", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 1000},
-            {"file_id": "L", "file_unique_id": "l", "width": 1280, "height": 1280, "file_size": 90000}
-        ]}));
-        let media = media_of(&m).unwrap();
-        assert_eq!(
-            (media.file_id.as_str(), media.name.as_str(), media.mime.as_str()),
-            ("L", "photo_l.jpg", "image/jpeg")
-        );
-    }
-
-    #[test]
-    fn voice_and_sticker_get_names() {
-        let m = message(serde_json::json!({"voice": {"file_id": "V", "file_unique_id": "v", "duration": 3}}));
-        assert_eq!(media_of(&m).unwrap().name, "voice_v.ogg");
-        let m = message(
-            serde_json::json!({"sticker": {"file_id": "S", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1, "is_animated": false, "is_video": true}}),
-        );
-        let media = media_of(&m).unwrap();
-        assert_eq!((media.name.as_str(), media.mime.as_str()), ("sticker_s.webm", "video/webm"));
-    }
-
-    #[test]
-    fn media_and_media_documents_are_playable() {
-        let video = message(
-            serde_json::json!({"video": {"file_id": "V", "file_unique_id": "v", "width": 1, "height": 1, "duration": 1}}),
-        );
-        assert!(is_playable(&media_of(&video).unwrap()));
-        let doc = |mime: &str| {
-            message(serde_json::json!({"document": {"file_id": "D", "file_unique_id": "d", "mime_type": mime}}))
-        };
-        assert!(is_playable(&media_of(&doc("video/x-matroska")).unwrap()));
-        assert!(is_playable(&media_of(&doc("audio/flac")).unwrap()));
-        assert!(!is_playable(&media_of(&doc("application/zip")).unwrap()));
     }
 
     /// Runs intake of a 3000 MiB document from user 7 (Premium or not) on an app with `vars`;
@@ -475,10 +250,5 @@ mod tests {
         assert!(texts.len() == 1 && texts[0].contains("Your link is ready"), "{texts:?}");
         let texts = big_file_from(true, &[]);
         assert!(texts.len() == 1 && texts[0].contains("cloud Bot API"), "{texts:?}");
-    }
-
-    #[test]
-    fn text_message_has_no_media() {
-        assert_eq!(media_of(&message(serde_json::json!({"text": "hi"}))), None);
     }
 }

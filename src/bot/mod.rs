@@ -7,5 +7,7 @@ pub mod commands;
 mod force_sub;
 pub mod handlers;
 pub mod intake;
+mod link_message;
+pub mod media;
 mod owner;
 mod reply;
