@@ -523,6 +523,18 @@ mod tests {
         assert_eq!(err.variable, "TRUST_PROXY");
         let err = config(&[("BOT_TOKEN", "1:abc"), ("VIDEO_FRONTEND_URL", "player")]).unwrap_err();
         assert_eq!(err.variable, "VIDEO_FRONTEND_URL");
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("METRICS_ALLOW", "localhost")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_ALLOW");
+    }
+
+    #[test]
+    fn metrics_allow_unset_lets_everyone_and_a_list_only_its_addresses() {
+        let everyone = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert!(everyone.http.metrics_allowed("203.0.113.9".parse().unwrap()));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("METRICS_ALLOW", "127.0.0.1,10.0.0.0/8")]).unwrap();
+        assert!(c.http.metrics_allowed("10.1.2.3".parse().unwrap()));
+        assert!(c.http.metrics_allowed("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!c.http.metrics_allowed("203.0.113.9".parse().unwrap()));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Client addresses (pure): the key one client is counted under (an IPv4 address or an IPv6 /64),
-//! the proxies `TRUST_PROXY` names, and the client address behind them from `X-Forwarded-For`.
+//! the proxies `TRUST_PROXY` names, the client address behind them from `X-Forwarded-For`, and
+//! address lists like `METRICS_ALLOW`.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -65,8 +66,16 @@ impl Cidr {
     }
 }
 
-/// Most entries `TRUST_PROXY` may list (a proxy chain is a handful of hops).
+/// Most entries `TRUST_PROXY` or `METRICS_ALLOW` may list (a proxy chain is a handful of hops,
+/// a monitoring set-up a handful of hosts).
 pub const MAX_TRUSTED: usize = 32;
+
+/// A comma or space separated list of 1 to [`MAX_TRUSTED`] addresses and CIDRs; `None` if an
+/// entry is unreadable or the count is out of range.
+pub fn cidr_list(text: &str) -> Option<Vec<Cidr>> {
+    let list: Option<Vec<Cidr>> = text.split([',', ' ']).filter(|s| !s.is_empty()).map(Cidr::parse).collect();
+    list.filter(|l| !l.is_empty() && l.len() <= MAX_TRUSTED)
+}
 
 /// The peers whose `X-Forwarded-For` is believed. Empty: nobody's (`TRUST_PROXY=0`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,8 +94,7 @@ impl TrustedProxies {
             }
             _ => {}
         }
-        let list: Option<Vec<Cidr>> = text.split([',', ' ']).filter(|s| !s.is_empty()).map(Cidr::parse).collect();
-        list.filter(|l| !l.is_empty() && l.len() <= MAX_TRUSTED).map(TrustedProxies)
+        cidr_list(text).map(TrustedProxies)
     }
 
     pub fn trusts(&self, ip: IpAddr) -> bool {

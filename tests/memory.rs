@@ -300,3 +300,19 @@ fn a_used_up_bandwidth_limit_stops_downloads_and_new_links() {
     let reply = world.tg.wait_for_sent(WAIT, |s| s.text().is_some_and(|t| t.contains("used its bandwidth"))).unwrap();
     assert!(reply.text().unwrap().contains("0.0001 GB per month") && !reply.text().unwrap().contains("/dl/"));
 }
+
+#[test]
+fn metrics_allow_keeps_metrics_and_info_from_unlisted_addresses_and_health_stays_open() {
+    let world = World::new("metrics-allow");
+    let bot = world.start_bot(&[("METRICS_ALLOW", "10.0.0.0/8, fd00::/8")]);
+    for path in ["/metrics", "/api/info"] {
+        let res = get(bot.addr(), path);
+        assert_eq!(res.status, 403, "{path}: {}", res.text());
+        assert!(res.text().contains("not available from your address"), "{}", res.text());
+    }
+    assert_eq!(get(bot.addr(), "/health").status, 200);
+    drop(bot);
+    let bot = world.start_bot(&[("METRICS_ALLOW", "127.0.0.1")]);
+    assert_eq!(get(bot.addr(), "/metrics").status, 200);
+    assert_eq!(get(bot.addr(), "/api/info").status, 200);
+}

@@ -1,11 +1,12 @@
 //! HTTP server settings beyond the address: timeouts, trusted proxies, per-client caps, CORS
-//! and the external player page.
+//! the external player page, and who may read /metrics.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::table::Lookup;
 use super::{ConfigError, http_url};
-use crate::net::TrustedProxies;
+use crate::net::{Cidr, TrustedProxies};
 
 /// HTTP server settings beyond the address: hardening, CORS and the external player.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,16 @@ pub struct HttpConfig {
     pub bad_tokens_per_minute: u32,
     /// `VIDEO_FRONTEND_URL`: an external player page that takes `?url=<stream URL>`.
     pub video_frontend_url: Option<String>,
+    /// `METRICS_ALLOW`: the client addresses that may read `/metrics` and `/api/info`; `None`
+    /// lets everyone.
+    pub metrics_allow: Option<Vec<Cidr>>,
+}
+
+impl HttpConfig {
+    /// Whether the client at `ip` may read `/metrics` and `/api/info`.
+    pub fn metrics_allowed(&self, ip: IpAddr) -> bool {
+        self.metrics_allow.as_ref().is_none_or(|list| list.iter().any(|c| c.contains(ip)))
+    }
 }
 
 impl HttpConfig {
@@ -50,6 +61,7 @@ impl HttpConfig {
             requests_per_minute: vars.value("REQUESTS_PER_MINUTE")?,
             bad_tokens_per_minute: vars.value("BAD_TOKENS_PER_MINUTE")?,
             video_frontend_url: vars.optional("VIDEO_FRONTEND_URL", http_url)?,
+            metrics_allow: vars.optional("METRICS_ALLOW", crate::net::cidr_list)?,
         })
     }
 }

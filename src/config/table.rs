@@ -106,6 +106,12 @@ pub const VARIABLES: &[Var] = &[
         "proxies whose X-Forwarded-For is believed: 1 = loopback, or addresses/CIDRs",
     ),
     var(
+        "METRICS_ALLOW",
+        "unset",
+        "up to 32 addresses/CIDRs like 127.0.0.1 or 10.0.0.0/8",
+        "client addresses that may read /metrics and /api/info (403 for others; unset: everyone); behind TRUST_PROXY the forwarded client counts",
+    ),
+    var(
         "CORS_ALLOWED_ORIGINS",
         "unset",
         "origins like https://a.example, or *",

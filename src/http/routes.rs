@@ -48,6 +48,8 @@ pub enum RouteError {
     /// seconds from now.
     ShareExhausted(u64),
     MethodNotAllowed,
+    /// `METRICS_ALLOW` does not list the client.
+    Forbidden,
     Store(StoreError),
     Upstream(TelegramError),
     /// Local mode: the file cannot be read from disk.
@@ -75,6 +77,7 @@ impl RouteError {
             ),
             RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
+            RouteError::Forbidden => (StatusCode::Forbidden, "not available from your address"),
             RouteError::Store(e) => {
                 log::error!("store error while serving a request: {e}");
                 (StatusCode::InternalServerError, "internal error")
@@ -199,6 +202,10 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         Some((Face::Stream, token)) => return serve_file(app, client, req, token, Disposition::Inline).await,
         Some((Face::Watch, token)) => return watch(app, token),
         None => {}
+    }
+    let private = matches!(path, "/metrics" | "/api/info");
+    if private && !app.config.http.metrics_allowed(client.peer.ip()) {
+        return Err(RouteError::Forbidden);
     }
     match path {
         "/health" => Ok(health(app)),
