@@ -1,5 +1,6 @@
 //! streambot: a Telegram bot that turns files into HTTP download links, in one thread and a few
-//! MiB of memory. The map of the house:
+//! MiB of memory. Each module below says what it owns; docs/ARCHITECTURE.md draws how they
+//! depend on one another.
 // `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`) and `telegram::mapped`
 // (a file window mapped for one `send(2)`).
 #![deny(unsafe_code)]

@@ -1,4 +1,5 @@
-//! glibc allocator calls, the one place with `unsafe`: `malloc_trim(0)` and two `mallopt`
+//! glibc allocator calls, one of the two places with `unsafe` (besides `telegram::mapped`):
+//! `malloc_trim(0)` and two `mallopt`
 //! settings. glibc keeps freed heap memory in its arenas until asked to give it back; musl returns
 //! it by itself, so there these do nothing.
 #![allow(unsafe_code)]
