@@ -1,7 +1,6 @@
-//! glibc allocator calls, one of the two places with `unsafe` (besides `telegram::mapped`):
-//! `malloc_trim(0)` and two `mallopt`
-//! settings. glibc keeps freed heap memory in its arenas until asked to give it back; musl returns
-//! it by itself, so there these do nothing.
+//! glibc allocator calls (with `telegram::mapped`, the only `unsafe`): `malloc_trim(0)` and two
+//! `mallopt` settings. glibc keeps freed heap memory in its arenas until asked to give it back;
+//! musl returns it by itself, so there these do nothing.
 #![allow(unsafe_code)]
 
 /// Asks glibc to return free heap pages to the OS; true if it released any.
