@@ -1,6 +1,6 @@
 //! The shape of the source tree: every file opens with a `//!` line saying what it owns, and the
-//! file-level import graph (`use crate::…` and `use super::…`) has no cycle, so modules import
-//! downward only.
+//! file-level graph of `crate::…` and `super::…` paths (in `use` lines and inline) has no cycle,
+//! so modules import downward only.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,13 +25,32 @@ fn module_of(src: &Path, file: &Path) -> String {
     parts.join("::")
 }
 
+/// Every `crate::…` and `super::…` path in code (not comments): `use` lines and inline paths
+/// such as `crate::units::now_unix()` alike, since both make the file depend on that module.
+fn paths_in(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+        for root in ["crate::", "super::"] {
+            for (at, _) in line.match_indices(root) {
+                let before = line[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let rest = &line[at..];
+                let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+                out.push(&rest[..end]);
+            }
+        }
+    }
+    out
+}
+
 /// The modules a file imports, resolved to the longest module path that is a file.
 fn imports(text: &str, module: &str, is_mod_file: bool, modules: &BTreeSet<String>) -> BTreeSet<String> {
     let parent =
         if is_mod_file { module.to_owned() } else { module.rsplit_once("::").map_or("", |(p, _)| p).to_owned() };
     let mut out = BTreeSet::new();
-    for line in text.lines().map(str::trim).filter(|l| l.starts_with("use crate::") || l.starts_with("use super::")) {
-        let path = line.trim_start_matches("use ").split(['{', ';', ' ']).next().unwrap_or("");
+    for path in paths_in(text) {
         let full = match path.strip_prefix("super::") {
             Some(rest) if parent.is_empty() => rest.to_owned(),
             Some(rest) => format!("{parent}::{rest}"),
@@ -40,6 +59,7 @@ fn imports(text: &str, module: &str, is_mod_file: bool, modules: &BTreeSet<Strin
         let segments: Vec<&str> = full.trim_end_matches("::").split("::").collect();
         if let Some(target) = (1..=segments.len()).rev().map(|n| segments[..n].join("::")).find(|m| modules.contains(m))
             && target != module
+            && !module.starts_with(&format!("{target}::"))
         {
             out.insert(target);
         }
@@ -95,4 +115,12 @@ fn the_module_graph_has_no_cycle() {
         visit(m, &graph, &mut Vec::new(), &mut done);
     }
     assert!(graph.get("app").is_some_and(|deps| !deps.iter().any(|d| d.starts_with("bot") || d.starts_with("http"))));
+}
+
+#[test]
+fn inline_paths_count_as_imports_and_comments_do_not() {
+    let modules: BTreeSet<String> = ["units", "bot", "http", "http::conn", "http::body"].map(String::from).into();
+    let text = "use super::body::SideBody;\nfn f() -> u64 { crate::units::now_unix() }\n// crate::bot::x\npub(crate) fn g() {}";
+    let found = imports(text, "http::conn", false, &modules);
+    assert_eq!(found, ["http::body", "units"].map(String::from).into());
 }
