@@ -124,3 +124,57 @@ fn inline_paths_count_as_imports_and_comments_do_not() {
     let found = imports(text, "http::conn", false, &modules);
     assert_eq!(found, ["http::body", "units"].map(String::from).into());
 }
+
+/// The backticked paths in `text` (`http/conn.rs`, `http/plan`, `telegram/{lanes,flood}`), with
+/// brace groups expanded.
+fn named_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for token in text.split('`').skip(1).step_by(2) {
+        let looks_like_path = token.ends_with(".rs")
+            || (token.contains('/') && token.chars().all(|c| c.is_ascii_lowercase() || "_/{},.".contains(c)));
+        if !looks_like_path || token.ends_with('/') || token.starts_with('/') {
+            continue;
+        }
+        match token.split_once('{') {
+            Some((head, rest)) => {
+                let group = rest.trim_end_matches('}');
+                out.extend(group.split(',').map(|name| format!("{head}{}", name.trim())));
+            }
+            None => out.push(token.to_owned()),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_architecture_map_names_every_module_and_only_modules_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let stems: BTreeSet<String> = files.iter().map(|f| f.file_stem().unwrap().to_string_lossy().into_owned()).collect();
+    let mut wrong = Vec::new();
+    for path in named_paths(&doc) {
+        let with_rs = if path.ends_with(".rs") { path.clone() } else { format!("{path}.rs") };
+        let exists = src.join(&with_rs).exists()
+            || root.join(&path).exists()
+            || root.join(&with_rs).exists()
+            || (!path.contains('/') && stems.contains(with_rs.trim_end_matches(".rs")));
+        if !exists {
+            wrong.push(format!("names `{path}`, which does not exist"));
+        }
+    }
+    // The map is the first fenced block; every module's file name (a folder for mod.rs) is in it.
+    let map = doc.split("```").nth(1).expect("docs/ARCHITECTURE.md has the map in a fenced block");
+    let words: BTreeSet<&str> = map.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+    for file in &files {
+        let module = module_of(&src, file);
+        let last = module.rsplit("::").next().unwrap_or("");
+        let name = if last.is_empty() { "main" } else { last };
+        if !words.contains(name) {
+            wrong.push(format!("its map does not name `{module}`"));
+        }
+    }
+    assert!(wrong.is_empty(), "docs/ARCHITECTURE.md:\n{}", wrong.join("\n"));
+}
