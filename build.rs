@@ -1,9 +1,52 @@
-//! Puts the git hash and the build date into the environment for `--version` and `/about`.
-//! Warns, never fails: a build from a source tarball without git says `unknown`.
+//! Puts the git hash and the build date into the environment for `--version` and `/about`, and
+//! tells the integration tests which real clients this machine has (`has_curl`, …). Warns,
+//! never fails: a build from a source tarball without git says `unknown`.
 
+use std::path::Path;
 use std::process::Command;
 
+/// The programs some integration tests drive, and the cfg each sets when it is on `PATH`.
+const CLIENTS: &[(&str, &str)] =
+    &[("curl", "has_curl"), ("aria2c", "has_aria2c"), ("chromium", "has_chromium"), ("ffmpeg", "has_ffmpeg")];
+
+/// Sets a cfg per client found, so a test whose client is missing is reported `ignored` with
+/// the package to install, not passed. `STREAMBOT_REQUIRE_CLIENTS=1` (CI) sets them all: a
+/// missing client then fails its test, naming the package.
+fn clients() {
+    println!("cargo:rerun-if-env-changed=PATH");
+    println!("cargo:rerun-if-env-changed=STREAMBOT_REQUIRE_CLIENTS");
+    let require = std::env::var_os("STREAMBOT_REQUIRE_CLIENTS").is_some_and(|v| v == "1");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<_> = std::env::split_paths(&path).filter(|d| d.is_dir()).collect();
+    for dir in &dirs {
+        // Installing a client changes its directory: the build script runs again.
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    for (program, cfg) in CLIENTS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if require || dirs.iter().any(|d| d.join(program).is_file()) {
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
+    // The ARM release binaries under qemu-user: both emulators and both binaries in dist/.
+    println!("cargo:rerun-if-changed=dist");
+    println!("cargo:rerun-if-env-changed=STREAMBOT_REQUIRE_QEMU");
+    println!("cargo::rustc-check-cfg=cfg(has_qemu_arm)");
+    let on_path = |p: &str| dirs.iter().any(|d| d.join(p).is_file());
+    let arm = ["qemu-aarch64-static", "qemu-arm-static"].iter().all(|q| on_path(q))
+        && ["streambot-linux-arm64", "streambot-linux-armv7"].iter().all(|b| Path::new("dist").join(b).is_file());
+    if arm || std::env::var_os("STREAMBOT_REQUIRE_QEMU").is_some_and(|v| v == "1") {
+        println!("cargo:rustc-cfg=has_qemu_arm");
+    }
+    println!("cargo::rustc-check-cfg=cfg(has_telethon)");
+    let telethon = Command::new("python3").args(["-c", "import telethon"]).output().is_ok_and(|o| o.status.success());
+    if require || telethon {
+        println!("cargo:rustc-cfg=has_telethon");
+    }
+}
+
 fn main() {
+    clients();
     let hash = Command::new("git")
         .args(["rev-parse", "--short=7", "HEAD"])
         .output()

@@ -20,6 +20,7 @@ const MIB: u64 = 1024 * 1024;
 const RSS_BOUND_KIB: u64 = 16 * 1024;
 
 #[test]
+#[cfg_attr(not(has_aria2c), ignore = "needs aria2c: apt-get install aria2")]
 fn aria2c_with_four_connections_gets_a_generated_file_byte_exact() {
     let aria2c = tool("aria2c", "aria2");
     let w = DirectWorld::new("direct-aria2");
@@ -46,6 +47,7 @@ fn make_clip(dir: &TempDir) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(not(has_ffmpeg), ignore = "needs ffmpeg: apt-get install ffmpeg")]
 fn an_ffmpeg_seek_reads_the_part_it_seeks_to_not_the_file_before_it() {
     let clips = TempDir::new("direct-ffmpeg-clip");
     let clip = make_clip(&clips);

@@ -87,6 +87,7 @@ fn telethon_with(dc: &FakeDc, home: i32, transport: &str, files: &[serde_json::V
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_logs_in_and_downloads_a_document_and_a_photo_over_each_transport() {
     let dc = FakeDc::start(TOKEN);
     let dir = TempDir::new("fake-dc-telethon");
@@ -104,6 +105,7 @@ fn telethon_logs_in_and_downloads_a_document_and_a_photo_over_each_transport() {
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_follows_file_migrate_to_a_second_dc_and_waits_out_a_flood_wait() {
     let dc = FakeDc::start(TOKEN);
     let dir = TempDir::new("fake-dc-migrate");
@@ -127,6 +129,7 @@ fn telethon_follows_file_migrate_to_a_second_dc_and_waits_out_a_flood_wait() {
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_sees_file_reference_and_id_errors_and_resends_over_a_new_connection_with_the_same_key() {
     let dc = FakeDc::start(TOKEN);
     let dir = TempDir::new("fake-dc-errors");
@@ -148,6 +151,7 @@ fn telethon_sees_file_reference_and_id_errors_and_resends_over_a_new_connection_
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_resumes_a_saved_auth_key_and_is_told_404_once_the_dc_forgot_it() {
     let dc = FakeDc::start(TOKEN);
     let dir = TempDir::new("fake-dc-resume");
@@ -205,6 +209,7 @@ fn message_arg(dir: &TempDir, peer: Peer, msg_id: i32, bytes: &[u8], reference: 
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_fetches_the_messages_of_rotated_file_references_and_downloads_with_the_new_ones() {
     let dc = FakeDc::start(TOKEN);
     let dir = TempDir::new("fake-dc-refresh");
@@ -236,6 +241,7 @@ fn telethon_fetches_the_messages_of_rotated_file_references_and_downloads_with_t
 }
 
 #[test]
+#[cfg_attr(not(has_telethon), ignore = "needs telethon: python3 -m pip install telethon==1.45.0")]
 fn telethon_follows_user_migrate_to_the_bots_home_dc_and_carries_the_login_to_a_third_dc() {
     let dc = FakeDc::start(TOKEN);
     dc.set_home_dc(4);
