@@ -68,7 +68,7 @@ fn serves_under_qemu(qemu: &Path, binary: &Path) {
     assert!(version.output().starts_with("streambot "), "{}", version.output());
     let world = World::new("qemu");
     let bot = BotProcess::start_program_listening(&command, &world.env(&[]));
-    assert!(bot.wait_for_line(QEMU_LOGIN, "telegram: logged in").is_some(), "{}", bot.output());
+    assert!(bot.wait_ready(QEMU_LOGIN), "{}", bot.output());
     assert_eq!(get(bot.addr(), "/health").status, 200, "{}", bot.output());
     let data = bytes(150_000, 121);
     let file = world.tg.add_file(data.clone(), "arm.bin", "application/octet-stream");
@@ -93,7 +93,7 @@ fn serves_a_local_file_under_qemu(command: &[&str]) {
     world.tg.set_local_dir(Some(files.path()));
     let dir = files.path().display().to_string();
     let bot = BotProcess::start_program_listening(command, &world.env(&[("TELEGRAM_LOCAL_FILES", &dir)]));
-    assert!(bot.wait_for_line(QEMU_LOGIN, "telegram: logged in").is_some(), "{}", bot.output());
+    assert!(bot.wait_ready(QEMU_LOGIN), "{}", bot.output());
     let data = bytes(3_000_000, 122);
     let file = world.tg.add_file(data.clone(), "arm-local.bin", "application/octet-stream");
     let path = format!("/dl/{}", world.link_for(&file));

@@ -12,7 +12,7 @@ fn over_tls_with_the_ca_file_the_bot_logs_in_polls_replies_and_serves_a_download
     let ca = world.data.path().join("test-ca.pem");
     std::fs::write(&ca, &front.ca_pem).unwrap();
     let ca = ca.display().to_string();
-    // getMe happens inside start: it waits for "telegram: logged in".
+    // getMe happens inside start: it waits for /health to answer 200 (logged in).
     let bot = world.start_bot(&[("TELEGRAM_API_URL", &front.url()), ("TELEGRAM_CA_FILE", &ca)]);
     let data = bytes(300_000, 111);
     let file = world.tg.add_file(data.clone(), "over-tls.bin", "application/octet-stream");

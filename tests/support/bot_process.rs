@@ -61,14 +61,31 @@ pub struct BotProcess {
 
 impl BotProcess {
     /// Spawns the binary with `envs` (plus PATH and HOME) and waits up to 20 s for
-    /// `listening on http://ADDR:PORT` and for the login to Telegram; panics with the collected
-    /// output otherwise.
+    /// `listening on http://ADDR:PORT` and for readiness ([`BotProcess::wait_ready`]); panics with
+    /// the collected output otherwise.
     pub fn start(envs: &[(&str, String)]) -> BotProcess {
         let bot = BotProcess::start_listening(envs);
-        if bot.wait_for_line(START_TIMEOUT, "telegram: logged in").is_none() {
+        if !bot.wait_ready(START_TIMEOUT) {
             panic!("streambot did not log in to telegram within {START_TIMEOUT:?}\n--- output ---\n{}", bot.output());
         }
         bot
+    }
+
+    /// Waits until `/health` answers 200, which it does once the bot is logged in to Telegram
+    /// (503 before): readiness as the bot reports it to monitors, not a log line.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let head = b"GET /health HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n";
+        while Instant::now() < deadline {
+            if super::raw_http::send(self.addr(), head).is_ok_and(|r| r.status == 200) {
+                return true;
+            }
+            if self.try_wait().is_some() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// Like [`BotProcess::start`], but returns once the HTTP side listens, logged in or not.
