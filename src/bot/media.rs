@@ -46,51 +46,30 @@ fn media(kind: Kind, file_id: &str, unique: &str, name: String, size: Option<u64
     Media { kind, file_id: file_id.to_owned(), file_unique_id: unique.to_owned(), name, size, mime }
 }
 
+/// A file of a kind Telegram sends with `file_name` and `mime_type` (document, video, audio,
+/// animation): its own name and type, or `<prefix>_<file_unique_id><ext>` and `fallback_mime`.
+/// The four Bot API types share those field names but no trait, hence a macro.
+macro_rules! own_named {
+    ($file:expr, $kind:expr, $prefix:literal, $ext:literal, $fallback_mime:literal) => {{
+        let f = $file;
+        let name = named(f.file_name.as_ref(), || format!(concat!($prefix, "_{}", $ext), f.file_unique_id));
+        media($kind, &f.file_id, &f.file_unique_id, name, f.file_size, mime_or(f.mime_type.as_ref(), $fallback_mime))
+    }};
+}
+
 /// Finds the one file a message carries (pure).
 pub fn media_of(m: &Message) -> Option<Media> {
     if let Some(d) = &m.document {
-        let name = named(d.file_name.as_ref(), || format!("document_{}", d.file_unique_id));
-        return Some(media(
-            Kind::Document,
-            &d.file_id,
-            &d.file_unique_id,
-            name,
-            d.file_size,
-            mime_or(d.mime_type.as_ref(), "application/octet-stream"),
-        ));
+        return Some(own_named!(d, Kind::Document, "document", "", "application/octet-stream"));
     }
     if let Some(v) = &m.video {
-        let name = named(v.file_name.as_ref(), || format!("video_{}.mp4", v.file_unique_id));
-        return Some(media(
-            Kind::Video,
-            &v.file_id,
-            &v.file_unique_id,
-            name,
-            v.file_size,
-            mime_or(v.mime_type.as_ref(), "video/mp4"),
-        ));
+        return Some(own_named!(v, Kind::Video, "video", ".mp4", "video/mp4"));
     }
     if let Some(a) = &m.audio {
-        let name = named(a.file_name.as_ref(), || format!("audio_{}.mp3", a.file_unique_id));
-        return Some(media(
-            Kind::Audio,
-            &a.file_id,
-            &a.file_unique_id,
-            name,
-            a.file_size,
-            mime_or(a.mime_type.as_ref(), "audio/mpeg"),
-        ));
+        return Some(own_named!(a, Kind::Audio, "audio", ".mp3", "audio/mpeg"));
     }
     if let Some(a) = &m.animation {
-        let name = named(a.file_name.as_ref(), || format!("animation_{}.mp4", a.file_unique_id));
-        return Some(media(
-            Kind::Animation,
-            &a.file_id,
-            &a.file_unique_id,
-            name,
-            a.file_size,
-            mime_or(a.mime_type.as_ref(), "video/mp4"),
-        ));
+        return Some(own_named!(a, Kind::Animation, "animation", ".mp4", "video/mp4"));
     }
     named_by_telegram(m)
 }
@@ -99,14 +78,8 @@ pub fn media_of(m: &Message) -> Option<Media> {
 fn named_by_telegram(m: &Message) -> Option<Media> {
     if let Some(v) = &m.voice {
         let name = format!("voice_{}.ogg", v.file_unique_id);
-        return Some(media(
-            Kind::Voice,
-            &v.file_id,
-            &v.file_unique_id,
-            name,
-            v.file_size,
-            mime_or(v.mime_type.as_ref(), "audio/ogg"),
-        ));
+        let mime = mime_or(v.mime_type.as_ref(), "audio/ogg");
+        return Some(media(Kind::Voice, &v.file_id, &v.file_unique_id, name, v.file_size, mime));
     }
     if let Some(v) = &m.video_note {
         let name = format!("video_note_{}.mp4", v.file_unique_id);
@@ -155,6 +128,22 @@ mod tests {
             (media.kind, media.name.as_str(), media.mime.as_str(), media.size),
             (Kind::Document, "a b.pdf", "application/pdf", Some(10))
         );
+    }
+
+    #[test]
+    fn video_audio_and_animation_without_names_get_their_kind_extension_and_type() {
+        let cases = [
+            ("video", "video_u.mp4", "video/mp4", Kind::Video),
+            ("audio", "audio_u.mp3", "audio/mpeg", Kind::Audio),
+            ("animation", "animation_u.mp4", "video/mp4", Kind::Animation),
+        ];
+        for (field, name, mime, kind) in cases {
+            let file = serde_json::json!({"file_id": "F", "file_unique_id": "u", "width": 1, "height": 1, "duration": 1, "file_name": " "});
+            let media = media_of(&message(serde_json::json!({ field: file }))).unwrap();
+            assert_eq!((media.kind, media.name.as_str(), media.mime.as_str()), (kind, name, mime), "{field}");
+        }
+        let m = message(serde_json::json!({"document": {"file_id": "D", "file_unique_id": "d"}}));
+        assert_eq!(media_of(&m).unwrap().name, "document_d");
     }
 
     #[test]
