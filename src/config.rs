@@ -292,6 +292,11 @@ impl Config {
         })
     }
 
+    /// How long links live: `7 days` or `never` (`LINK_EXPIRY_SECONDS`).
+    pub fn link_expiry_text(&self) -> String {
+        self.link_expiry.map_or_else(|| "never".to_owned(), |d| crate::units::human_duration(d.as_secs()))
+    }
+
     /// `100 GB per month` or `unlimited`.
     pub fn bandwidth_limit_text(&self) -> String {
         match self.bandwidth_limit {

@@ -162,7 +162,7 @@ fn data_dir_writable(dir: &Path) -> Result<(), String> {
 /// The `--check` text once [`preflight`] passed: the settings a newcomer wants confirmed, then
 /// warnings (pure).
 fn check_report(config: &Config, username: &str) -> String {
-    use crate::units::{human_duration, human_size};
+    use crate::units::human_size;
     let base = config.base_url.clone().unwrap_or_else(|| format!("http://localhost:{}", config.port));
     let buttons = if crate::urls::button_url_allowed(&base) {
         "public: replies carry Download and Watch buttons"
@@ -193,7 +193,7 @@ fn check_report(config: &Config, username: &str) -> String {
         config.api_url,
         config.bind_address,
         config.port,
-        config.link_expiry.map_or("never".into(), |d| human_duration(d.as_secs())),
+        config.link_expiry_text(),
         config.bandwidth_limit_text(),
         config.bandwidth_share_text(),
         config.max_connections,
@@ -332,11 +332,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
             "TELEGRAM_API_ID and TELEGRAM_API_HASH are set, and so is TELEGRAM_LOCAL_FILES: local mode (the pair is the local Bot API server's), not direct mode"
         );
     }
-    log::info!(
-        "links: {}/dl/<token>, expiry {}",
-        app.base_url,
-        app.config.link_expiry.map_or("never".into(), |d| crate::units::human_duration(d.as_secs()))
-    );
+    log::info!("links: {}/dl/<token>, expiry {}", app.base_url, app.config.link_expiry_text());
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
     let logged_in = futures_lite::future::or(async { log_in(&app).await.map_err(Interrupted::Failed) }, async {
         Err(Interrupted::Signal(signal_name(signals.next().await)))

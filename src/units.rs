@@ -129,6 +129,11 @@ pub fn utc_minute(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
 }
 
+/// When a link expires: its UTC minute, or `never` for 0 (a link without expiry).
+pub fn expires_text(expires_at: u64) -> String {
+    if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) }
+}
+
 /// RFC 9110 IMF-fixdate: `Thu, 26 Nov 2026 15:00:00 GMT`.
 pub fn http_date(secs: u64) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

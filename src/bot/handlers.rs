@@ -21,7 +21,7 @@ use super::reply::{self, send};
 use crate::app::App;
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
-use crate::units::{human_duration, human_size};
+use crate::units::human_size;
 
 /// Commands shown in Telegram's menu.
 pub fn command_list() -> Vec<(&'static str, String)> {
@@ -86,7 +86,7 @@ fn menu() -> InlineKeyboardMarkup {
 }
 
 fn expiry_text(app: &App) -> String {
-    app.config.link_expiry.map_or_else(|| "never".to_owned(), |d| human_duration(d.as_secs()))
+    app.config.link_expiry_text()
 }
 
 fn start_text(app: &App, from: &frankenstein::types::User) -> String {

@@ -12,7 +12,7 @@ use crate::html::escape;
 use crate::links::{Claims, token_prefix};
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
-use crate::units::{human_size, utc_minute};
+use crate::units::{expires_text, human_size};
 use crate::urls::{Face, button_url_allowed, watch_url};
 
 /// Replies with the link of `row` (and a Watch link for media).
@@ -29,7 +29,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
         human_size(row.file_size)
     );
 
-    let expiry = if row.expires_at == 0 { "never".to_owned() } else { utc_minute(row.expires_at) };
+    let expiry = expires_text(row.expires_at);
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
         "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",

@@ -95,7 +95,7 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
         let n = page * u64::from(PAGE) + i as u64 + 1;
         let downloads = stored + app.downloads.borrow().pending(link.id);
         let token = app.signer.mint(Claims { link_id: link.id, expires_at: link.expires_at });
-        let expiry = if link.expires_at == 0 { "never".to_owned() } else { utc_minute(link.expires_at) };
+        let expiry = crate::units::expires_text(link.expires_at);
         text.push_str(&format!(
             "\n{n}. <b>{}</b>\n{} · expires {expiry} · {downloads} download{}\n{}\n",
             escape(&link.file_name),

@@ -81,7 +81,7 @@ pub fn api_info(app: &App) -> Response {
             "force_subscribe_channel_id": app.config.force_sub_channel,
             "link_expiry_enabled": expiry > 0,
             "link_expiry_duration_seconds": expiry,
-            "link_expiry_duration_human": if expiry > 0 { crate::units::human_duration(expiry) } else { "never".to_owned() },
+            "link_expiry_duration_human": app.config.link_expiry_text(),
             "link_expiry_seconds": expiry,
             "max_file_size": app.config.file_size_limit(),
             "range_requests": true,
