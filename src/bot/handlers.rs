@@ -85,15 +85,11 @@ fn menu() -> InlineKeyboardMarkup {
         .build()
 }
 
-fn expiry_text(app: &App) -> String {
-    app.config.link_expiry_text()
-}
-
 fn start_text(app: &App, from: &frankenstein::types::User) -> String {
     format!(
         "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.\n\nYour user id: <code>{}</code>",
         escape(&from.first_name),
-        expiry_text(app),
+        app.config.link_expiry_text(),
         from.id
     )
 }
@@ -102,7 +98,7 @@ fn help_text(app: &App, user_id: u64) -> String {
     let mut text = format!(
         "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: {}",
         human_size(app.config.file_size_limit()),
-        expiry_text(app),
+        app.config.link_expiry_text(),
         commands::listed(Access::Everyone).map(|(name, _)| format!("/{name}")).collect::<Vec<_>>().join(", ")
     );
     if app.config.is_admin(user_id) {
@@ -124,7 +120,7 @@ fn about_text(app: &App) -> String {
     format!(
         "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}, {}\nLargest file: {}\nSource: {}",
         crate::version(),
-        expiry_text(app),
+        app.config.link_expiry_text(),
         app.config.bandwidth_limit_text(),
         app.config.bandwidth_share_text(),
         human_size(app.config.file_size_limit()),
