@@ -16,6 +16,7 @@ use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::{Full, StreamGuard, StreamTracker};
 use crate::shutdown::Trigger;
+use crate::status::STATUSES;
 use crate::store::Store;
 use crate::telegram::files::Files;
 use crate::telegram::transport::Transport;
@@ -214,26 +215,23 @@ pub enum Login {
 
 /// Response counts for a fixed set of statuses, plus one bucket for any other.
 pub struct StatusCounts {
-    counts: [Cell<u64>; StatusCounts::CODES.len() + 1],
+    counts: [Cell<u64>; STATUSES.len() + 1],
 }
 
 impl StatusCounts {
-    /// The statuses this server answers with; anything else is counted as `other`.
-    pub const CODES: [u16; 19] =
-        [200, 204, 206, 302, 304, 400, 404, 405, 408, 410, 414, 416, 429, 431, 500, 501, 502, 503, 505];
-
     pub fn new() -> StatusCounts {
         StatusCounts { counts: std::array::from_fn(|_| Cell::new(0)) }
     }
 
     pub fn count(&self, status: u16) {
-        let i = Self::CODES.iter().position(|&c| c == status).unwrap_or(Self::CODES.len());
+        // A status outside the table is counted as `other`, the last bucket.
+        let i = crate::status::index(status).unwrap_or(STATUSES.len());
         self.counts[i].set(self.counts[i].get() + 1);
     }
 
     /// `(Some(status) | None for other, count)` for every bucket.
     pub fn all(&self) -> impl Iterator<Item = (Option<u16>, u64)> + '_ {
-        self.counts.iter().enumerate().map(|(i, c)| (Self::CODES.get(i).copied(), c.get()))
+        self.counts.iter().enumerate().map(|(i, c)| (STATUSES.get(i).map(|&(code, _)| code), c.get()))
     }
 }
 

@@ -46,6 +46,8 @@ pub mod run;
 pub(crate) mod sessions;
 /// One shutdown signal for every task.
 pub(crate) mod shutdown;
+/// The HTTP statuses this server sends and their reason phrases (pure).
+pub(crate) mod status;
 /// SQLite: migrations and typed queries.
 pub(crate) mod store;
 /// Bot API transport, long polling, the update dispatcher (journal, lanes, flood holds, retries), file access.

@@ -227,7 +227,7 @@ pub(crate) async fn write_response(
     // A body of unknown length is delimited by the close (RFC 9112 §6.3, rule 8).
     let close = close || (len.is_none() && !bodiless);
     let mut head = String::with_capacity(512);
-    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", request::reason(status));
+    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", crate::status::reason(status));
     for (name, values) in res.iter() {
         for value in values.iter() {
             let _ = write!(head, "{name}: {value}\r\n");
