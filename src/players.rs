@@ -17,7 +17,8 @@ fn url_safe(url: &str) -> String {
     percent_encode(url, URL_CHARS)
 }
 
-/// `vlc://<stream url>`: VLC for iOS (and VLC on macOS) opens the URL after the `vlc://` prefix.
+/// `vlc://<stream url>`: VLC for iOS opens the URL after the `vlc://` prefix (a desktop VLC only
+/// where a handler for the scheme is installed).
 pub fn vlc_url(stream_url: &str) -> String {
     format!("vlc://{}", url_safe(stream_url))
 }

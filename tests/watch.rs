@@ -151,7 +151,9 @@ fn the_watch_page_links_vlc_mx_and_the_playlist_with_the_stream_url_escaped() {
     assert!(html.contains(&format!("href=\"vlc://https://{escaped}\">VLC</a>")), "{html}");
     let intent = format!("href=\"intent://{escaped}#Intent;scheme=https;package=org.videolan.vlc;type=video/mp4;");
     assert!(html.contains(&intent), "{html}");
-    assert!(html.contains(&format!("href=\"intent://{escaped}#Intent;scheme=https;package=com.mxtech.videoplayer.ad;")));
+    assert!(
+        html.contains(&format!("href=\"intent://{escaped}#Intent;scheme=https;package=com.mxtech.videoplayer.ad;"))
+    );
     assert!(html.contains(&format!("href=\"../m3u/{token}\" download>mpv")));
     assert!(html.contains(&format!("readonly value=\"https://{escaped}\"")), "{html}");
     assert!(!html.contains("b='c'"), "no raw quote in an attribute");

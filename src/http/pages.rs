@@ -44,7 +44,7 @@ pub struct Watch<'a> {
 const STYLE: &str = "*{box-sizing:border-box}\
 body{margin:0;font:16px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#111;color:#eee}\
 main{max-width:960px;margin:0 auto;padding:12px}\
-video,audio{width:100%;max-height:70vh;background:#000;border-radius:8px;display:block}\
+video,audio{width:100%;max-height:50vh;background:#000;border-radius:8px;display:block}\
 audio{background:none;margin:24px 0}\
 img{max-width:100%}\
 h1{font-size:1.1em;margin:12px 0 4px;overflow-wrap:anywhere}\
@@ -54,7 +54,7 @@ p{margin:4px 0;color:#aaa}\
 .row{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}\
 a.b,button{flex:1 1 140px;padding:12px 16px;border:0;border-radius:8px;font:inherit;text-align:center;\
 text-decoration:none;cursor:pointer;background:#2d6cdf;color:#fff}\
-a.app{background:#262626;border:1px solid #3a3a3a;flex-basis:150px}\
+a.app{background:#262626;border:1px solid #3a3a3a;flex-basis:150px;white-space:nowrap}\
 button{background:#333;flex:0 0 auto}\
 label{display:block;margin:16px 0 4px;color:#aaa;font-size:.85em}\
 .copy{display:flex;gap:8px}\
@@ -94,7 +94,7 @@ fn player(mime: &str, stream: &str, name: &str) -> String {
     }
 }
 
-/// "Open in a player": VLC (`vlc://`, iOS and macOS), VLC and MX Player on Android (intents),
+/// "Open in a player": VLC (`vlc://`), VLC and MX Player on Android (intents),
 /// and the `.m3u` playlist for mpv and desktop players. Only for audio and video.
 fn player_apps(w: &Watch<'_>, token: &str) -> String {
     if !crate::mime::playable(w.mime) {
@@ -109,9 +109,9 @@ fn player_apps(w: &Watch<'_>, token: &str) -> String {
 <a class=\"b app\" href=\"{vlc}\">VLC</a>\
 <a class=\"b app\" href=\"{vlc_android}\">VLC for Android</a>\
 <a class=\"b app\" href=\"{mx}\">MX Player</a>\
-<a class=\"b app\" href=\"{m3u}\" download>mpv · Playlist (.m3u)</a></div>\
-<p class=\"hint\">VLC opens on iPhone, iPad and Mac; the Android links open the app or its store page; \
-the playlist opens in mpv, VLC and most desktop players.</p>"
+<a class=\"b app\" href=\"{m3u}\" download>mpv (.m3u)</a></div>\
+<p class=\"hint\">VLC: iPhone and iPad, and desktops that handle vlc:// links. \
+Android: the app, or its store page. mpv (.m3u): a playlist for mpv, VLC and most desktop players.</p>"
     )
 }
 
