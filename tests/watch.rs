@@ -146,7 +146,10 @@ fn the_watch_page_links_vlc_mx_and_the_playlist_with_the_stream_url_escaped() {
     let bot = world.start_bot(&[("BASE_URL", base)]);
     let file = world.tg.add_file(bytes(2048, 46), "clip.mp4", "video/mp4");
     let token = world.link_for(&file);
-    let html = get(bot.addr(), &format!("/watch/{token}")).text();
+    let res = get(bot.addr(), &format!("/watch/{token}"));
+    let csp = res.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = res.text();
     let escaped = format!("dl.example.com/a&amp;b=&#39;c&#39;/stream/{token}");
     assert!(html.contains(&format!("href=\"vlc://https://{escaped}\">VLC</a>")), "{html}");
     let intent = format!("href=\"intent://{escaped}#Intent;scheme=https;package=org.videolan.vlc;type=video/mp4;");
