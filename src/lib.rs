@@ -40,6 +40,8 @@ pub(crate) mod mtproto;
 pub(crate) mod net;
 /// Failure domains: panics caught per connection and per update, logged and counted.
 pub mod panics;
+/// Links that open a stream in player apps: `vlc://`, Android intents, `.m3u` (pure).
+pub(crate) mod players;
 /// Start-up, `--check`, the poll loop and shutdown: the wiring.
 pub mod run;
 /// Direct mode's wiring: MTProto sessions over the store's keys, `--check`'s login.

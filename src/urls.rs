@@ -4,7 +4,7 @@
 /// RFC 3986 unreserved characters besides letters and digits: safe anywhere in a URL.
 pub const UNRESERVED: &[u8] = b"-._~";
 
-/// The three faces of a link, all over the same token.
+/// The four faces of a link, all over the same token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Face {
     /// `/dl/<token>`: a download (`attachment`).
@@ -13,10 +13,12 @@ pub enum Face {
     Stream,
     /// `/watch/<token>`: the player page.
     Watch,
+    /// `/m3u/<token>`: a one-entry playlist of the `/stream` URL, for desktop players.
+    Playlist,
 }
 
 impl Face {
-    pub const ALL: [Face; 3] = [Face::Download, Face::Stream, Face::Watch];
+    pub const ALL: [Face; 4] = [Face::Download, Face::Stream, Face::Watch, Face::Playlist];
 
     /// The path prefix, slashes included.
     pub fn prefix(self) -> &'static str {
@@ -24,6 +26,7 @@ impl Face {
             Face::Download => "/dl/",
             Face::Stream => "/stream/",
             Face::Watch => "/watch/",
+            Face::Playlist => "/m3u/",
         }
     }
 

@@ -1,7 +1,9 @@
 //! The `/watch` player page and the Watch link in the bot's reply (built-in page, or
-//! `VIDEO_FRONTEND_URL`).
+//! `VIDEO_FRONTEND_URL`); the player-app links, the `/m3u` playlist and the Copy link button.
 
-use crate::harness::{WAIT, World, bytes, get, is_link_reply, request, token_in};
+use streambot::links::{Claims, Signer};
+
+use crate::harness::{SECRET, WAIT, World, bytes, get, is_link_reply, request, token_in};
 use crate::support::fake_telegram::{FileRef, Sent};
 
 /// Sends `file` as `kind` and returns the bot's link reply.
@@ -94,4 +96,83 @@ fn the_watch_page_of_a_pdf_has_no_player_and_keeps_the_download_button() {
     assert_eq!(res.status, 200);
     assert!(!html.contains("<video") && !html.contains("<audio"), "{html}");
     assert!(html.contains(&format!("href=\"../dl/{token}\" download>Download</a>")), "{html}");
+}
+
+/// The reply's buttons as JSON objects, in order.
+fn button_objects(reply: &Sent) -> Vec<serde_json::Value> {
+    let markup = &reply.params["reply_markup"];
+    let markup: serde_json::Value = match markup.as_str() {
+        Some(text) => serde_json::from_str(text).unwrap(),
+        None => markup.clone(),
+    };
+    let rows = markup["inline_keyboard"].as_array().cloned().unwrap_or_default();
+    rows.iter().flat_map(|row| row.as_array().cloned().unwrap_or_default()).collect()
+}
+
+#[test]
+fn the_playlist_names_the_stream_and_answers_410_and_404_like_every_face() {
+    let world = World::new("m3u");
+    let bot = world.start_bot(&[]);
+    let file = world.tg.add_file(bytes(3000, 45), "my clip.webm", "video/webm");
+    let token = world.link_for(&file);
+    let res = get(bot.addr(), &format!("/m3u/{token}"));
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.header("content-type"), Some("audio/x-mpegurl"));
+    let cd = res.header("content-disposition").unwrap();
+    assert!(cd.starts_with("attachment; filename=\"my clip.m3u\""), "{cd}");
+    // Without BASE_URL, links name localhost and the port.
+    let stream = format!("http://localhost:{}/stream/{token}", bot.addr().port());
+    assert_eq!(res.text(), format!("#EXTM3U\n#EXTINF:-1,my clip.webm\n{stream}\n"));
+    assert_eq!(get(bot.addr(), &format!("/stream/{token}")).body.len(), 3000, "the entry is the file");
+
+    let head = request(bot.addr(), "HEAD", &format!("/m3u/{token}"), &[]);
+    assert_eq!((head.status, head.body.len(), head.header("content-type")), (200, 0, Some("audio/x-mpegurl")));
+    assert_eq!(get(bot.addr(), "/m3u/not-a-token").status, 404);
+    let signer = Signer::new(SECRET.as_bytes());
+    let link_id = signer.verify(&token, 0).unwrap().link_id;
+    let expired = signer.mint(Claims { link_id, expires_at: 1 });
+    assert_eq!(get(bot.addr(), &format!("/m3u/{expired}")).status, 410);
+
+    world.tg.send_text(&world.user, &format!("/revoke {token}"));
+    world.tg.wait_for_sent(WAIT, |s| s.text().is_some_and(|t| t.contains("Link revoked"))).expect("revoked");
+    let res = get(bot.addr(), &format!("/m3u/{token}"));
+    assert_eq!((res.status, res.text().contains("revoked")), (410, true), "{res:?}");
+}
+
+#[test]
+fn the_watch_page_links_vlc_mx_and_the_playlist_with_the_stream_url_escaped() {
+    let world = World::new("apps");
+    let base = "https://dl.example.com/a&b='c'";
+    let bot = world.start_bot(&[("BASE_URL", base)]);
+    let file = world.tg.add_file(bytes(2048, 46), "clip.mp4", "video/mp4");
+    let token = world.link_for(&file);
+    let res = get(bot.addr(), &format!("/watch/{token}"));
+    let csp = res.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = res.text();
+    let escaped = format!("dl.example.com/a&amp;b=&#39;c&#39;/stream/{token}");
+    assert!(html.contains(&format!("href=\"vlc://https://{escaped}\">VLC</a>")), "{html}");
+    let intent = format!("href=\"intent://{escaped}#Intent;scheme=https;package=org.videolan.vlc;type=video/mp4;");
+    assert!(html.contains(&intent), "{html}");
+    assert!(
+        html.contains(&format!("href=\"intent://{escaped}#Intent;scheme=https;package=com.mxtech.videoplayer.ad;"))
+    );
+    assert!(html.contains(&format!("href=\"../m3u/{token}\" download>mpv")));
+    assert!(html.contains(&format!("readonly value=\"https://{escaped}\"")), "{html}");
+    assert!(!html.contains("b='c'"), "no raw quote in an attribute");
+}
+
+#[test]
+fn the_link_message_has_a_copy_link_button_with_the_download_url() {
+    let world = World::new("copytext");
+    let _bot = world.start_bot(&[("BASE_URL", "https://dl.example.com")]);
+    let file = world.tg.add_file(bytes(100, 47), "film.mp4", "video/mp4");
+    let reply = reply_for(&world, "video", &file);
+    let token = token_in(reply.text().unwrap()).unwrap();
+    let buttons = button_objects(&reply);
+    let copy = buttons.iter().find(|b| b["text"] == "Copy link").unwrap_or_else(|| panic!("{buttons:?}"));
+    assert_eq!(copy["copy_text"]["text"], format!("https://dl.example.com/dl/{token}"));
+    assert!(copy.get("url").is_none_or(|u| u.is_null()), "{copy}");
+    let open = buttons.iter().find(|b| b["text"] == "Open in app").unwrap_or_else(|| panic!("{buttons:?}"));
+    assert_eq!(open["url"], format!("https://dl.example.com/watch/{token}#open"));
 }

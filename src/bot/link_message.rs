@@ -1,7 +1,7 @@
 //! The link message: what the bot answers a file with (name, size, expiry, the Download link and,
-//! for media, the Watch link), with its buttons.
+//! for media, the Watch link), with its buttons: Download, Watch, Copy link, Open in app, Revoke.
 
-use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use frankenstein::types::{CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::media::{Media, is_playable};
 use super::owner::revoke_button;
@@ -50,8 +50,52 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
     if !button_url_allowed(&url) {
         buttons.clear();
     }
-    let mut rows = vec![buttons, vec![revoke_button(row.id)]];
+    let mut rows =
+        vec![buttons, app_buttons(&app.base_url, &token, &url, is_playable(media)), vec![revoke_button(row.id)]];
     rows.retain(|r| !r.is_empty());
     send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
     Ok(())
+}
+
+/// Telegram's limit on a `copy_text` button's text (Bot API `CopyTextButton`: 1-256 characters).
+const COPY_TEXT_MAX: usize = 256;
+
+/// "Copy link" (a `copy_text` button: Telegram copies the download URL, whatever its host) and,
+/// for media, "Open in app": the watch page's player-app links (URL buttons take only http(s) and
+/// tg:// links, so `vlc://` and `intent:` links live on that page).
+fn app_buttons(base_url: &str, token: &str, url: &str, playable: bool) -> Vec<InlineKeyboardButton> {
+    let mut row = Vec::new();
+    if url.chars().count() <= COPY_TEXT_MAX {
+        let copy = CopyTextButton::builder().text(url).build();
+        row.push(InlineKeyboardButton::builder().text("Copy link").copy_text(copy).build());
+    }
+    let apps = format!("{}#open", Face::Watch.url(base_url, token));
+    if playable && button_url_allowed(&apps) {
+        row.push(InlineKeyboardButton::builder().text("Open in app").url(apps).build());
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_link_carries_the_url_and_open_in_app_points_at_the_players_on_the_watch_page() {
+        let url = "https://dl.example.com/dl/T";
+        let row = app_buttons("https://dl.example.com", "T", url, true);
+        assert_eq!(row[0].text, "Copy link");
+        assert_eq!(row[0].copy_text.as_ref().map(|c| c.text.as_str()), Some(url));
+        assert_eq!(row[1].url.as_deref(), Some("https://dl.example.com/watch/T#open"));
+    }
+
+    #[test]
+    fn a_local_address_keeps_copy_link_and_a_document_gets_no_open_in_app() {
+        let local = app_buttons("http://127.0.0.1:8080", "T", "http://127.0.0.1:8080/dl/T", true);
+        assert_eq!(local.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(), ["Copy link"]);
+        let document = app_buttons("https://dl.example.com", "T", "https://dl.example.com/dl/T", false);
+        assert_eq!(document.len(), 1);
+        let long = format!("https://dl.example.com/{}", "x".repeat(COPY_TEXT_MAX));
+        assert!(app_buttons("https://dl.example.com", "T", &long, false).is_empty(), "over Telegram's limit");
+    }
 }

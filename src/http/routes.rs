@@ -1,4 +1,5 @@
-//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/health`, `/`.
+//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/m3u/<token>`,
+//! `/health`, `/`.
 //! Every request gets a `Response`: one `match` turns each [`RouteError`] into a status with a
 //! short text body.
 
@@ -19,6 +20,7 @@ use crate::app::{App, Login};
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
 use crate::net::ClientKey;
+use crate::players;
 use crate::shutdown::Trigger;
 use crate::store::{LinkRow, StoreError};
 use crate::telegram::files::{FileError, Located, Opened};
@@ -201,6 +203,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         Some((Face::Download, token)) => return serve_file(app, client, req, token, Disposition::Attachment).await,
         Some((Face::Stream, token)) => return serve_file(app, client, req, token, Disposition::Inline).await,
         Some((Face::Watch, token)) => return watch(app, token),
+        Some((Face::Playlist, token)) => return playlist(app, token),
         None => {}
     }
     let private = matches!(path, "/metrics" | "/api/info");
@@ -415,11 +418,26 @@ fn watch(app: &App, token: &str) -> Result<Response, RouteError> {
     });
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "text/html; charset=utf-8");
-    res.insert_header("content-security-policy", pages::CSP);
+    res.insert_header("content-security-policy", pages::csp());
     res.insert_header("x-content-type-options", "nosniff");
     res.insert_header("referrer-policy", "no-referrer");
     res.insert_header("cache-control", "private, no-store");
     res.set_body(html);
+    Ok(res)
+}
+
+/// `/m3u/<token>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
+/// (HEAD gets the same headers). The same link checks as every face.
+fn playlist(app: &App, token: &str) -> Result<Response, RouteError> {
+    let link = find_link(app, token)?;
+    let stream_url = Face::Stream.url(&app.base_url, token);
+    let mut res = Response::new(StatusCode::Ok);
+    res.insert_header("content-type", "audio/x-mpegurl");
+    let name = players::m3u_file_name(&link.file_name);
+    res.insert_header("content-disposition", plan::content_disposition("attachment", &name));
+    res.insert_header("x-content-type-options", "nosniff");
+    res.insert_header("cache-control", "private, no-store");
+    res.set_body(players::m3u(&link.file_name, &stream_url));
     Ok(res)
 }
 
