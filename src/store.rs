@@ -11,7 +11,6 @@ mod dcs;
 mod journal;
 mod public;
 
-pub use bans::BanRow;
 pub use journal::{JournalRow, NewUpdate};
 pub use public::BroadcastRow;
 

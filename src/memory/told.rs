@@ -35,6 +35,7 @@ impl Told {
         self.table.retain(|k, _| *k != user);
     }
 
+    #[cfg(test)]
     /// Users remembered now.
     pub fn len(&self) -> usize {
         self.table.len()
