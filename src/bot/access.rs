@@ -61,6 +61,7 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
             let text = verdict(app, from.id).text()?;
             let private = message.chat.type_field == ChatType::Private;
             if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
+                log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
                 return Some(Ok(()));
             }
             log::info!("user {} refused: {text}", from.id);

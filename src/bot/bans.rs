@@ -225,6 +225,29 @@ mod tests {
         assert!(parse_id("0").is_err() && parse_id("-5").is_err() && parse_id(&u64::MAX.to_string()).is_err());
     }
 
+    fn reply_to(origin: Option<serde_json::Value>) -> Message {
+        let mut replied = serde_json::json!({"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}});
+        if let Some(origin) = origin {
+            replied["forward_origin"] = origin;
+        }
+        serde_json::from_value(serde_json::json!({"message_id": 2, "date": 0, "text": "/ban",
+            "chat": {"id": 7, "type": "private"}, "reply_to_message": replied}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_forward_names_its_user_unless_hidden_or_from_a_chat() {
+        let user = serde_json::json!({"type": "user", "date": 0,
+            "sender_user": {"id": 4242, "is_bot": false, "first_name": "Eve"}});
+        assert_eq!(forwarded_user(&reply_to(Some(user))), Ok(Some(4242)));
+        let hidden = serde_json::json!({"type": "hidden_user", "date": 0, "sender_user_name": "Eve"});
+        assert!(forwarded_user(&reply_to(Some(hidden))).unwrap_err().contains("hides their account"));
+        let channel = serde_json::json!({"type": "channel", "date": 0, "message_id": 3,
+            "chat": {"id": -100, "type": "channel", "title": "C"}});
+        assert!(forwarded_user(&reply_to(Some(channel))).unwrap_err().contains("from a chat"));
+        assert_eq!(forwarded_user(&reply_to(None)), Ok(None), "not a forward");
+    }
+
     #[test]
     fn an_admin_cannot_be_banned_and_a_second_ban_says_so() {
         let app = app(&[("ADMINS", "1 2")]);
