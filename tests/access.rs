@@ -3,9 +3,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use crate::harness::{WAIT, World, bytes, get, is_link_reply, raw, token_in};
-use crate::support::fake_telegram::{FakeUser, Sent};
+use crate::support::fake_telegram::{FakeUser, Fault, Sent};
 
 /// The `n`-th message sent to `chat` whose text contains `needle`.
 fn nth_to(world: &World, chat: u64, n: usize, needle: &str) -> Sent {
@@ -125,6 +126,24 @@ fn ban_with_revoke_makes_the_users_links_answer_410_and_ends_their_running_downl
     assert_eq!(get(bot.addr(), &format!("/dl/{admins_token}")).status, 200, "other users' links work");
     let rest = read_all(&mut running, size);
     assert!(rest + 256 * 1024 < size, "the running download was cut: {rest} more bytes");
+}
+
+#[test]
+fn a_download_that_was_starting_when_its_link_was_revoked_gets_410_not_the_file() {
+    let world = World::new("banrace");
+    let admin = FakeUser::new(7, "Root");
+    let bot = world.start_bot(&[("ADMINS", "7")]);
+    let token = world.link_for(&file(&world, 1));
+    // The download waits on getFile (no stream registered yet) while the ban revokes the link.
+    world.tg.fail_next("getFile", Fault::Stall(Duration::from_secs(5)));
+    let addr = bot.addr();
+    let path = format!("/dl/{token}");
+    let download = std::thread::spawn(move || get(addr, &path).status);
+    assert!(world.tg.wait_for_calls("getFile", 1, WAIT), "the download asked for the file");
+    world.tg.send_text(&admin, "/ban 1001 revoke");
+    let reply = nth_to(&world, admin.id, 1, "is banned");
+    assert!(reply.text().unwrap().contains("Revoked 1 link; 0 running downloads ended."), "{reply:?}");
+    assert_eq!(download.join().unwrap(), 410);
 }
 
 #[test]
