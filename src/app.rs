@@ -15,6 +15,7 @@ use crate::memory::member_cache::MemberCache;
 use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::{Full, StreamGuard, StreamTracker};
+use crate::memory::told::Told;
 use crate::shutdown::Trigger;
 use crate::status::STATUSES;
 use crate::store::Store;
@@ -62,6 +63,8 @@ pub struct App {
     pub invite_link: RefCell<Option<String>>,
     /// The broadcast running now, if any.
     pub broadcast: Broadcasting,
+    /// When each refused user (banned, not in `ALLOWED_USERS`) was last told (fixed: `TOLD_SLOTS`).
+    pub told: RefCell<Told>,
 }
 
 /// The one broadcast that may run: whether it runs and whether `/broadcast cancel` asked it to stop.
@@ -101,6 +104,7 @@ impl App {
             members: RefCell::new(MemberCache::default()),
             invite_link: RefCell::new(None),
             broadcast: Broadcasting::default(),
+            told: RefCell::new(Told::default()),
         }
     }
 

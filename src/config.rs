@@ -44,6 +44,8 @@ pub struct Config {
     pub bind_address: IpAddr,
     pub port: u16,
     pub admins: Vec<u64>,
+    /// `ALLOWED_USERS`: the only users (besides admins) the bot answers; empty = everyone.
+    pub allowed_users: Vec<u64>,
     pub log_channel: Option<i64>,
     /// `None` means links never expire.
     pub link_expiry: Option<Duration>,
@@ -113,6 +115,7 @@ impl fmt::Debug for Config {
             .field("bind_address", &self.bind_address)
             .field("port", &self.port)
             .field("admins", &self.admins)
+            .field("allowed_users", &self.allowed_users)
             .field("log_channel", &self.log_channel)
             .field("link_expiry", &self.link_expiry)
             .field("data_dir", &self.data_dir)
@@ -268,6 +271,7 @@ impl Config {
             bind_address: vars.value("BIND_ADDRESS")?,
             port: vars.value("PORT")?,
             admins: vars.optional("ADMINS", admins)?.unwrap_or_default(),
+            allowed_users: vars.optional("ALLOWED_USERS", admins)?.unwrap_or_default(),
             log_channel: vars.optional("LOG_CHANNEL", |v| v.parse().ok())?,
             link_expiry: (!expiry.is_zero()).then_some(expiry),
             data_dir: vars.value("DATA_DIR")?,
@@ -319,6 +323,11 @@ impl Config {
         self.admins.contains(&user_id)
     }
 
+    /// Whether `ALLOWED_USERS` lets `user_id` in: listed, an admin, or the list is empty.
+    pub fn is_allowed(&self, user_id: u64) -> bool {
+        self.allowed_users.is_empty() || self.allowed_users.contains(&user_id) || self.is_admin(user_id)
+    }
+
     /// Where file bytes come from: a local server's directory wins over direct mode.
     pub fn mode(&self) -> Mode {
         match (&self.local_files, &self.direct) {
@@ -358,7 +367,7 @@ fn http_url(url: &str) -> Option<String> {
         .then(|| url.trim_end_matches('/').to_owned())
 }
 
-/// `ADMINS`: user ids separated by spaces or commas.
+/// `ADMINS` and `ALLOWED_USERS`: user ids separated by spaces or commas.
 fn admins(list: &str) -> Option<Vec<u64>> {
     list.split([' ', ',']).filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect()
 }
@@ -436,6 +445,17 @@ mod tests {
         assert_eq!(c.admins, vec![1, 2, 3]);
         let err = config(&[("BOT_TOKEN", "1:abc"), ("ADMINS", "1,x")]).unwrap_err();
         assert_eq!(err.variable, "ADMINS");
+    }
+
+    #[test]
+    fn allowed_users_let_in_the_listed_ids_and_admins_and_empty_lets_in_everyone() {
+        let open = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert!(open.allowed_users.is_empty() && open.is_allowed(42));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("ALLOWED_USERS", "5,6 7"), ("ADMINS", "9")]).unwrap();
+        assert_eq!(c.allowed_users, vec![5, 6, 7]);
+        assert!(c.is_allowed(6) && c.is_allowed(9) && !c.is_allowed(8));
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("ALLOWED_USERS", "5;6")]).unwrap_err();
+        assert_eq!(err.variable, "ALLOWED_USERS");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod bans;
 mod dcs;
 mod journal;
 mod public;
@@ -95,6 +96,13 @@ const MIGRATIONS: &[&str] = &[
      );
      ALTER TABLE links ADD COLUMN source_chat INTEGER;
      ALTER TABLE links ADD COLUMN source_message INTEGER;",
+    // 7: users an admin banned (`/ban`): who did it and when, listed by `/banned` newest first.
+    "CREATE TABLE bans (
+        user_id INTEGER PRIMARY KEY,
+        banned_by INTEGER NOT NULL,
+        banned_at INTEGER NOT NULL
+     );
+     CREATE INDEX bans_at ON bans(banned_at);",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.

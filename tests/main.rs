@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod clients;
 mod crash;
 mod deploy;

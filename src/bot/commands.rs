@@ -20,6 +20,12 @@ pub enum Command {
     MyLinks,
     /// Admin: copy the replied-to message to every user (`/broadcast cancel` stops it).
     Broadcast,
+    /// Admin: ban a user (`/ban <id> [revoke]`, or as a reply to their forwarded message).
+    Ban,
+    /// Admin: lift a ban (`/unban <id>`).
+    Unban,
+    /// Admin: the banned users, ten per page.
+    Banned,
 }
 
 /// Who may run a command.
@@ -55,6 +61,9 @@ pub const COMMANDS: &[Spec] = &[
     spec(Command::Stats, "stats", Access::Admin, "Users, links, bandwidth"),
     spec(Command::Logs, "logs", Access::Admin, "Recent log lines (limit=N level=L filter=T)"),
     spec(Command::Broadcast, "broadcast", Access::Admin, "Send the replied-to message to every user (cancel stops it)"),
+    spec(Command::Ban, "ban", Access::Admin, "Ban a user: /ban <id> (revoke also revokes their links)"),
+    spec(Command::Unban, "unban", Access::Admin, "Lift a ban: /unban <id>"),
+    spec(Command::Banned, "banned", Access::Admin, "Banned users"),
 ];
 
 impl Command {
@@ -131,6 +140,8 @@ pub enum Callback {
     RevokeFromList(u64, u64),
     /// Force-subscribe: check membership again and make the link.
     TryAgain,
+    /// Show this page of `/banned` (0-based).
+    Banned(u64),
 }
 
 impl Callback {
@@ -143,6 +154,7 @@ impl Callback {
             Callback::MyLinks(page) => format!("ml:{page}"),
             Callback::RevokeFromList(id, page) => format!("mr:{id}:{page}"),
             Callback::TryAgain => "fs".into(),
+            Callback::Banned(page) => format!("bn:{page}"),
         }
     }
 
@@ -150,6 +162,7 @@ impl Callback {
         match data.split_once(':') {
             Some(("rv", id)) => return id.parse().ok().map(Callback::Revoke),
             Some(("ml", page)) => return page.parse().ok().map(Callback::MyLinks),
+            Some(("bn", page)) => return page.parse().ok().map(Callback::Banned),
             Some(("mr", rest)) => {
                 let (id, page) = rest.split_once(':')?;
                 return Some(Callback::RevokeFromList(id.parse().ok()?, page.parse().ok()?));
@@ -217,6 +230,7 @@ mod tests {
             Callback::MyLinks(2),
             Callback::RevokeFromList(u64::MAX, u64::MAX),
             Callback::TryAgain,
+            Callback::Banned(u64::MAX),
         ];
         for cb in all {
             assert!(cb.data().len() <= 64, "{cb:?}");

@@ -10,7 +10,9 @@ use frankenstein::types::{
 };
 use frankenstein::updates::{Update, UpdateContent};
 
+use super::access;
 use super::admin;
+use super::bans;
 use super::broadcast;
 use super::commands::{self, Access, Callback, Command, Parsed};
 use super::force_sub::{self, Gate};
@@ -46,10 +48,13 @@ pub fn kind(update: &Update) -> &'static str {
 /// Handles one update; errors are logged, never returned (one bad update must not stop the poll),
 /// and a reply lost after its retries is counted.
 pub async fn handle(app: &Rc<App>, update: Update) {
-    let result = match update.content {
-        UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
-        UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
-        _ => Ok(()),
+    let result = match access::gate(app, &update.content).await {
+        Some(refused) => refused,
+        None => match update.content {
+            UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
+            UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
+            _ => Ok(()),
+        },
     };
     match result {
         Err(e) if crate::telegram::retry::is_transient(&e) => {
@@ -173,6 +178,12 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
             send(app, chat_id, text, markup).await?;
         }
         Parsed::Command(Command::Broadcast) => broadcast::command(app, message, text).await?,
+        Parsed::Command(Command::Ban) => bans::ban_command(app, message, from.id, text).await?,
+        Parsed::Command(Command::Unban) => bans::unban_command(app, message, text).await?,
+        Parsed::Command(Command::Banned) => {
+            let (text, markup) = bans::page(app, 0);
+            send(app, chat_id, text, markup).await?;
+        }
         Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
             let reply = match cmd {
                 Command::Memory => admin::memory_text(&admin::memory_view(app)),
@@ -211,6 +222,9 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
     let result = match (action, message) {
         (Some(cb @ (Callback::Revoke(_) | Callback::RevokeFromList(..) | Callback::MyLinks(_))), Some((chat, id))) => {
             owner::on_button(app, cb, query.from.id, chat, id).await.map(|n| note = n)
+        }
+        (Some(Callback::Banned(page)), Some((chat, id))) => {
+            bans::on_page(app, query.from.id, page, chat, id).await.map(|n| note = n)
         }
         (Some(Callback::TryAgain), Some(_)) => try_again(app, update_id, query).await.map(|n| note = n),
         (Some(Callback::Close), Some((chat_id, message_id))) => app

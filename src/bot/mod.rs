@@ -1,7 +1,9 @@
 //! The Telegram side of the bot: command parsing, update handlers and file intake, revoking and
 //! `/mylinks`, force-subscribe and broadcasts.
 
+mod access;
 pub mod admin;
+mod bans;
 pub mod broadcast;
 pub mod commands;
 mod force_sub;

@@ -44,6 +44,12 @@ pub const VARIABLES: &[Var] = &[
         "admin user ids, space or comma separated",
     ),
     var(
+        "ALLOWED_USERS",
+        "empty",
+        "numeric user ids separated by spaces or commas",
+        "only these user ids (and ADMINS) may use the bot, space or comma separated; empty = everyone",
+    ),
+    var(
         "LOG_CHANNEL",
         "unset",
         "a numeric chat id like -1001234567890",

@@ -353,6 +353,14 @@ async fn stream(
         return Err(RouteError::TooManyDownloads);
     }
     let guard = app.register_stream(link.id, link.owner, client.peer, &client.end).ok_or(RouteError::Busy)?;
+    // A revoke (or a ban with revoke) while getFile was awaited found no stream of this link to
+    // end; from here on it would, so look once more now that one is registered.
+    match app.store.link(link.id).map_err(RouteError::Store)? {
+        Some(now) if now.revoked => return Err(RouteError::Revoked),
+        // Purged as expired meanwhile.
+        None => return Err(RouteError::Gone),
+        Some(_) => {}
+    }
     app.count_download(link.id);
     let load = client.conn.load();
     let (upstream, skip) = match opened {

@@ -11,4 +11,5 @@ pub mod monitor;
 pub mod owner_bytes;
 pub mod scheduler;
 pub mod stream_tracker;
+pub mod told;
 mod trim;

@@ -19,6 +19,8 @@ use crate::shutdown::Trigger;
 pub struct StreamInfo {
     pub id: u64,
     pub link_id: u64,
+    /// Who made the link (a ban with revoke ends all of theirs).
+    pub owner: u64,
     pub peer: SocketAddr,
     pub started: Instant,
     pub last_progress: Instant,
@@ -86,8 +88,10 @@ impl StreamTracker {
         let slot = slots.iter().position(Option::is_none).ok_or(Full::Streams)?;
         let owner_slot = self.owners().enter(owner).ok_or(Full::Owners)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        slots[slot] =
-            Some(Entry { info: StreamInfo { id, link_id, peer, started: now, last_progress: now, bytes: 0 }, end });
+        slots[slot] = Some(Entry {
+            info: StreamInfo { id, link_id, owner, peer, started: now, last_progress: now, bytes: 0 },
+            end,
+        });
         Ok(StreamGuard { tracker: self.clone(), slot, id, owner_slot })
     }
 
@@ -168,6 +172,12 @@ impl StreamTracker {
     pub fn end_link(&self, link_id: u64) -> usize {
         let slots = self.slots();
         slots.iter().flatten().filter(|e| e.info.link_id == link_id).map(|e| e.end.fire()).count()
+    }
+
+    /// Ends the streams of every link `owner` made (their links were revoked); returns how many.
+    pub fn end_owner(&self, owner: u64) -> usize {
+        let slots = self.slots();
+        slots.iter().flatten().filter(|e| e.info.owner == owner).map(|e| e.end.fire()).count()
     }
 
     /// Ends every stream (shutdown after the grace period); returns how many.
@@ -280,6 +290,8 @@ mod tests {
         drop(stalled);
         assert_eq!(t.end_link(1), 0, "link 1's stream is gone");
         assert_eq!(t.end_link(2), 1);
+        assert_eq!(t.end_owner(1), 1, "the busy stream's owner");
+        assert_eq!(t.end_owner(2), 0);
         assert_eq!(t.end_all(), 1);
         assert!(busy_conn.is_fired());
         drop(busy);

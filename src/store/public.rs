@@ -140,18 +140,18 @@ impl Store {
         Ok(from_sql(n))
     }
 
-    /// Up to `limit` ids of users who did not block the bot, above `after`, in id order.
+    /// Up to `limit` ids of users who did not block the bot and are not banned, above `after`, in id order.
     pub fn reachable_users_after(&self, after: u64, limit: u32) -> Result<Vec<u64>, StoreError> {
         let mut q =
-            self.conn().prepare_cached("SELECT id FROM users WHERE blocked = 0 AND id > ?1 ORDER BY id LIMIT ?2")?;
+            self.conn().prepare_cached("SELECT id FROM users WHERE blocked = 0 AND id > ?1 AND id NOT IN (SELECT user_id FROM bans) ORDER BY id LIMIT ?2")?;
         let rows = q.query_map(params![to_sql(after), i64::from(limit)], |r| r.get::<_, i64>(0))?;
         Ok(rows.map(|r| r.map(from_sql)).collect::<Result<_, _>>()?)
     }
 
-    /// How many users who did not block the bot have an id above `after`.
+    /// How many users who did not block the bot and are not banned have an id above `after`.
     pub fn reachable_user_count_after(&self, after: u64) -> Result<u64, StoreError> {
         let n = self.conn().query_row(
-            "SELECT count(*) FROM users WHERE blocked = 0 AND id > ?1",
+            "SELECT count(*) FROM users WHERE blocked = 0 AND id > ?1 AND id NOT IN (SELECT user_id FROM bans)",
             params![to_sql(after)],
             |r| r.get::<_, i64>(0),
         )?;

@@ -1,0 +1,139 @@
+//! Who may use the bot: admins always; banned users, and users `ALLOWED_USERS` does not list
+//! when it is set, are refused whatever they send (file, command, button), told so at most once
+//! per `TOLD_EVERY`, and never get a link. Every button press is still answered.
+
+use frankenstein::AsyncTelegramApi;
+use frankenstein::methods::AnswerCallbackQueryParams;
+use frankenstein::types::ChatType;
+use frankenstein::updates::UpdateContent;
+
+use super::reply::send;
+use crate::app::App;
+use crate::telegram::transport::TelegramError;
+use crate::units::now_unix;
+
+/// What the gate says about one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// `ALLOWED_USERS` is set and does not list them.
+    NotAllowed,
+    /// An admin banned them (`/ban`).
+    Banned,
+}
+
+/// What a user `ALLOWED_USERS` does not list is told.
+pub const NOT_ALLOWED_TEXT: &str = "Sorry, this bot is private: you cannot use it.";
+/// What a banned user is told.
+pub const BANNED_TEXT: &str = "You have been banned: you cannot use this bot.";
+
+impl Verdict {
+    fn text(self) -> Option<&'static str> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::NotAllowed => Some(NOT_ALLOWED_TEXT),
+            Verdict::Banned => Some(BANNED_TEXT),
+        }
+    }
+}
+
+/// Whether `user` may use the bot. Admins always may. A ban the store cannot be asked about
+/// lets the user through (logged): a locked database must not lock every user out.
+pub fn verdict(app: &App, user: u64) -> Verdict {
+    if app.config.is_admin(user) {
+        return Verdict::Pass;
+    }
+    match app.store.ban_of(user) {
+        Ok(Some(_)) => return Verdict::Banned,
+        Ok(None) => {}
+        Err(e) => log::error!("cannot read whether user {user} is banned, letting them through: {e}"),
+    }
+    if app.config.is_allowed(user) { Verdict::Pass } else { Verdict::NotAllowed }
+}
+
+/// Refuses `update` when its sender may not use the bot: `Some` with how the refusal went
+/// (the update is then done), `None` to handle it as usual. A refused user is told in a
+/// private chat, or in the button's answer, once per `TOLD_EVERY`; a group hears nothing.
+pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), TelegramError>> {
+    match update {
+        UpdateContent::Message(message) => {
+            let from = message.from.as_deref()?;
+            let text = verdict(app, from.id).text()?;
+            let private = message.chat.type_field == ChatType::Private;
+            if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
+                log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
+                return Some(Ok(()));
+            }
+            log::info!("user {} refused: {text}", from.id);
+            Some(send(app, message.chat.id, text.to_owned(), None).await.map(drop))
+        }
+        UpdateContent::CallbackQuery(query) => {
+            let text = verdict(app, query.from.id).text()?;
+            let tell = app.told.borrow_mut().tell(query.from.id, now_unix());
+            let answer = AnswerCallbackQueryParams::builder()
+                .callback_query_id(query.id.clone())
+                .maybe_text(tell.then(|| text.to_owned()))
+                .build();
+            Some(app.api.answer_callback_query(&answer).await.map(drop))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{self, MiniTelegram};
+
+    fn message(from: u64, chat_type: &str) -> UpdateContent {
+        let m = json!({"message_id": 1, "date": 0, "chat": {"id": from, "type": chat_type}, "text": "/start",
+            "from": {"id": from, "is_bot": false, "first_name": "X"}});
+        UpdateContent::Message(Box::new(serde_json::from_value(m).unwrap()))
+    }
+
+    fn press(from: u64) -> UpdateContent {
+        let q = json!({"id": "q1", "chat_instance": "c", "data": "help",
+            "from": {"id": from, "is_bot": false, "first_name": "X"}});
+        UpdateContent::CallbackQuery(Box::new(serde_json::from_value(q).unwrap()))
+    }
+
+    #[test]
+    fn admins_pass_banned_and_unlisted_users_do_not() {
+        let tg = MiniTelegram::start();
+        let app = testing::app(&tg.url, &[("ALLOWED_USERS", "5 6"), ("ADMINS", "9")], Rc::new(Default::default()));
+        app.store.ban(6, 9, 0).unwrap();
+        app.store.ban(9, 9, 0).unwrap();
+        let verdicts: Vec<Verdict> = [5, 6, 7, 9].into_iter().map(|u| verdict(&app, u)).collect();
+        assert_eq!(verdicts, [Verdict::Pass, Verdict::Banned, Verdict::NotAllowed, Verdict::Pass]);
+        let open = testing::app(&tg.url, &[], Rc::new(Default::default()));
+        assert_eq!(verdict(&open, 7), Verdict::Pass, "no list: everyone");
+    }
+
+    #[test]
+    fn a_refused_user_is_told_once_an_hour_and_every_press_is_answered() {
+        let tg = MiniTelegram::start();
+        let app = testing::app(&tg.url, &[("ALLOWED_USERS", "5")], Rc::new(Default::default()));
+        app.store.ban(8, 1, 0).unwrap();
+        smol::block_on(async {
+            assert!(gate(&app, &message(5, "private")).await.is_none(), "listed: handled as usual");
+            for _ in 0..2 {
+                assert!(gate(&app, &message(7, "private")).await.unwrap().is_ok());
+                assert!(gate(&app, &press(7)).await.unwrap().is_ok());
+            }
+            gate(&app, &message(8, "private")).await.unwrap().unwrap();
+            gate(&app, &message(3, "group")).await.unwrap().unwrap();
+        });
+        assert_eq!(tg.texts(), [NOT_ALLOWED_TEXT, BANNED_TEXT], "one each, none in the group");
+        let answers: Vec<_> = tg
+            .calls()
+            .into_iter()
+            .filter(|(m, _)| m == "answerCallbackQuery")
+            .map(|(_, p)| p["text"].clone())
+            .collect();
+        assert_eq!(answers, [json!(null), json!(null)], "answered without a text: told already");
+    }
+}
