@@ -12,6 +12,7 @@ use frankenstein::updates::{Update, UpdateContent};
 
 use super::admin;
 use super::broadcast;
+use super::channels;
 use super::commands::{self, Access, Callback, Command, Parsed};
 use super::force_sub::{self, Gate};
 use super::intake;
@@ -39,6 +40,7 @@ pub fn kind(update: &Update) -> &'static str {
         UpdateContent::Message(m) if media::media_of(m).is_some() => "file message",
         UpdateContent::Message(_) => "message",
         UpdateContent::CallbackQuery(_) => "button press",
+        UpdateContent::ChannelPost(_) | UpdateContent::EditedChannelPost(_) => "channel post",
         _ => "other update",
     }
 }
@@ -49,6 +51,9 @@ pub async fn handle(app: &Rc<App>, update: Update) {
     let result = match update.content {
         UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
         UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
+        UpdateContent::ChannelPost(post) | UpdateContent::EditedChannelPost(post) => {
+            channels::on_post(app, i64::from(update.update_id), &post).await
+        }
         _ => Ok(()),
     };
     match result {
@@ -63,6 +68,11 @@ pub async fn handle(app: &Rc<App>, update: Update) {
 
 /// Tells `chat` that its queue is full: what it sends now is skipped until its answers are out.
 pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
+    if app.config.is_listed_channel(chat) {
+        // A note in the channel would reach its readers, not whoever posted so much.
+        log::warn!("channel {chat}: {waiting} posts are waiting for their buttons; newer ones are skipped");
+        return;
+    }
     let text = format!(
         "Slow down, please: {waiting} files and messages of yours are waiting for an answer. \
          They will all be answered in order; what you send before then is skipped, so send it again afterwards."

@@ -1,8 +1,9 @@
 //! The Telegram side of the bot: command parsing, update handlers and file intake, revoking and
-//! `/mylinks`, force-subscribe and broadcasts.
+//! `/mylinks`, force-subscribe, broadcasts and channel posts' buttons.
 
 pub mod admin;
 pub mod broadcast;
+mod channels;
 pub mod commands;
 mod force_sub;
 pub mod handlers;
