@@ -3,6 +3,7 @@
 
 mod support;
 
+mod channels;
 mod clients;
 mod crash;
 mod deploy;
