@@ -390,4 +390,13 @@ mod tests {
         let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
         assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
     }
+
+    #[test]
+    fn a_listed_channel_is_never_told_to_slow_down_in_the_channel() {
+        let (tg, app) = run(&[("CHANNELS", "-1001")], vec![]);
+        smol::block_on(slow_down(&app, -1001, 500));
+        assert!(tg.calls().is_empty(), "{:?}", tg.calls());
+        smol::block_on(slow_down(&app, 7, 500));
+        assert_eq!(tg.texts().len(), 1);
+    }
 }
