@@ -102,6 +102,17 @@ fn a_post_in_an_unlisted_channel_gets_no_buttons() {
 }
 
 #[test]
+fn a_loopback_base_url_gets_a_warning_and_no_edit() {
+    let world = World::new("chanloop");
+    let bot = channel_bot(&world, &[("BASE_URL", "http://127.0.0.1:8080")]);
+    let file = world.tg.add_file(bytes(100, 76), "a.pdf", "application/pdf");
+    world.tg.post_in_channel(CHANNEL, "document", &file, None);
+    assert!(bot.wait_for_line(WAIT, "gets no buttons: Telegram refuses buttons").is_some(), "{}", bot.output());
+    assert_eq!(world.tg.calls("editMessageReplyMarkup"), 0);
+    assert_eq!(link_rows(&world), 0, "no link no one can see");
+}
+
+#[test]
 fn an_edited_post_keeps_its_link_and_its_buttons() {
     let world = World::new("chanedit");
     let bot = channel_bot(&world, &[]);

@@ -13,6 +13,7 @@ use crate::links::{Claims, token_prefix};
 use crate::store::{CHANNEL_OWNER, LinkRow};
 use crate::telegram::transport::TelegramError;
 use crate::units::human_size;
+use crate::urls::button_url_allowed;
 
 /// Handles a new or edited channel post: a media post in a listed channel gets its link's
 /// buttons. A post that has a link already (an edit, or an update handled again after a
@@ -25,10 +26,8 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
         return Ok(());
     }
     let Some(media) = media_of(post) else { return Ok(()) };
-    let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let ours = link_buttons(app, &media, &token);
-    if ours.is_empty() {
+    if !button_url_allowed(&app.base_url) {
+        // Checked before a link is made: a link no one can see is of no use.
         log::warn!(
             "channel {chat}: post {} gets no buttons: Telegram refuses buttons that open {} (set BASE_URL to a public address)",
             post.message_id,
@@ -36,7 +35,9 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
         );
         return Ok(());
     }
-    let Some(markup) = merged(post.reply_markup.as_deref(), ours) else {
+    let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
+    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
+    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &media, &token)) else {
         log::debug!("channel {chat}: post {} carries its buttons already", post.message_id);
         return Ok(());
     };
