@@ -158,7 +158,9 @@ impl App {
     /// When `owner`'s links stop at `now` because they used the owner's share
     /// (`BANDWIDTH_USER_SHARE`): the start of next month. Admins have no share limit.
     pub fn owner_blocked_until(&self, owner: u64, now: u64) -> Option<u64> {
-        if self.bandwidth.user_limit().is_none() || self.config.is_admin(owner) {
+        // A channel's links belong to no user, so no user's share limits them.
+        if self.bandwidth.user_limit().is_none() || self.config.is_admin(owner) || owner == crate::store::CHANNEL_OWNER
+        {
             return None;
         }
         self.bandwidth.owner_blocked_until(self.owner_bandwidth_used(owner, now), false, now)

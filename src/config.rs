@@ -19,6 +19,7 @@ pub const DIRECT_FILE_LIMIT: u64 = 2000 * 1024 * 1024;
 /// Premium users, 4000 MB (TDLib's, which local Bot API servers run on, too).
 pub const PREMIUM_FILE_LIMIT: u64 = 4000 * 1024 * 1024;
 
+mod channels;
 mod direct;
 mod http;
 mod suggest;
@@ -49,6 +50,10 @@ pub struct Config {
     pub log_channel: Option<i64>,
     /// `None` means links never expire.
     pub link_expiry: Option<Duration>,
+    /// `CHANNELS`: channels whose media posts get Download / Watch buttons (the bot is their admin).
+    pub channels: Vec<i64>,
+    /// `CHANNEL_LINK_EXPIRY_SECONDS`: lifetime of channel posts' links; `None` means never.
+    pub channel_link_expiry: Option<Duration>,
     pub data_dir: PathBuf,
     /// Bot API base URL without a trailing slash.
     pub api_url: String,
@@ -118,6 +123,7 @@ impl fmt::Debug for Config {
             .field("allowed_users", &self.allowed_users)
             .field("log_channel", &self.log_channel)
             .field("link_expiry", &self.link_expiry)
+            .field("channels", &self.channels)
             .field("data_dir", &self.data_dir)
             .field("api_url", &self.api_url)
             .field("direct", &self.direct)
@@ -259,6 +265,7 @@ impl Config {
             return Err(vars.error("LINK_SECRET", Some("<hidden>".into())));
         }
         let expiry = vars.seconds("LINK_EXPIRY_SECONDS", 0..=10 * YEAR)?;
+        let channel_expiry = vars.seconds("CHANNEL_LINK_EXPIRY_SECONDS", 0..=10 * YEAR)?;
         let bandwidth_gb =
             vars.optional("BANDWIDTH_LIMIT_GB", |v| v.parse::<f64>().ok().filter(|g| g.is_finite() && *g >= 0.0))?;
         let log_file_max_mb: u64 = vars.within("LOG_FILE_MAX_MB", 1..=100_000)?;
@@ -274,6 +281,8 @@ impl Config {
             allowed_users: vars.optional("ALLOWED_USERS", admins)?.unwrap_or_default(),
             log_channel: vars.optional("LOG_CHANNEL", |v| v.parse().ok())?,
             link_expiry: (!expiry.is_zero()).then_some(expiry),
+            channels: vars.optional("CHANNELS", channels::chat_ids)?.unwrap_or_default(),
+            channel_link_expiry: (!channel_expiry.is_zero()).then_some(channel_expiry),
             data_dir: vars.value("DATA_DIR")?,
             api_url: vars.optional("TELEGRAM_API_URL", http_url)?.expect("TELEGRAM_API_URL has a default"),
             link_secret,
@@ -326,6 +335,11 @@ impl Config {
     /// Whether `ALLOWED_USERS` lets `user_id` in: listed, an admin, or the list is empty.
     pub fn is_allowed(&self, user_id: u64) -> bool {
         self.allowed_users.is_empty() || self.allowed_users.contains(&user_id) || self.is_admin(user_id)
+    }
+
+    /// Whether `chat_id` is listed in `CHANNELS`.
+    pub fn is_listed_channel(&self, chat_id: i64) -> bool {
+        self.channels.contains(&chat_id)
     }
 
     /// Where file bytes come from: a local server's directory wins over direct mode.

@@ -476,8 +476,11 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
             })
         })
     };
-    let settings =
-        poller::Settings { poll_timeout_secs: app.config.poll_timeout_secs, grace: app.config.timers.shutdown_grace };
+    let settings = poller::Settings {
+        poll_timeout_secs: app.config.poll_timeout_secs,
+        grace: app.config.timers.shutdown_grace,
+        channel_posts: !app.config.channels.is_empty(),
+    };
     poller::run(&app.api, &app.store, ex, settings, &shutdown, handler, overflow).await;
 }
 

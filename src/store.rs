@@ -123,6 +123,10 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The owner of a channel post's link: no user (Telegram's user ids start at 1). Its `source`
+/// names the channel and the post; it makes no daily-limit event and no user can list it.
+pub const CHANNEL_OWNER: u64 = 0;
+
 /// One stored link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {
@@ -255,7 +259,8 @@ impl Store {
         Ok(from_sql(self.conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
     }
 
-    /// Stores a new link and, in the same transaction, the event the daily limit counts.
+    /// Stores a new link and, in the same transaction, the event the daily limit counts (none
+    /// for a channel post's link, which counts against no user).
     pub fn insert_link(&self, link: &LinkRow) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
@@ -277,10 +282,12 @@ impl Store {
                 link.source.map(|(_, message)| message),
             ],
         )?;
-        tx.execute(
-            "INSERT INTO link_events(user_id, at) VALUES(?1, ?2)",
-            params![to_sql(link.owner), to_sql(link.created_at)],
-        )?;
+        if link.owner != CHANNEL_OWNER {
+            tx.execute(
+                "INSERT INTO link_events(user_id, at) VALUES(?1, ?2)",
+                params![to_sql(link.owner), to_sql(link.created_at)],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -293,6 +300,15 @@ impl Store {
     /// The link update `update_id` made, if it got that far before (a replayed update).
     pub fn link_for_update(&self, update_id: i64) -> Result<Option<LinkRow>, StoreError> {
         self.link_where("update_id = ?1", update_id)
+    }
+
+    /// The link made for the post `message` of channel `chat`, if any (the owner index keeps
+    /// this to channel links).
+    pub fn link_for_channel_post(&self, chat: i64, message: i32) -> Result<Option<LinkRow>, StoreError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM links WHERE owner = ?1 AND source_chat = ?2 AND source_message = ?3 LIMIT 1"
+        );
+        Ok(self.conn.query_row(&sql, params![to_sql(CHANNEL_OWNER), chat, message], link_row).optional()?)
     }
 
     fn link_where(&self, condition: &str, value: i64) -> Result<Option<LinkRow>, StoreError> {
@@ -526,5 +542,17 @@ mod tests {
         let mut sources: Vec<_> = store.user_links(5, 0, 0, 10).unwrap().into_iter().map(|(l, _)| l.source).collect();
         sources.sort();
         assert_eq!(sources, vec![None, None, Some((-1009876, 16))], "the page query reads the new columns too");
+    }
+
+    #[test]
+    fn a_channel_posts_link_is_found_by_its_post_and_makes_no_daily_limit_event() {
+        let store = Store::open_in_memory().unwrap();
+        store.insert_link(&link(9)).unwrap();
+        let mut post = link(10);
+        post.owner = CHANNEL_OWNER;
+        store.insert_link(&post).unwrap();
+        assert_eq!(store.link_for_channel_post(-1009876, 17).unwrap(), Some(post));
+        assert_eq!(store.link_for_channel_post(-1009876, 16).unwrap(), None, "a user's link from that channel is not");
+        assert_eq!(store.links_made_since(0).unwrap(), 1, "only the user's link made an event");
     }
 }

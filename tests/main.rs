@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod channels;
 mod clients;
 mod crash;
 mod deploy;

@@ -14,6 +14,7 @@ use super::access;
 use super::admin;
 use super::bans;
 use super::broadcast;
+use super::channels;
 use super::commands::{self, Access, Callback, Command, Parsed};
 use super::force_sub::{self, Gate};
 use super::intake;
@@ -41,6 +42,7 @@ pub fn kind(update: &Update) -> &'static str {
         UpdateContent::Message(m) if media::media_of(m).is_some() => "file message",
         UpdateContent::Message(_) => "message",
         UpdateContent::CallbackQuery(_) => "button press",
+        UpdateContent::ChannelPost(_) | UpdateContent::EditedChannelPost(_) => "channel post",
         _ => "other update",
     }
 }
@@ -53,6 +55,9 @@ pub async fn handle(app: &Rc<App>, update: Update) {
         None => match update.content {
             UpdateContent::Message(message) => on_message(app, i64::from(update.update_id), &message).await,
             UpdateContent::CallbackQuery(query) => on_callback(app, i64::from(update.update_id), &query).await,
+            UpdateContent::ChannelPost(post) | UpdateContent::EditedChannelPost(post) => {
+                channels::on_post(app, i64::from(update.update_id), &post).await
+            }
             _ => Ok(()),
         },
     };
@@ -68,6 +73,11 @@ pub async fn handle(app: &Rc<App>, update: Update) {
 
 /// Tells `chat` that its queue is full: what it sends now is skipped until its answers are out.
 pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
+    if app.config.is_listed_channel(chat) {
+        // A note in the channel would reach its readers, not whoever posted so much.
+        log::warn!("channel {chat}: {waiting} posts are waiting for their buttons; newer ones are skipped");
+        return;
+    }
     let text = format!(
         "Slow down, please: {waiting} files and messages of yours are waiting for an answer. \
          They will all be answered in order; what you send before then is skipped, so send it again afterwards."
@@ -390,5 +400,14 @@ mod tests {
         assert!(texts[1].contains("Your link is ready") && texts[2].contains("You have made 1 link in"), "{texts:?}");
         let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
         assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
+    }
+
+    #[test]
+    fn a_listed_channel_is_never_told_to_slow_down_in_the_channel() {
+        let (tg, app) = run(&[("CHANNELS", "-1001")], vec![]);
+        smol::block_on(slow_down(&app, -1001, 500));
+        assert!(tg.calls().is_empty(), "{:?}", tg.calls());
+        smol::block_on(slow_down(&app, 7, 500));
+        assert_eq!(tg.texts().len(), 1);
     }
 }

@@ -49,7 +49,7 @@ pub async fn intake(
         return Ok(());
     }
     let source = backup(app, message, &mut media).await;
-    let Some(row) = store_link(app, update_id, from, &media, source) else {
+    let Some(row) = store_link(app, update_id, from.id, app.config.link_expiry, &media, source) else {
         let sorry = "Sorry, I could not save your link right now. Please send the file again in a minute.";
         send(app, chat_id, sorry.into(), None).await?;
         return Ok(());
@@ -77,7 +77,7 @@ async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Medi
 
 /// Why no link is made for `media`, as the reply says it: too big (the limit is higher for a
 /// Premium sender outside cloud mode), or the month's bandwidth is used.
-fn refusal(app: &App, media: &Media, premium: bool) -> Option<String> {
+pub(super) fn refusal(app: &App, media: &Media, premium: bool) -> Option<String> {
     let limit = app.config.file_size_limit_for(premium);
     if let Some(size) = media.size.filter(|&s| s > limit) {
         let premium_limit = app.config.file_size_limit_for(true);
@@ -172,9 +172,16 @@ async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
     own
 }
 
-/// Stores a new link row for `media`, made by `update_id` from the message `source`; `None`
-/// (logged) if the store failed.
-fn store_link(app: &App, update_id: i64, from: &User, media: &Media, source: (i64, i32)) -> Option<LinkRow> {
+/// Stores a new link row for `media`, owned by `owner` and living `lifetime` (`None`: for
+/// ever), made by `update_id` from the message `source`; `None` (logged) if the store failed.
+pub(super) fn store_link(
+    app: &App,
+    update_id: i64,
+    owner: u64,
+    lifetime: Option<std::time::Duration>,
+    media: &Media,
+    source: (i64, i32),
+) -> Option<LinkRow> {
     let now = now_unix();
     let Some(id) = crate::links::new_link_id() else {
         log::error!("cannot make a link id: the system random generator failed");
@@ -182,14 +189,14 @@ fn store_link(app: &App, update_id: i64, from: &User, media: &Media, source: (i6
     };
     let row = LinkRow {
         id,
-        owner: from.id,
+        owner,
         file_id: media.file_id.clone(),
         file_unique_id: media.file_unique_id.clone(),
         file_name: media.name.clone(),
         file_size: media.size.unwrap_or(0),
         mime: media.mime.clone(),
         created_at: now,
-        expires_at: app.config.link_expiry.map_or(0, |d| now + d.as_secs()),
+        expires_at: lifetime.map_or(0, |d| now + d.as_secs()),
         update_id: Some(update_id),
         revoked: false,
         source: Some(source),

@@ -43,18 +43,30 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
         // A local Bot API server answers getFile only once it has the whole file.
         text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
     }
-    let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url.clone()).build()];
+    let rows = [
+        link_buttons(app, media, &token),
+        app_buttons(&app.base_url, &token, &url, is_playable(media)),
+        vec![revoke_button(row.id)],
+    ];
+    let rows: Vec<_> = rows.into_iter().filter(|r| !r.is_empty()).collect();
+    send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
+    Ok(())
+}
+
+/// The Download button of link `token` and, for media, the Watch button; none when Telegram
+/// would refuse the Download URL (a loopback `BASE_URL`).
+pub fn link_buttons(app: &App, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
+    let url = Face::Download.url(&app.base_url, token);
+    if !button_url_allowed(&url) {
+        return Vec::new();
+    }
+    let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url).build()];
+    let watch =
+        is_playable(media).then(|| watch_url(&app.base_url, token, app.config.http.video_frontend_url.as_deref()));
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }
-    if !button_url_allowed(&url) {
-        buttons.clear();
-    }
-    let mut rows =
-        vec![buttons, app_buttons(&app.base_url, &token, &url, is_playable(media)), vec![revoke_button(row.id)]];
-    rows.retain(|r| !r.is_empty());
-    send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
-    Ok(())
+    buttons
 }
 
 /// Telegram's limit on a `copy_text` button's text (Bot API `CopyTextButton`: 1-256 characters).

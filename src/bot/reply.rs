@@ -3,7 +3,7 @@
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::ParseMode;
-use frankenstein::methods::{EditMessageTextParams, SendMessageParams};
+use frankenstein::methods::{EditMessageReplyMarkupParams, EditMessageTextParams, SendMessageParams};
 use frankenstein::types::{InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyMarkup, ReplyParameters};
 
 use crate::app::App;
@@ -67,6 +67,23 @@ pub async fn edit(
         .maybe_reply_markup(markup)
         .build();
     match persist("editMessageText", app.config.timers.reply_retry, || app.api.edit_message_text(&params)).await {
+        Err(e) if e.description_contains("message is not modified") => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// Replaces a message's buttons only (a channel post's). Showing the same buttons again is not
+/// an error ("message is not modified").
+pub async fn edit_buttons(
+    app: &App,
+    chat_id: i64,
+    message_id: i32,
+    markup: InlineKeyboardMarkup,
+) -> Result<(), TelegramError> {
+    let params =
+        EditMessageReplyMarkupParams::builder().chat_id(chat_id).message_id(message_id).reply_markup(markup).build();
+    let edit = || app.api.edit_message_reply_markup(&params);
+    match persist("editMessageReplyMarkup", app.config.timers.reply_retry, edit).await {
         Err(e) if e.description_contains("message is not modified") => Ok(()),
         other => other.map(drop),
     }

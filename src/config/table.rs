@@ -56,6 +56,18 @@ pub const VARIABLES: &[Var] = &[
         "channel id files are forwarded to (a backup copy)",
     ),
     var("LINK_EXPIRY_SECONDS", "86400", "0-315360000 seconds, 0 for never", "link lifetime; 0 = links never expire"),
+    var(
+        "CHANNELS",
+        "empty",
+        "channel ids like -1001234567890 separated by spaces or commas, at most 100",
+        "channels whose media posts get Download / Watch buttons (the bot must be their admin)",
+    ),
+    var(
+        "CHANNEL_LINK_EXPIRY_SECONDS",
+        "0",
+        "0-315360000 seconds, 0 for never",
+        "lifetime of channel posts' links; 0 = as long as the post",
+    ),
     var("DATA_DIR", "./data", "a directory", "SQLite database and link secret"),
     var("TELEGRAM_API_URL", "https://api.telegram.org", URL, "Bot API base URL (local server or test fake)"),
     var(

@@ -32,6 +32,18 @@ pub struct Settings {
     pub poll_timeout_secs: u32,
     /// How long updates still running at shutdown may go on.
     pub grace: Duration,
+    /// Whether channel posts and their edits are asked for (`CHANNELS` is set).
+    pub channel_posts: bool,
+}
+
+/// The kinds of update `getUpdates` asks for: messages and button presses, and channel posts
+/// with their edits when some channel's posts get buttons (pure).
+pub fn allowed_updates(channel_posts: bool) -> Vec<AllowedUpdate> {
+    let mut kinds = vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+    if channel_posts {
+        kinds.extend([AllowedUpdate::ChannelPost, AllowedUpdate::EditedChannelPost]);
+    }
+    kinds
 }
 
 /// Polls until `shutdown` fires and every running update ended, handing each update to
@@ -46,12 +58,19 @@ pub async fn run(
     overflow: Overflow,
 ) {
     let dispatcher = Dispatcher::start(store, ex, handle, overflow, shutdown.clone(), settings.grace);
-    futures_lite::future::zip(fetch(api, &dispatcher, settings.poll_timeout_secs, shutdown), dispatcher.collect())
-        .await;
+    let allowed = allowed_updates(settings.channel_posts);
+    let fetching = fetch(api, &dispatcher, settings.poll_timeout_secs, &allowed, shutdown);
+    futures_lite::future::zip(fetching, dispatcher.collect()).await;
 }
 
 /// Fetches batches for the dispatcher until shutdown.
-async fn fetch(api: &Transport, dispatcher: &Dispatcher<'_>, poll_timeout_secs: u32, shutdown: &Shutdown) {
+async fn fetch(
+    api: &Transport,
+    dispatcher: &Dispatcher<'_>,
+    poll_timeout_secs: u32,
+    allowed: &[AllowedUpdate],
+    shutdown: &Shutdown,
+) {
     let mut backoff = Duration::ZERO;
     loop {
         let room = dispatcher.room().await;
@@ -62,7 +81,7 @@ async fn fetch(api: &Transport, dispatcher: &Dispatcher<'_>, poll_timeout_secs: 
             .maybe_offset(dispatcher.next_offset())
             .limit(u32::try_from(room.min(BATCH)).unwrap_or(1))
             .timeout(poll_timeout_secs)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .allowed_updates(allowed.to_vec())
             .build();
         // Decode to JSON values first: one update of a shape frankenstein cannot decode must not
         // fail the whole batch and pin the offset.
@@ -135,5 +154,14 @@ mod tests {
             seen.push(b.as_secs());
         }
         assert_eq!(seen, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn channel_posts_and_their_edits_are_asked_for_only_when_channels_are_listed() {
+        let without = allowed_updates(false);
+        assert_eq!(without, [AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let with = allowed_updates(true);
+        assert!(with.contains(&AllowedUpdate::ChannelPost) && with.contains(&AllowedUpdate::EditedChannelPost));
+        assert!(with.contains(&AllowedUpdate::Message) && with.contains(&AllowedUpdate::CallbackQuery));
     }
 }

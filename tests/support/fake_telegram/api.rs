@@ -140,6 +140,7 @@ fn get_updates(shared: &Shared, p: &Value) -> Value {
     let limit = param_i64(p, "limit").unwrap_or(100).clamp(1, 100) as usize;
     let timeout = param_i64(p, "timeout").unwrap_or(0).clamp(0, 3600) as u64;
     let deadline = Instant::now() + Duration::from_secs(timeout);
+    let allowed = allowed_updates(p);
     let mut st = shared.lock();
     push_capped(&mut st.offsets, offset);
     shared.notify();
@@ -154,6 +155,10 @@ fn get_updates(shared: &Shared, p: &Value) -> Value {
             Some(off) => st.updates.retain(|(id, _)| *id >= off),
             None => {}
         }
+        // Like Telegram, kinds left out of `allowed_updates` are never delivered.
+        if let Some(allowed) = &allowed {
+            st.updates.retain(|(_, v)| delivered(v, allowed));
+        }
         let batch: Vec<Value> = st.updates.iter().take(limit).map(|(_, v)| v.clone()).collect();
         let now = Instant::now();
         if !batch.is_empty() || now >= deadline || shared.stopping() {
@@ -161,6 +166,23 @@ fn get_updates(shared: &Shared, p: &Value) -> Value {
         }
         st = shared.wait(st, deadline - now);
     }
+}
+
+/// Update kinds the fake knows; an update of one of them not in `allowed_updates` is dropped.
+const UPDATE_KINDS: [&str; 5] = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"];
+
+/// The `allowed_updates` list of a getUpdates call (a JSON array, or its text in a form); `None`
+/// when not given (every kind is delivered).
+fn allowed_updates(p: &Value) -> Option<Vec<String>> {
+    let list = match p.get("allowed_updates")? {
+        Value::String(s) => serde_json::from_str::<Value>(s).ok()?,
+        other => other.clone(),
+    };
+    Some(list.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+}
+
+fn delivered(update: &Value, allowed: &[String]) -> bool {
+    UPDATE_KINDS.iter().all(|kind| update.get(*kind).is_none() || allowed.iter().any(|a| a == kind))
 }
 
 fn send_message(st: &mut State, p: &Value) -> Result<Value, ApiError> {

@@ -306,6 +306,19 @@ impl FakeTelegram {
         self.shared.send_media(user, kind, file)
     }
 
+    /// Queues a `channel_post` in `channel` (an id like -1001234567890) carrying `file` as media
+    /// of `kind`, with `reply_markup` if given; returns (update id, message id).
+    pub fn post_in_channel(&self, channel: i64, kind: &str, file: &FileRef, markup: Option<Value>) -> (i64, i64) {
+        assert!(MEDIA_KINDS.contains(&kind), "fake telegram: unknown media kind {kind:?}");
+        self.shared.post_in_channel(channel, kind, file, markup)
+    }
+
+    /// Queues an `edited_channel_post` of the stored post `message_id` as it is now (with the
+    /// buttons the bot gave it), its caption set to `caption`; returns the update id.
+    pub fn edit_channel_post(&self, message_id: i64, caption: &str) -> i64 {
+        self.shared.edit_channel_post(message_id, caption)
+    }
+
     /// Queues a callback query from `user` pressing a button with `data` on `message_id`.
     pub fn send_callback(&self, user: &FakeUser, message_id: i64, data: &str) -> i64 {
         self.shared.send_callback(user, message_id, data)

@@ -1,4 +1,5 @@
-//! Building Bot API JSON: queued updates (messages, media, callback queries from fake users),
+//! Building Bot API JSON: queued updates (messages, media, callback queries from fake users,
+//! channel posts and their edits),
 //! messages the bot creates, and the User/Chat objects they carry.
 
 use super::state::{Shared, State};
@@ -50,6 +51,37 @@ impl Shared {
         }
         st.store_message(&msg);
         let id = st.enqueue(json!({ "message": msg }));
+        self.notify();
+        id
+    }
+
+    pub(super) fn post_in_channel(
+        &self,
+        channel: i64,
+        kind: &str,
+        file: &FileRef,
+        markup: Option<Value>,
+    ) -> (i64, i64) {
+        let mut st = self.lock();
+        let message_id = st.new_message_id();
+        let mut msg = message_in_chat(message_id, channel);
+        msg[kind] = st.media_json(kind, file);
+        if let Some(markup) = markup {
+            msg["reply_markup"] = markup;
+        }
+        st.store_message(&msg);
+        let id = st.enqueue(json!({ "channel_post": msg }));
+        self.notify();
+        (id, message_id)
+    }
+
+    pub(super) fn edit_channel_post(&self, message_id: i64, caption: &str) -> i64 {
+        let mut st = self.lock();
+        let mut msg = st.messages.get(&message_id).cloned().expect("fake telegram: the edited post is stored");
+        msg["caption"] = json!(caption);
+        msg["edit_date"] = json!(unix_now());
+        st.store_message(&msg);
+        let id = st.enqueue(json!({ "edited_channel_post": msg }));
         self.notify();
         id
     }
