@@ -20,6 +20,7 @@ mod layout;
 mod local;
 mod memory;
 mod mtproto_client;
+mod names;
 mod public;
 mod robustness;
 mod slots;

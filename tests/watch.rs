@@ -45,8 +45,13 @@ fn a_video_gets_a_watch_page_with_its_escaped_name_and_a_download_button() {
     let html = res.text();
     assert!(html.contains("&lt;b&gt;&amp;&quot;clip&quot;.webm"), "{html}");
     assert!(!html.contains("<b>&"));
-    assert!(html.contains(&format!("<source src=\"../stream/{token}\" type=\"video/webm\">")));
-    assert!(html.contains(&format!("href=\"../dl/{token}\"")) && html.contains("4.00 KiB"));
+    // The short form is one level up from the named one: its relative links climb one level.
+    let name = "%3Cb%3E%26%22clip%22.webm";
+    assert!(html.contains(&format!("<source src=\"../stream/{token}/{name}\" type=\"video/webm\">")), "{html}");
+    assert!(html.contains(&format!("href=\"../dl/{token}/{name}\"")) && html.contains("4.00 KiB"));
+    assert!(text.contains(&format!("/watch/{token}/{name}")), "the message carries the named link: {text}");
+    let named = get(bot.addr(), &format!("/watch/{token}/{name}")).text();
+    assert!(named.contains(&format!("<source src=\"../../stream/{token}/{name}\"")), "{named}");
     let head = request(bot.addr(), "HEAD", &format!("/watch/{token}"), &[]);
     assert_eq!((head.status, head.body.len()), (200, 0));
     assert_eq!(get(bot.addr(), "/watch/not-a-token").status, 404);
@@ -69,8 +74,8 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     let reply = reply_for(&world, "audio", &file);
     let token = token_in(reply.text().unwrap()).unwrap();
     let urls = buttons(&reply);
-    assert!(urls.contains(&("Watch".into(), format!("https://dl.example.com/watch/{token}"))), "{urls:?}");
-    assert!(urls.contains(&("Download".into(), format!("https://dl.example.com/dl/{token}"))), "{urls:?}");
+    assert!(urls.contains(&("Watch".into(), format!("https://dl.example.com/watch/{token}/song.mp3"))), "{urls:?}");
+    assert!(urls.contains(&("Download".into(), format!("https://dl.example.com/dl/{token}/song.mp3"))), "{urls:?}");
 
     let world = World::new("frontend2");
     let _bot = world
@@ -78,7 +83,8 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     let file = world.tg.add_file(bytes(100, 44), "film.mp4", "video/mp4");
     let reply = reply_for(&world, "video", &file);
     let token = token_in(reply.text().unwrap()).unwrap();
-    let expected = format!("https://player.example/play?url=https%3A%2F%2Fdl.example.com%2Fstream%2F{token}");
+    let expected =
+        format!("https://player.example/play?url=https%3A%2F%2Fdl.example.com%2Fstream%2F{token}%2Ffilm.mp4");
     assert!(buttons(&reply).contains(&("Watch".into(), expected.clone())), "{:?}", buttons(&reply));
     assert!(reply.text().unwrap().contains(&expected));
 }
@@ -93,5 +99,5 @@ fn the_watch_page_of_a_pdf_has_no_player_and_keeps_the_download_button() {
     let html = res.text();
     assert_eq!(res.status, 200);
     assert!(!html.contains("<video") && !html.contains("<audio"), "{html}");
-    assert!(html.contains(&format!("href=\"../dl/{token}\" download>Download</a>")), "{html}");
+    assert!(html.contains(&format!("href=\"../dl/{token}/report.pdf\" download>Download</a>")), "{html}");
 }

@@ -18,9 +18,9 @@ use crate::urls::{Face, button_url_allowed, watch_url};
 /// Replies with the link of `row` (and a Watch link for media).
 pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
     let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = Face::Download.url(&app.base_url, &token);
-    let watch =
-        is_playable(media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
+    let url = Face::Download.url(&app.base_url, &token, &row.file_name);
+    let watch = is_playable(media)
+        .then(|| watch_url(&app.base_url, &token, &row.file_name, app.config.http.video_frontend_url.as_deref()));
     log::info!(
         "link {} for user {} ({:?}, {})",
         token_prefix(&token),

@@ -1,10 +1,10 @@
-//! The `/watch/<token>` page: one self-contained HTML document (inline CSS and script, nothing
+//! The `/watch/<token>/<name>` page: one self-contained HTML document (inline CSS and script, nothing
 //! fetched from elsewhere) with a player for the file's `/stream` link, its name and size, and a
 //! download button. Pure: the route passes everything the page shows.
 
 use crate::html::escape;
 use crate::units::human_size;
-use crate::urls::Face;
+use crate::urls::{Face, url_name};
 
 /// `Content-Security-Policy` of the page: only its own inline style and script, media from us.
 pub const CSP: &str = "default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'; \
@@ -13,6 +13,9 @@ script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors
 /// What the page shows.
 pub struct Watch<'a> {
     pub token: &'a str,
+    /// Whether the page was asked for by its named path (`/watch/<token>/<name>`, one level
+    /// deeper than the short form): its relative links climb one more level.
+    pub named: bool,
     pub name: &'a str,
     pub size: u64,
     pub mime: &'a str,
@@ -51,8 +54,10 @@ pub fn watch_page(w: &Watch<'_>) -> String {
     let token = escape(w.token);
     let mime = escape(w.mime);
     // Relative links keep working behind a proxy that serves us under a path prefix.
-    let stream = format!("..{}{token}", Face::Stream.prefix());
-    let download = format!("..{}{token}", Face::Download.prefix());
+    let up = if w.named { "../.." } else { ".." };
+    let file = url_name(w.name);
+    let stream = format!("{up}{}{token}/{file}", Face::Stream.prefix());
+    let download = format!("{up}{}{token}/{file}", Face::Download.prefix());
     let lower = w.mime.to_ascii_lowercase();
     let player = if lower.starts_with("audio/") {
         format!("<audio id=\"m\" controls preload=\"metadata\"><source src=\"{stream}\" type=\"{mime}\"></audio>")
@@ -87,7 +92,7 @@ mod tests {
     use super::*;
 
     fn page(name: &str, mime: &str) -> String {
-        watch_page(&Watch { token: "TOK", name, size: 2048, mime, stream_url: "http://h/stream/TOK" })
+        watch_page(&Watch { token: "TOK", named: true, name, size: 2048, mime, stream_url: "http://h/stream/TOK" })
     }
 
     #[test]
@@ -101,14 +106,14 @@ mod tests {
     fn video_audio_and_other_files_get_the_right_element() {
         assert!(page("a.webm", "video/webm").contains("<video id=\"m\""));
         assert!(page("a.mp3", "audio/mpeg").contains("<audio id=\"m\""));
-        assert!(page("a.jpg", "image/jpeg").contains("<img src=\"../stream/TOK\""));
+        assert!(page("a.jpg", "image/jpeg").contains("<img src=\"../../stream/TOK/a.jpg\""));
     }
 
     #[test]
     fn a_document_gets_no_player_but_the_download_button_and_the_reason() {
         let html = page("report.pdf", "application/pdf");
         assert!(!html.contains("<video") && !html.contains("<audio") && !html.contains("<img"));
-        assert!(html.contains("href=\"../dl/TOK\" download>Download</a>"));
+        assert!(html.contains("href=\"../../dl/TOK/report.pdf\" download>Download</a>"));
         assert!(html.contains("<p id=\"err\">This browser cannot play this file."), "shown, not hidden");
         assert!(page("a.mp4", "video/mp4").contains("<p id=\"err\" hidden>"));
     }
@@ -120,7 +125,24 @@ mod tests {
             let outside_copy_link = html.replace("data-u=\"http://h/stream/TOK\"", "");
             assert!(!outside_copy_link.contains(external), "{external}");
         }
-        assert!(html.contains("href=\"../dl/TOK\"") && html.contains("2.00 KiB"));
+        assert!(html.contains("href=\"../../dl/TOK/a.webm\"") && html.contains("2.00 KiB"));
         assert!(html.contains("name=\"viewport\""));
+    }
+
+    #[test]
+    fn relative_links_climb_as_deep_as_the_page_was_asked_for() {
+        let short = watch_page(&Watch {
+            token: "TOK",
+            named: false,
+            name: "a b.mp4",
+            size: 1,
+            mime: "video/mp4",
+            stream_url: "http://h/stream/TOK/a%20b.mp4",
+        });
+        assert!(short.contains("src=\"../stream/TOK/a%20b.mp4\""), "from /watch/TOK one level up");
+        assert!(
+            page("a b.mp4", "video/mp4").contains("src=\"../../stream/TOK/a%20b.mp4\""),
+            "from /watch/TOK/a%20b.mp4"
+        );
     }
 }
