@@ -95,6 +95,11 @@ const MIGRATIONS: &[&str] = &[
      );
      ALTER TABLE links ADD COLUMN source_chat INTEGER;
      ALTER TABLE links ADD COLUMN source_message INTEGER;",
+    // 7: no schema change.
+    "",
+    // 8: one link per file: a user sending a file again gets the live link of the same
+    // `file_unique_id` back, found through this index.
+    "CREATE INDEX links_owner_file ON links(owner, file_unique_id);",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.

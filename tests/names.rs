@@ -1,5 +1,6 @@
 //! Links under the file's name (`/dl/<token>/<name>`): the link message, clients that save under
-//! the URL's last segment, `301` from a wrong name to the right one, the short form.
+//! the URL's last segment, `301` from a wrong name to the right one, the short form; and one link
+//! per file: sending a file again answers with the link already made.
 
 use std::process::Command;
 
@@ -98,4 +99,43 @@ fn a_wrong_name_moves_permanently_to_the_right_one_and_the_short_form_still_serv
     }
     assert_eq!(get(bot.addr(), "/dl/not-a-token/b%20c.mkv").status, 404, "a name never rescues a bad token");
     assert_eq!(world.tg.file_requests().len(), 3, "redirects fetched nothing");
+}
+
+/// A link message (not a `/mylinks` page, which carries links too).
+fn link_message(s: &Sent) -> bool {
+    is_link_reply(s) && s.text().is_some_and(|t| t.contains("<b>Download:</b>"))
+}
+
+fn nth_text(world: &World, n: usize, pred: impl Fn(&Sent) -> bool) -> String {
+    let sent =
+        world.tg.wait_for_nth_sent(WAIT, n, pred).unwrap_or_else(|| panic!("no message {n}: {:#?}", world.tg.sent()));
+    sent.text().unwrap().to_owned()
+}
+
+#[test]
+fn a_file_sent_again_gets_the_link_already_made_until_it_is_revoked() {
+    let world = World::new("onelink");
+    let bot = world.start_bot(&[("MAX_LINKS_PER_DAY", "1")]);
+    let file = world.tg.add_file(bytes(1000, 83), "once.bin", "application/octet-stream");
+    let first = world.link_for(&file);
+
+    // The day's one link is made: a new link would be refused, the link already made is not.
+    world.tg.send_document(&world.user, &file);
+    let again = nth_text(&world, 2, link_message);
+    assert!(again.contains("You already have a link to this file"), "{again}");
+    assert_eq!(token_in(&again).as_deref(), Some(first.as_str()), "the same link: {again}");
+    assert!(again.contains(&format!("/dl/{first}/once.bin")), "{again}");
+    world.tg.send_text(&world.user, "/mylinks");
+    let list = nth_text(&world, 1, |s| s.text().is_some_and(|t| t.contains("Your links")));
+    assert!(list.contains("<b>Your links</b> (1)"), "still one link: {list}");
+
+    world.tg.send_text(&world.user, &format!("/revoke {first}"));
+    nth_text(&world, 1, |s| s.text().is_some_and(|t| t.contains("Link revoked")));
+    assert_eq!(get(bot.addr(), "/_test/clock?advance=86400").status, 200, "a new day for the limit");
+    world.tg.send_document(&world.user, &file);
+    let new = nth_text(&world, 3, link_message);
+    assert!(new.contains("Your link is ready"), "{new}");
+    let token = token_in(&new).unwrap();
+    assert_ne!(token, first, "a revoked link is never handed out again");
+    assert_eq!(get(bot.addr(), &format!("/dl/{token}/once.bin")).status, 200);
 }

@@ -15,8 +15,14 @@ use crate::telegram::transport::TelegramError;
 use crate::units::{human_size, utc_minute};
 use crate::urls::{Face, button_url_allowed, watch_url};
 
-/// Replies with the link of `row` (and a Watch link for media).
-pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
+/// The heading of a new link's message.
+pub const READY: &str = "Your link is ready";
+
+/// The heading when the user sent a file they already have a working link to: that link again.
+pub const ALREADY: &str = "You already have a link to this file: here it is again";
+
+/// Replies with the link of `row` (and a Watch link for media) under `heading`.
+pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, heading: &str) -> Result<(), TelegramError> {
     let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
     let url = Face::Download.url(&app.base_url, &token, &row.file_name);
     let watch = is_playable(media)
@@ -32,7 +38,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
     let expiry = if row.expires_at == 0 { "never".to_owned() } else { utc_minute(row.expires_at) };
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
-        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
+        "<b>{heading}</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
         escape(&row.file_name),
         escape(&url)
     );
