@@ -202,7 +202,7 @@ fn check_report(config: &Config, username: &str) -> String {
     );
     if let Some(path) = config.base_url.as_deref().and_then(crate::urls::base_path) {
         out.push_str(&format!(
-            "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>, and streambot serves /dl/<token>, so the proxy in front must strip {path} before passing requests on\n"
+            "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>/<name>, and streambot serves /dl/<token>/<name>, so the proxy in front must strip {path} before passing requests on\n"
         ));
     }
     out
@@ -333,7 +333,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         );
     }
     log::info!(
-        "links: {}/dl/<token>, expiry {}",
+        "links: {}/dl/<token>/<name>, expiry {}",
         app.base_url,
         app.config.link_expiry.map_or("never".into(), |d| crate::units::human_duration(d.as_secs()))
     );

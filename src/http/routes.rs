@@ -1,6 +1,6 @@
-//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/health`, `/`.
-//! Every request gets a `Response`: one `match` turns each [`RouteError`] into a status with a
-//! short text body.
+//! Routing and responses: `/dl/<token>/<name>`, `/stream/…` and `/watch/…` (each also without
+//! the name), `/health`, `/`. Every request gets a `Response`: one `match` turns each
+//! [`RouteError`] into a status with a short text body.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
