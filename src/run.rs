@@ -202,7 +202,7 @@ fn check_report(config: &Config, username: &str) -> String {
     );
     if let Some(path) = config.base_url.as_deref().and_then(crate::urls::base_path) {
         out.push_str(&format!(
-            "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>, and streambot serves /dl/<token>, so the proxy in front must strip {path} before passing requests on\n"
+            "warning: BASE_URL has a path ({path}): links are {base}/dl/<token>/<name>, and streambot serves /dl/<token>/<name>, so the proxy in front must strip {path} before passing requests on\n"
         ));
     }
     out
@@ -332,7 +332,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
             "TELEGRAM_API_ID and TELEGRAM_API_HASH are set, and so is TELEGRAM_LOCAL_FILES: local mode (the pair is the local Bot API server's), not direct mode"
         );
     }
-    log::info!("links: {}/dl/<token>, expiry {}", app.base_url, app.config.link_expiry_text());
+    log::info!("links: {}/dl/<token>/<name>, expiry {}", app.base_url, app.config.link_expiry_text());
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
     let logged_in = futures_lite::future::or(async { log_in(&app).await.map_err(Interrupted::Failed) }, async {
         Err(Interrupted::Signal(signal_name(signals.next().await)))

@@ -103,6 +103,9 @@ const MIGRATIONS: &[&str] = &[
         banned_at INTEGER NOT NULL
      );
      CREATE INDEX bans_at ON bans(banned_at);",
+    // 8: one link per file: a user sending a file again gets the live link of the same
+    // `file_unique_id` back, found through this index.
+    "CREATE INDEX links_owner_file ON links(owner, file_unique_id);",
 ];
 
 /// A failed store call. The message comes from SQLite and never carries secrets.

@@ -134,12 +134,73 @@ pub fn expires_text(expires_at: u64) -> String {
     if expires_at == 0 { "never".to_owned() } else { utc_minute(expires_at) }
 }
 
+const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const LONG_DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 /// RFC 9110 IMF-fixdate: `Thu, 26 Nov 2026 15:00:00 GMT`.
 pub fn http_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let (y, mo, d, h, mi, s, wd) = fields(secs);
     format!("{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", DAYS[wd], MONTHS[mo as usize - 1])
+}
+
+/// An RFC 9110 §5.6.7 HTTP-date as Unix seconds: the IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`)
+/// and the two obsolete forms a recipient must also read, RFC 850 (`Sunday, 06-Nov-94 08:49:37
+/// GMT`, the two-digit year taken as 1970-2069) and asctime (`Sun Nov  6 08:49:37 1994`). `None`
+/// for anything else: a day the month lacks, a time past 23:59:60, a year before 1970.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (day, month, year, time) = match s.split_once(", ") {
+        Some((weekday, rest)) => {
+            let mut parts = rest.split(' ');
+            match (parts.next()?, parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+                (d, Some(m), Some(y), Some(time), Some("GMT"), None) if DAYS.contains(&weekday) && y.len() == 4 => {
+                    (d, m, number(y)?, time)
+                }
+                (dmy, Some(time), Some("GMT"), None, None, None) if LONG_DAYS.contains(&weekday) => {
+                    let mut dmy = dmy.split('-');
+                    let (d, m, yy) = (dmy.next()?, dmy.next()?, dmy.next()?);
+                    if dmy.next().is_some() || yy.len() != 2 {
+                        return None;
+                    }
+                    let yy = number(yy)?;
+                    (d, m, if yy < 70 { 2000 + yy } else { 1900 + yy }, time)
+                }
+                _ => return None,
+            }
+        }
+        None => {
+            // asctime pads a day below 10 with a space: any run of spaces separates.
+            let mut parts = s.split_ascii_whitespace();
+            let (weekday, m, d, time, y) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() || !DAYS.contains(&weekday) || y.len() != 4 {
+                return None;
+            }
+            (d, m, number(y)?, time)
+        }
+    };
+    let month = MONTHS.iter().position(|&m| m == month)? as u32 + 1;
+    let day = number(day).filter(|d| (1..=2).contains(&day.len()) && *d >= 1)?;
+    let days = days_from_civil(i64::from(year), month, day);
+    // Round trip: 31 Feb would come back as a day of March.
+    if civil(days) != (i64::from(year), month, day) {
+        return None;
+    }
+    let mut hms = time.split(':');
+    let (h, mi, sec) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next()?)?);
+    if hms.next().is_some() || time.len() != 8 || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let secs = days.checked_mul(86_400)? + i64::from(h * 3600 + mi * 60 + sec);
+    u64::try_from(secs).ok()
+}
+
+/// A run of one to four ASCII digits.
+fn number(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// `2026-11-25T15:11:49Z`: ISO 8601 in UTC, for log lines.
@@ -204,6 +265,49 @@ mod tests {
         assert_eq!(utc_minute(next_month_start(951_782_400)), "2000-03-01 00:00 UTC");
         // Leap day.
         assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn the_three_http_date_forms_read_as_the_same_instant() {
+        // RFC 9110 §5.6.7's own example.
+        let at = 784_111_777;
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(at));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(at));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(at));
+        assert_eq!(parse_http_date(" Sun, 06 Nov 1994 08:49:37 GMT "), Some(at), "surrounding space is trimmed");
+        assert_eq!(
+            parse_http_date("Thursday, 01-Jan-32 00:00:00 GMT"),
+            Some(1_956_528_000),
+            "two digits below 70: 20xx"
+        );
+        for secs in [0, 951_782_400, 1_795_619_509, 4_102_444_800] {
+            assert_eq!(parse_http_date(&http_date(secs)), Some(secs), "{}", http_date(secs));
+        }
+    }
+
+    #[test]
+    fn anything_but_an_http_date_is_refused() {
+        for bad in [
+            "",
+            "yesterday",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "Sunday, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06-Nov-94 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994 GMT",
+            "Thu, 01 Jan 1969 23:59:59 GMT",
+            "Sun, +6 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -78,7 +78,10 @@ fn a_media_post_in_a_listed_channel_gets_buttons_after_its_own_and_the_download_
     let token = token_of(&edit);
     let expected = vec![
         vec![("Shop".to_owned(), "https://shop.example".to_owned())],
-        vec![("Download".into(), format!("{BASE}/dl/{token}")), ("Watch".into(), format!("{BASE}/watch/{token}"))],
+        vec![
+            ("Download".into(), format!("{BASE}/dl/{token}/clip.mp4")),
+            ("Watch".into(), format!("{BASE}/watch/{token}/clip.mp4")),
+        ],
     ];
     assert_eq!(rows(&edit), expected);
     assert_eq!(expiry_of(&token), 0, "CHANNEL_LINK_EXPIRY_SECONDS defaults to the post's life");

@@ -166,7 +166,7 @@ fn chromium_plays_the_webm_fixture_on_the_watch_page() {
     assert!(played > 0.5, "currentTime did not advance (data-t = {played}):\n{dom}");
     assert!(bot.count_lines("/stream/") >= 1, "the player fetched the stream");
     // The player-app links render, and the copy button is shown: the script ran under the CSP hash.
-    for link in ["href=\"vlc://", "href=\"intent://", &format!("href=\"../m3u/{token}\"")] {
+    for link in ["href=\"vlc://", "href=\"intent://", &format!("href=\"../m3u/{token}/")] {
         assert!(dom.contains(link), "no {link} in the page:\n{dom}");
     }
     assert!(dom.contains("<button id=\"c\" type=\"button\">Copy link</button>"), "copy button hidden:\n{dom}");

@@ -22,6 +22,7 @@ mod layout;
 mod local;
 mod memory;
 mod mtproto_client;
+mod names;
 mod public;
 mod robustness;
 mod slots;

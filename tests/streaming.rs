@@ -17,6 +17,9 @@ pub struct Case {
 /// Length of the file the cloud and local runs use.
 pub const LEN: usize = 1000;
 
+/// An `If-Modified-Since` long after any link was made.
+const FUTURE: &str = "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT";
+
 /// Every range, HEAD and precondition case, against a `len`-byte file (`len` at least 100).
 pub fn cases(len: usize) -> Vec<Case> {
     let c = |method, headers: &[&str], status, content_range: Option<String>, body| Case {
@@ -48,6 +51,14 @@ pub fn cases(len: usize) -> Vec<Case> {
         c("GET", &["If-None-Match: \"U-placeholder\""], 304, None, Some(0..0)),
         c("GET", &["Range: bytes=0-9", "If-Range: \"other\""], 200, None, Some(0..len)),
         c("GET", &["Range: bytes=0-9", "If-Range: \"U-placeholder\""], 206, range(0, 9), Some(0..10)),
+        // If-Modified-Since (the link's Last-Modified is its creation, moments ago): a date after
+        // it is not modified, one long before is; If-None-Match, when present, decides alone.
+        c("GET", &[FUTURE], 304, None, Some(0..0)),
+        c("HEAD", &[FUTURE], 304, None, Some(0..0)),
+        c("GET", &["If-Modified-Since: Fri Jan  1 00:00:00 2100"], 304, None, Some(0..0)),
+        c("GET", &["If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT"], 200, None, Some(0..len)),
+        c("GET", &["If-Modified-Since: not a date"], 200, None, Some(0..len)),
+        c("GET", &[FUTURE, "If-None-Match: \"other\""], 200, None, Some(0..len)),
         c("HEAD", &[], 200, None, Some(0..0)),
         c("HEAD", &["Range: bytes=10-19"], 206, range(10, 19), Some(0..0)),
     ]
@@ -63,7 +74,7 @@ pub fn check(case: &Case, res: &Response, data: &[u8], etag: &str) {
     }
     if let Some(range) = &case.body {
         assert!(res.body == data[range.clone()], "{what}: body differs ({} bytes)", res.body.len());
-        if case.method == "HEAD" {
+        if case.method == "HEAD" && case.status != 304 {
             let expected = if case.status == 206 { 10 } else { data.len() };
             assert_eq!(res.header("content-length"), Some(expected.to_string().as_str()), "{what}");
         }
@@ -109,6 +120,19 @@ fn ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     // HEAD and 304 never touched the upstream: one GET per file-serving case, four times over.
     assert_eq!(world.tg.file_requests().len(), serving_gets() * 4);
     assert_eq!(world.tg.calls("getFile"), 1, "one getFile, then its cached answer");
+}
+
+#[test]
+fn if_modified_since_the_exact_last_modified_is_not_modified() {
+    let world = World::new("ims");
+    let bot = world.start_bot(&[]);
+    let file = world.tg.add_file(bytes(100, 13), "m.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    let head = request(bot.addr(), "HEAD", &format!("/dl/{token}"), &[]);
+    let date = head.header("last-modified").expect("a Last-Modified").to_owned();
+    let res = request(bot.addr(), "GET", &format!("/dl/{token}"), &[&format!("If-Modified-Since: {date}")]);
+    assert_eq!((res.status, res.body.len(), res.header("last-modified")), (304, 0, Some(date.as_str())));
+    assert_eq!(world.tg.file_requests().len(), 0, "nothing fetched for a 304");
 }
 
 #[test]

@@ -47,8 +47,13 @@ fn a_video_gets_a_watch_page_with_its_escaped_name_and_a_download_button() {
     let html = res.text();
     assert!(html.contains("&lt;b&gt;&amp;&quot;clip&quot;.webm"), "{html}");
     assert!(!html.contains("<b>&"));
-    assert!(html.contains(&format!("<source src=\"../stream/{token}\" type=\"video/webm\">")));
-    assert!(html.contains(&format!("href=\"../dl/{token}\"")) && html.contains("4.00 KiB"));
+    // The short form is one level up from the named one: its relative links climb one level.
+    let name = "%3Cb%3E%26%22clip%22.webm";
+    assert!(html.contains(&format!("<source src=\"../stream/{token}/{name}\" type=\"video/webm\">")), "{html}");
+    assert!(html.contains(&format!("href=\"../dl/{token}/{name}\"")) && html.contains("4.00 KiB"));
+    assert!(text.contains(&format!("/watch/{token}/{name}")), "the message carries the named link: {text}");
+    let named = get(bot.addr(), &format!("/watch/{token}/{name}")).text();
+    assert!(named.contains(&format!("<source src=\"../../stream/{token}/{name}\"")), "{named}");
     let head = request(bot.addr(), "HEAD", &format!("/watch/{token}"), &[]);
     assert_eq!((head.status, head.body.len()), (200, 0));
     assert_eq!(get(bot.addr(), "/watch/not-a-token").status, 404);
@@ -71,8 +76,8 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     let reply = reply_for(&world, "audio", &file);
     let token = token_in(reply.text().unwrap()).unwrap();
     let urls = buttons(&reply);
-    assert!(urls.contains(&("Watch".into(), format!("https://dl.example.com/watch/{token}"))), "{urls:?}");
-    assert!(urls.contains(&("Download".into(), format!("https://dl.example.com/dl/{token}"))), "{urls:?}");
+    assert!(urls.contains(&("Watch".into(), format!("https://dl.example.com/watch/{token}/song.mp3"))), "{urls:?}");
+    assert!(urls.contains(&("Download".into(), format!("https://dl.example.com/dl/{token}/song.mp3"))), "{urls:?}");
 
     let world = World::new("frontend2");
     let _bot = world
@@ -80,7 +85,8 @@ fn public_links_get_watch_buttons_and_the_frontend_when_configured() {
     let file = world.tg.add_file(bytes(100, 44), "film.mp4", "video/mp4");
     let reply = reply_for(&world, "video", &file);
     let token = token_in(reply.text().unwrap()).unwrap();
-    let expected = format!("https://player.example/play?url=https%3A%2F%2Fdl.example.com%2Fstream%2F{token}");
+    let expected =
+        format!("https://player.example/play?url=https%3A%2F%2Fdl.example.com%2Fstream%2F{token}%2Ffilm.mp4");
     assert!(buttons(&reply).contains(&("Watch".into(), expected.clone())), "{:?}", buttons(&reply));
     assert!(reply.text().unwrap().contains(&expected));
 }
@@ -95,7 +101,7 @@ fn the_watch_page_of_a_pdf_has_no_player_and_keeps_the_download_button() {
     let html = res.text();
     assert_eq!(res.status, 200);
     assert!(!html.contains("<video") && !html.contains("<audio"), "{html}");
-    assert!(html.contains(&format!("href=\"../dl/{token}\" download>Download</a>")), "{html}");
+    assert!(html.contains(&format!("href=\"../dl/{token}/report.pdf\" download>Download</a>")), "{html}");
 }
 
 /// The reply's buttons as JSON objects, in order.
@@ -121,7 +127,7 @@ fn the_playlist_names_the_stream_and_answers_410_and_404_like_every_face() {
     let cd = res.header("content-disposition").unwrap();
     assert!(cd.starts_with("attachment; filename=\"my clip.m3u\""), "{cd}");
     // Without BASE_URL, links name localhost and the port.
-    let stream = format!("http://localhost:{}/stream/{token}", bot.addr().port());
+    let stream = format!("http://localhost:{}/stream/{token}/my%20clip.webm", bot.addr().port());
     assert_eq!(res.text(), format!("#EXTM3U\n#EXTINF:-1,my clip.webm\n{stream}\n"));
     assert_eq!(get(bot.addr(), &format!("/stream/{token}")).body.len(), 3000, "the entry is the file");
 
@@ -150,14 +156,14 @@ fn the_watch_page_links_vlc_mx_and_the_playlist_with_the_stream_url_escaped() {
     let csp = res.header("content-security-policy").unwrap();
     assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
     let html = res.text();
-    let escaped = format!("dl.example.com/a&amp;b=&#39;c&#39;/stream/{token}");
+    let escaped = format!("dl.example.com/a&amp;b=&#39;c&#39;/stream/{token}/clip.mp4");
     assert!(html.contains(&format!("href=\"vlc://https://{escaped}\">VLC</a>")), "{html}");
     let intent = format!("href=\"intent://{escaped}#Intent;scheme=https;package=org.videolan.vlc;type=video/mp4;");
     assert!(html.contains(&intent), "{html}");
     assert!(
         html.contains(&format!("href=\"intent://{escaped}#Intent;scheme=https;package=com.mxtech.videoplayer.ad;"))
     );
-    assert!(html.contains(&format!("href=\"../m3u/{token}\" download>mpv")));
+    assert!(html.contains(&format!("href=\"../m3u/{token}/clip.mp4\" download>mpv")));
     assert!(html.contains(&format!("readonly value=\"https://{escaped}\"")), "{html}");
     assert!(!html.contains("b='c'"), "no raw quote in an attribute");
 }
@@ -171,8 +177,8 @@ fn the_link_message_has_a_copy_link_button_with_the_download_url() {
     let token = token_in(reply.text().unwrap()).unwrap();
     let buttons = button_objects(&reply);
     let copy = buttons.iter().find(|b| b["text"] == "Copy link").unwrap_or_else(|| panic!("{buttons:?}"));
-    assert_eq!(copy["copy_text"]["text"], format!("https://dl.example.com/dl/{token}"));
+    assert_eq!(copy["copy_text"]["text"], format!("https://dl.example.com/dl/{token}/film.mp4"));
     assert!(copy.get("url").is_none_or(|u| u.is_null()), "{copy}");
     let open = buttons.iter().find(|b| b["text"] == "Open in app").unwrap_or_else(|| panic!("{buttons:?}"));
-    assert_eq!(open["url"], format!("https://dl.example.com/watch/{token}#open"));
+    assert_eq!(open["url"], format!("https://dl.example.com/watch/{token}/film.mp4#open"));
 }

@@ -244,6 +244,8 @@ mod tests {
     fn a_token_is_found_in_a_link_or_alone() {
         assert_eq!(token_in("https://dl.example/dl/Ab-c_9?x=1"), Some("Ab-c_9"));
         assert_eq!(token_in(" see http://h/watch/tok "), Some("tok"));
+        assert_eq!(token_in("https://dl.example/dl/Ab-c_9/my%20film.mkv"), Some("Ab-c_9"), "a named link");
+        assert_eq!(token_in("http://h/stream/tok/%D0%B2.mp4?x=1"), Some("tok"));
         assert_eq!(token_in("Ab-c_9"), Some("Ab-c_9"));
         assert_eq!(token_in("two words"), None);
         assert_eq!(token_in(""), None);

@@ -392,7 +392,10 @@ mod tests {
     #[test]
     fn only_links_actually_made_count_against_the_daily_limit() {
         let doc = |id: i64, size: u64| {
-            update(id, json!({"document": {"file_id": format!("F{id}"), "file_unique_id": "U", "file_size": size}}))
+            update(
+                id,
+                json!({"document": {"file_id": format!("F{id}"), "file_unique_id": format!("U{id}"), "file_size": size}}),
+            )
         };
         let (tg, app) = run(&[("MAX_LINKS_PER_DAY", "1")], vec![doc(1, 21_000_000), doc(2, 10), doc(3, 10)]);
         assert_eq!(app.store.link_count().unwrap(), 1);

@@ -1,13 +1,14 @@
 //! File intake: find the file in a message, check it can be served, keep a backup copy in
 //! `LOG_CHANNEL`, mint the link, store its row, pre-warm `getFile` in local mode, and reply with
 //! the link (and a Watch link for media). Nothing is stored when a step before the reply fails.
+//! One link per file: a file the user already has a working link to gets that link again.
 
 use frankenstein::methods::ForwardMessageParams;
 use frankenstein::response::MethodResponse;
 use frankenstein::types::{Message, User};
 
 use super::force_sub::{self, Gate};
-use super::link_message::reply;
+use super::link_message::{ALREADY, READY, reply};
 use super::media::{Media, media_of};
 use super::reply::{send, send_once, send_reply};
 use crate::app::App;
@@ -41,6 +42,12 @@ pub async fn intake(
         send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
         return Ok(());
     }
+    // Before the limits: the link exists already, so the daily limit is not charged again.
+    if let Some(row) = live_link(app, from.id, &media) {
+        log::info!("user {} sent a file they have a working link to: sending that link again", from.id);
+        app.files.prewarm(&row.file_id);
+        return reply(app, chat_id, &row, &media, ALREADY).await;
+    }
     let premium = from.is_premium == Some(true);
     if let Some(text) =
         refusal(app, &media, premium).or_else(|| share_refusal(app, from.id)).or_else(|| daily_refusal(app, from.id))
@@ -62,7 +69,7 @@ pub async fn intake(
 /// Replies with the link; if Telegram never takes it (retried for `REPLY_RETRY_SECS`), gives the
 /// daily limit its link back and asks the user, in one try, to send the file again.
 async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
-    let Err(e) = reply(app, chat_id, row, media).await else { return Ok(()) };
+    let Err(e) = reply(app, chat_id, row, media, READY).await else { return Ok(()) };
     if let Err(e) = app.store.refund_link_event(row.owner, row.created_at) {
         log::warn!("cannot give user {} back the link that did not reach them: {e}", row.owner);
     }
@@ -73,6 +80,18 @@ async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Medi
         }
     }
     Err(e)
+}
+
+/// The working link `user` already has to the file in `media` (same `file_unique_id`), if any.
+fn live_link(app: &App, user: u64, media: &Media) -> Option<LinkRow> {
+    if media.file_unique_id.is_empty() {
+        return None;
+    }
+    app.store.live_link_for_file(user, &media.file_unique_id, now_unix()).unwrap_or_else(|e| {
+        // A second link is better than none while the store fails.
+        log::warn!("cannot look up user {user}'s links to a file: {e}");
+        None
+    })
 }
 
 /// Why no link is made for `media`, as the reply says it: too big (the limit is higher for a

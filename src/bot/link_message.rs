@@ -15,12 +15,18 @@ use crate::telegram::transport::TelegramError;
 use crate::units::{expires_text, human_size};
 use crate::urls::{Face, button_url_allowed, watch_url};
 
-/// Replies with the link of `row` (and a Watch link for media).
-pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
+/// The heading of a new link's message.
+pub const READY: &str = "Your link is ready";
+
+/// The heading when the user sent a file they already have a working link to: that link again.
+pub const ALREADY: &str = "You already have a link to this file: here it is again";
+
+/// Replies with the link of `row` (and a Watch link for media) under `heading`.
+pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, heading: &str) -> Result<(), TelegramError> {
     let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = Face::Download.url(&app.base_url, &token);
-    let watch =
-        is_playable(media).then(|| watch_url(&app.base_url, &token, app.config.http.video_frontend_url.as_deref()));
+    let url = Face::Download.url(&app.base_url, &token, &row.file_name);
+    let watch = is_playable(media)
+        .then(|| watch_url(&app.base_url, &token, &row.file_name, app.config.http.video_frontend_url.as_deref()));
     log::info!(
         "link {} for user {} ({:?}, {})",
         token_prefix(&token),
@@ -32,7 +38,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
     let expiry = expires_text(row.expires_at);
     let size = media.size.map_or_else(|| "unknown".to_owned(), human_size);
     let mut text = format!(
-        "<b>Your link is ready</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
+        "<b>{heading}</b>\n\n<b>File:</b> {}\n<b>Size:</b> {size}\n<b>Expires:</b> {expiry}\n\n<b>Download:</b> {}",
         escape(&row.file_name),
         escape(&url)
     );
@@ -45,7 +51,10 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
     }
     let rows = [
         link_buttons(app, media, &token),
-        app_buttons(&app.base_url, &token, &url, is_playable(media)),
+        app_buttons(
+            &url,
+            is_playable(media).then(|| Face::Watch.url(&app.base_url, &token, &row.file_name)).as_deref(),
+        ),
         vec![revoke_button(row.id)],
     ];
     let rows: Vec<_> = rows.into_iter().filter(|r| !r.is_empty()).collect();
@@ -56,13 +65,13 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Res
 /// The Download button of link `token` and, for media, the Watch button; none when Telegram
 /// would refuse the Download URL (a loopback `BASE_URL`).
 pub fn link_buttons(app: &App, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
-    let url = Face::Download.url(&app.base_url, token);
+    let url = Face::Download.url(&app.base_url, token, &media.name);
     if !button_url_allowed(&url) {
         return Vec::new();
     }
     let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url).build()];
-    let watch =
-        is_playable(media).then(|| watch_url(&app.base_url, token, app.config.http.video_frontend_url.as_deref()));
+    let frontend = app.config.http.video_frontend_url.as_deref();
+    let watch = is_playable(media).then(|| watch_url(&app.base_url, token, &media.name, frontend));
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }
@@ -73,16 +82,15 @@ pub fn link_buttons(app: &App, media: &Media, token: &str) -> Vec<InlineKeyboard
 const COPY_TEXT_MAX: usize = 256;
 
 /// "Copy link" (a `copy_text` button: Telegram copies the download URL, whatever its host) and,
-/// for media, "Open in app": the watch page's player-app links (URL buttons take only http(s) and
-/// tg:// links, so `vlc://` and `intent:` links live on that page).
-fn app_buttons(base_url: &str, token: &str, url: &str, playable: bool) -> Vec<InlineKeyboardButton> {
+/// for media, "Open in app": the player-app links on the watch page `watch` (URL buttons take
+/// only http(s) and tg:// links, so `vlc://` and `intent:` links live on that page).
+fn app_buttons(url: &str, watch: Option<&str>) -> Vec<InlineKeyboardButton> {
     let mut row = Vec::new();
     if url.chars().count() <= COPY_TEXT_MAX {
         let copy = CopyTextButton::builder().text(url).build();
         row.push(InlineKeyboardButton::builder().text("Copy link").copy_text(copy).build());
     }
-    let apps = format!("{}#open", Face::Watch.url(base_url, token));
-    if playable && button_url_allowed(&apps) {
+    if let Some(apps) = watch.map(|w| format!("{w}#open")).filter(|a| button_url_allowed(a)) {
         row.push(InlineKeyboardButton::builder().text("Open in app").url(apps).build());
     }
     row
@@ -95,7 +103,7 @@ mod tests {
     #[test]
     fn copy_link_carries_the_url_and_open_in_app_points_at_the_players_on_the_watch_page() {
         let url = "https://dl.example.com/dl/T";
-        let row = app_buttons("https://dl.example.com", "T", url, true);
+        let row = app_buttons(url, Some("https://dl.example.com/watch/T"));
         assert_eq!(row[0].text, "Copy link");
         assert_eq!(row[0].copy_text.as_ref().map(|c| c.text.as_str()), Some(url));
         assert_eq!(row[1].url.as_deref(), Some("https://dl.example.com/watch/T#open"));
@@ -103,11 +111,11 @@ mod tests {
 
     #[test]
     fn a_local_address_keeps_copy_link_and_a_document_gets_no_open_in_app() {
-        let local = app_buttons("http://127.0.0.1:8080", "T", "http://127.0.0.1:8080/dl/T", true);
+        let local = app_buttons("http://127.0.0.1:8080/dl/T", Some("http://127.0.0.1:8080/watch/T"));
         assert_eq!(local.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(), ["Copy link"]);
-        let document = app_buttons("https://dl.example.com", "T", "https://dl.example.com/dl/T", false);
+        let document = app_buttons("https://dl.example.com/dl/T", None);
         assert_eq!(document.len(), 1);
         let long = format!("https://dl.example.com/{}", "x".repeat(COPY_TEXT_MAX));
-        assert!(app_buttons("https://dl.example.com", "T", &long, false).is_empty(), "over Telegram's limit");
+        assert!(app_buttons(&long, None).is_empty(), "over Telegram's limit");
     }
 }

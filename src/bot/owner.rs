@@ -101,7 +101,7 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
             escape(&link.file_name),
             human_size(link.file_size),
             if downloads == 1 { "" } else { "s" },
-            escape(&Face::Download.url(&app.base_url, &token))
+            escape(&Face::Download.url(&app.base_url, &token, &link.file_name))
         ));
         revokes.push(button(&format!("Revoke {n}"), Callback::RevokeFromList(link.id, page)));
     }

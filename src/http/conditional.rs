@@ -13,6 +13,13 @@ pub fn none_match_hits(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours)
 }
 
+/// `If-Modified-Since` (RFC 9110 §13.1.3): true when the resource, last modified at
+/// `last_modified` (Unix seconds, as our `Last-Modified` says), is not newer than the date, as
+/// nginx's `if_modified_since before` has it. A header that is no HTTP-date is ignored (false).
+pub fn not_modified_since(header: &str, last_modified: u64) -> bool {
+    crate::units::parse_http_date(header).is_some_and(|since| last_modified <= since)
+}
+
 /// `If-Range`: the range applies only if the validator is our exact strong tag or our exact
 /// `Last-Modified` date; anything else (a weak tag, another tag, another date) means "send it all".
 pub fn if_range_holds(header: &str, etag: &str, last_modified: &str) -> bool {
@@ -40,6 +47,16 @@ mod tests {
         assert!(none_match_hits("*", &tag));
         assert!(!none_match_hits("\"abcd\"", &tag));
         assert!(!none_match_hits("", &tag));
+    }
+
+    #[test]
+    fn if_modified_since_holds_at_and_after_the_last_modified_date() {
+        let lm = 1_795_619_509;
+        assert!(not_modified_since("Wed, 25 Nov 2026 15:11:49 GMT", lm), "at");
+        assert!(not_modified_since("Wed, 25 Nov 2026 15:11:50 GMT", lm), "after");
+        assert!(not_modified_since("Wed Nov 25 15:11:49 2026", lm), "asctime");
+        assert!(!not_modified_since("Wed, 25 Nov 2026 15:11:48 GMT", lm), "a second before");
+        assert!(!not_modified_since("not a date", lm), "ignored");
     }
 
     #[test]

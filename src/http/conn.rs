@@ -321,7 +321,7 @@ async fn copy_body(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len
 /// Whether `req` would start a file body (what the shutdown grace period does not take on).
 fn starts_download(req: &http_types::Request) -> bool {
     let path = req.url().path();
-    req.method() == Method::Get && Face::of_path(path).is_some_and(|(face, _)| face.streams_bytes())
+    req.method() == Method::Get && Face::of_path(path).is_some_and(|link| link.face.streams_bytes())
 }
 
 /// The route a path belongs to, for a panic's log line (never the token).

@@ -1,4 +1,4 @@
-//! The `/watch/<token>` page: one self-contained HTML document (inline CSS and script, nothing
+//! The `/watch/<token>/<name>` page: one self-contained HTML document (inline CSS and script, nothing
 //! fetched from elsewhere) with a player for the file's `/stream` link, its name and size, a
 //! download button, links that open the stream in player apps and a copy field. Pure.
 
@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::html::escape;
 use crate::players::{MX_PLAYER, VLC_ANDROID, android_intent, vlc_url};
 use crate::units::human_size;
-use crate::urls::Face;
+use crate::urls::{Face, url_name};
 
 /// `Content-Security-Policy` of the page: media from us, and only the page's own style and script,
 /// named by their SHA-256 (CSP Level 2 hashes), so no other inline script or style runs.
@@ -34,6 +34,9 @@ fn sha256_source(text: &str) -> String {
 /// What the page shows.
 pub struct Watch<'a> {
     pub token: &'a str,
+    /// Whether the page was asked for by its named path (`/watch/<token>/<name>`, one level
+    /// deeper than the short form): its relative links climb one more level.
+    pub named: bool,
     pub name: &'a str,
     pub size: u64,
     pub mime: &'a str,
@@ -96,14 +99,14 @@ fn player(mime: &str, stream: &str, name: &str) -> String {
 
 /// "Open in a player": VLC (`vlc://`), VLC and MX Player on Android (intents),
 /// and the `.m3u` playlist for mpv and desktop players. Only for audio and video.
-fn player_apps(w: &Watch<'_>, token: &str) -> String {
+fn player_apps(w: &Watch<'_>, up: &str, token: &str, file: &str) -> String {
     if !crate::mime::playable(w.mime) {
         return String::new();
     }
     let vlc = escape(&vlc_url(w.stream_url));
     let vlc_android = escape(&android_intent(w.stream_url, VLC_ANDROID, w.mime));
     let mx = escape(&android_intent(w.stream_url, MX_PLAYER, w.mime));
-    let m3u = format!("..{}{token}", Face::Playlist.prefix());
+    let m3u = format!("{up}{}{token}/{file}", Face::Playlist.prefix());
     format!(
         "<h2>Open in a player</h2><div class=\"row\">\
 <a class=\"b app\" href=\"{vlc}\">VLC</a>\
@@ -120,8 +123,10 @@ pub fn watch_page(w: &Watch<'_>) -> String {
     let name = escape(w.name);
     let token = escape(w.token);
     // Relative links keep working behind a proxy that serves us under a path prefix.
-    let stream = format!("..{}{token}", Face::Stream.prefix());
-    let download = format!("..{}{token}", Face::Download.prefix());
+    let up = if w.named { "../.." } else { ".." };
+    let file = url_name(w.name);
+    let stream = format!("{up}{}{token}/{file}", Face::Stream.prefix());
+    let download = format!("{up}{}{token}/{file}", Face::Download.prefix());
     let player = player(w.mime, &stream, &name);
     let cannot_play = if player.is_empty() { "" } else { " hidden" };
     format!(
@@ -138,7 +143,7 @@ pub fn watch_page(w: &Watch<'_>) -> String {
 <button id=\"c\" type=\"button\" hidden>Copy link</button></div></section>\
 </main><script>{SCRIPT}</script></body></html>\n",
         size = escape(&human_size(w.size)),
-        apps = player_apps(w, &token),
+        apps = player_apps(w, up, &token, &file),
         stream_url = escape(w.stream_url),
     )
 }
@@ -148,7 +153,7 @@ mod tests {
     use super::*;
 
     fn page(name: &str, mime: &str) -> String {
-        watch_page(&Watch { token: "TOK", name, size: 2048, mime, stream_url: "http://h/stream/TOK" })
+        watch_page(&Watch { token: "TOK", named: true, name, size: 2048, mime, stream_url: "http://h/stream/TOK" })
     }
 
     #[test]
@@ -162,14 +167,14 @@ mod tests {
     fn video_audio_and_other_files_get_the_right_element() {
         assert!(page("a.webm", "video/webm").contains("<video id=\"m\""));
         assert!(page("a.mp3", "audio/mpeg").contains("<audio id=\"m\""));
-        assert!(page("a.jpg", "image/jpeg").contains("<img src=\"../stream/TOK\""));
+        assert!(page("a.jpg", "image/jpeg").contains("<img src=\"../../stream/TOK/a.jpg\""));
     }
 
     #[test]
     fn a_document_gets_no_player_but_the_download_button_and_the_reason() {
         let html = page("report.pdf", "application/pdf");
         assert!(!html.contains("<video") && !html.contains("<audio") && !html.contains("<img"));
-        assert!(html.contains("href=\"../dl/TOK\" download>Download</a>"));
+        assert!(html.contains("href=\"../../dl/TOK/report.pdf\" download>Download</a>"));
         assert!(html.contains("<p id=\"err\">This browser cannot play this file."), "shown, not hidden");
         assert!(page("a.mp4", "video/mp4").contains("<p id=\"err\" hidden>"));
     }
@@ -179,9 +184,9 @@ mod tests {
         let html = page("a.webm", "video/webm");
         assert!(!html.contains("<link") && !html.contains("url("));
         for (at, _) in html.match_indices(" src=\"") {
-            assert!(html[at + 6..].starts_with("../stream/TOK\""), "{}", &html[at..at + 40]);
+            assert!(html[at + 6..].starts_with("../../stream/TOK/a.webm\""), "{}", &html[at..at + 40]);
         }
-        assert!(html.contains("href=\"../dl/TOK\"") && html.contains("2.00 KiB"));
+        assert!(html.contains("href=\"../../dl/TOK/a.webm\"") && html.contains("2.00 KiB"));
         assert!(html.contains("name=\"viewport\""));
     }
 
@@ -193,7 +198,7 @@ mod tests {
             html.contains("href=\"intent://h/stream/TOK#Intent;scheme=http;package=org.videolan.vlc;type=video/webm;")
         );
         assert!(html.contains("package=com.mxtech.videoplayer.ad;"));
-        assert!(html.contains("href=\"../m3u/TOK\" download>mpv"));
+        assert!(html.contains("href=\"../../m3u/TOK/a.webm\" download>mpv"));
         assert!(html.contains("<input id=\"u\" type=\"text\" readonly value=\"http://h/stream/TOK\">"));
         assert!(html.contains("<button id=\"c\" type=\"button\" hidden>"), "shown by the script only");
         let pdf = page("a.pdf", "application/pdf");
@@ -203,7 +208,14 @@ mod tests {
     #[test]
     fn stream_urls_are_percent_encoded_in_app_links_and_escaped_in_attributes() {
         let url = "https://h/p?a=1&b=\"x\" y/stream/TOK";
-        let html = watch_page(&Watch { token: "TOK", name: "a.mp4", size: 1, mime: "video/mp4", stream_url: url });
+        let html = watch_page(&Watch {
+            token: "TOK",
+            named: false,
+            name: "a.mp4",
+            size: 1,
+            mime: "video/mp4",
+            stream_url: url,
+        });
         assert!(html.contains("href=\"vlc://https://h/p?a=1&amp;b=%22x%22%20y/stream/TOK\""), "{html}");
         assert!(html.contains("href=\"intent://h/p?a=1&amp;b=%22x%22%20y/stream/TOK#Intent;scheme=https;"));
         assert!(html.contains("value=\"https://h/p?a=1&amp;b=&quot;x&quot; y/stream/TOK\""));
@@ -220,5 +232,22 @@ mod tests {
         assert!(policy.contains(&format!("style-src '{}'", sha256_source(style))));
         assert!(!html.contains(" style=\""), "style attributes would need 'unsafe-hashes'");
         assert_eq!(sha256_source(""), "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    }
+
+    #[test]
+    fn relative_links_climb_as_deep_as_the_page_was_asked_for() {
+        let short = watch_page(&Watch {
+            token: "TOK",
+            named: false,
+            name: "a b.mp4",
+            size: 1,
+            mime: "video/mp4",
+            stream_url: "http://h/stream/TOK/a%20b.mp4",
+        });
+        assert!(short.contains("src=\"../stream/TOK/a%20b.mp4\""), "from /watch/TOK one level up");
+        assert!(
+            page("a b.mp4", "video/mp4").contains("src=\"../../stream/TOK/a%20b.mp4\""),
+            "from /watch/TOK/a%20b.mp4"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! What a file response will be, decided before any byte is fetched (pure: takes the link, the
 //! request's headers, the length and `now`): status, headers, validators and the byte range.
 //! `routes.rs` then opens the source and streams what the plan says. RFC 9110 §13 (conditional
-//! requests: `If-None-Match` before `Range`, `If-Range` guarding it) and §14 (ranges).
+//! requests: `If-None-Match`, else `If-Modified-Since`, before `Range`, `If-Range` guarding it) and §14 (ranges).
 
 use super::conditional;
 use super::range::{self, Ranged};
@@ -52,7 +52,13 @@ pub(crate) fn plan<'a>(
         ("last-modified", last_modified.clone()),
         ("cache-control", format!("private, max-age={}", max_age(link.expires_at, now))),
     ];
-    if header("if-none-match").is_some_and(|v| conditional::none_match_hits(v, &etag)) {
+    // RFC 9110 §13.2.2: If-None-Match first; when it is present, If-Modified-Since is ignored
+    // (§13.1.3). Only GET and HEAD reach a plan.
+    let not_modified = match header("if-none-match") {
+        Some(tags) => conditional::none_match_hits(tags, &etag),
+        None => header("if-modified-since").is_some_and(|date| conditional::not_modified_since(date, link.created_at)),
+    };
+    if not_modified {
         return Plan { status: 304, headers, body: PlannedBody::None };
     }
     let range_header = match header("if-range") {
@@ -141,6 +147,7 @@ mod tests {
     #[test]
     fn plans_follow_the_conditional_and_range_table() {
         let date = http_date(CREATED);
+        let before = http_date(CREATED - 1);
         let file = |start, len| PlannedBody::File { start, len, whole: start == 0 && len == 1000 };
         type Row<'a> = (&'a [(&'a str, &'a str)], u16, PlannedBody);
         let table: &[Row] = &[
@@ -157,6 +164,12 @@ mod tests {
             (&[("if-range", "\"old\""), ("range", "bytes=5-9")], 200, file(0, 1000)),
             (&[("if-range", "W/\"U1\""), ("range", "bytes=5-9")], 200, file(0, 1000)),
             (&[("if-range", date.as_str()), ("range", "bytes=5-9")], 206, file(5, 5)),
+            (&[("if-modified-since", date.as_str())], 304, PlannedBody::None),
+            (&[("if-modified-since", "Sat, 01 Jan 2100 00:00:00 GMT")], 304, PlannedBody::None),
+            (&[("if-modified-since", before.as_str())], 200, file(0, 1000)),
+            (&[("if-modified-since", "garbage")], 200, file(0, 1000)),
+            (&[("if-modified-since", date.as_str()), ("if-none-match", "\"other\"")], 200, file(0, 1000)),
+            (&[("if-modified-since", before.as_str()), ("if-none-match", "\"U1\"")], 304, PlannedBody::None),
         ];
         for (headers, status, body) in table {
             let p = run(headers, Disposition::Attachment);

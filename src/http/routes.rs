@@ -1,7 +1,6 @@
-//! Routing and responses: `/dl/<token>`, `/stream/<token>`, `/watch/<token>`, `/m3u/<token>`,
-//! `/health`, `/`.
-//! Every request gets a `Response`: one `match` turns each [`RouteError`] into a status with a
-//! short text body.
+//! Routing and responses: `/dl/<token>/<name>`, `/stream/…`, `/watch/…` and `/m3u/…` (each
+//! also without the name), `/health`, `/`. Every request gets a `Response`: one `match` turns
+//! each [`RouteError`] into a status with a short text body.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -27,7 +26,7 @@ use crate::telegram::files::{FileError, Located, Opened};
 use crate::telegram::local::LocalFile;
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
-use crate::urls::Face;
+use crate::urls::{Face, LinkPath, name_matches};
 
 /// Why a request could not be served.
 #[derive(Debug)]
@@ -171,7 +170,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
 /// The path with any token cut to its prefix.
 fn loggable(path: &str) -> String {
     match Face::of_path(path) {
-        Some((face, token)) => format!("{}{}…", face.prefix(), token_prefix(token)),
+        Some(link) => format!("{}{}…", link.face.prefix(), token_prefix(link.token)),
         None => path.chars().take(64).collect(),
     }
 }
@@ -199,12 +198,13 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         return Err(RouteError::MethodNotAllowed);
     }
     let path = req.url().path();
-    match Face::of_path(path) {
-        Some((Face::Download, token)) => return serve_file(app, client, req, token, Disposition::Attachment).await,
-        Some((Face::Stream, token)) => return serve_file(app, client, req, token, Disposition::Inline).await,
-        Some((Face::Watch, token)) => return watch(app, token),
-        Some((Face::Playlist, token)) => return playlist(app, token),
-        None => {}
+    if let Some(link) = Face::of_path(path) {
+        return match link.face {
+            Face::Download => serve_file(app, client, req, &link, Disposition::Attachment).await,
+            Face::Stream => serve_file(app, client, req, &link, Disposition::Inline).await,
+            Face::Watch => watch(app, req, &link),
+            Face::Playlist => playlist(app, req, &link),
+        };
     }
     let private = matches!(path, "/metrics" | "/api/info");
     if private && !app.config.http.metrics_allowed(client.peer.ip()) {
@@ -275,10 +275,13 @@ async fn serve_file(
     app: &App,
     client: &Client,
     req: &Request,
-    token: &str,
+    path: &LinkPath<'_>,
     disposition: Disposition,
 ) -> Result<Response, RouteError> {
-    let link = find_link(app, token)?;
+    let link = find_link(app, path.token)?;
+    if let Some(moved) = misnamed(app, req, path, &link) {
+        return Ok(moved);
+    }
     let head = req.method() == Method::Head;
     let (len, opened) = file_len(app, &link).await?;
     let now = now_unix();
@@ -413,12 +416,34 @@ async fn cloud(
     Ok((Upstream::Http(upstream.take_body()), skip))
 }
 
-/// `/watch/<token>`: the player page (HEAD gets the same headers).
-fn watch(app: &App, token: &str) -> Result<Response, RouteError> {
+/// A named link whose name is not the file's (renamed, mistyped, cut differently): `301` to the
+/// same face under the file's name, query kept, so a client saves under the real name. The token
+/// alone decides the file; the short form (no name) is served as it is.
+fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
+    if name_matches(path.name?, &link.file_name) {
+        return None;
+    }
+    let mut location = path.face.url(&app.base_url, path.token, &link.file_name);
+    if let Some(query) = req.url().query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    let mut res = text(StatusCode::MovedPermanently, "this link is under the file's name");
+    res.insert_header("location", location);
+    Some(res)
+}
+
+/// `/watch/<token>/<name>`: the player page (HEAD gets the same headers).
+fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+    let token = path.token;
     let link = find_link(app, token)?;
-    let stream_url = Face::Stream.url(&app.base_url, token);
+    if let Some(moved) = misnamed(app, req, path, &link) {
+        return Ok(moved);
+    }
+    let stream_url = Face::Stream.url(&app.base_url, token, &link.file_name);
     let html = pages::watch_page(&pages::Watch {
         token,
+        named: path.name.is_some(),
         name: &link.file_name,
         size: link.file_size,
         mime: &link.mime,
@@ -436,9 +461,12 @@ fn watch(app: &App, token: &str) -> Result<Response, RouteError> {
 
 /// `/m3u/<token>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
 /// (HEAD gets the same headers). The same link checks as every face.
-fn playlist(app: &App, token: &str) -> Result<Response, RouteError> {
-    let link = find_link(app, token)?;
-    let stream_url = Face::Stream.url(&app.base_url, token);
+fn playlist(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+    let link = find_link(app, path.token)?;
+    if let Some(moved) = misnamed(app, req, path, &link) {
+        return Ok(moved);
+    }
+    let stream_url = Face::Stream.url(&app.base_url, path.token, &link.file_name);
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "audio/x-mpegurl");
     let name = players::m3u_file_name(&link.file_name);

@@ -63,6 +63,23 @@ impl Store {
         Ok(from_sql(n))
     }
 
+    /// `owner`'s newest link to the file `file_unique_id` that still works at `now` (not revoked,
+    /// not expired): what a resend of the same file answers with.
+    pub fn live_link_for_file(
+        &self,
+        owner: u64,
+        file_unique_id: &str,
+        now: u64,
+    ) -> Result<Option<LinkRow>, StoreError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM links
+             WHERE owner = ?1 AND file_unique_id = ?2 AND revoked = 0 AND (expires_at = 0 OR expires_at > ?3)
+             ORDER BY created_at DESC, update_id DESC LIMIT 1"
+        );
+        let mut q = self.conn().prepare_cached(&sql)?;
+        Ok(q.query_row(params![to_sql(owner), file_unique_id, to_sql(now)], link_row).optional()?)
+    }
+
     /// Marks link `id` revoked; false if there is no such link.
     pub fn revoke_link(&self, id: u64) -> Result<bool, StoreError> {
         let Ok(id) = i64::try_from(id) else { return Ok(false) };
@@ -255,6 +272,36 @@ mod tests {
         assert_eq!(s.link_times_since(7, 0, 2).unwrap(), [200, 300], "the newest ones");
         assert_eq!(s.links_made_since(0).unwrap(), 3);
         assert!(s.link_times_since(8, 0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_is_found_among_its_owners_live_links_only() {
+        let s = Store::open_in_memory().unwrap();
+        s.insert_link(&link(1, 7, 100, 0)).unwrap();
+        s.insert_link(&LinkRow { file_unique_id: "V".into(), ..link(2, 7, 200, 0) }).unwrap();
+        s.insert_link(&link(3, 8, 300, 0)).unwrap();
+        let found = |owner, unique: &str, now| s.live_link_for_file(owner, unique, now).unwrap().map(|l| l.id);
+        assert_eq!(found(7, "U", 1000), Some(1));
+        assert_eq!(found(7, "V", 1000), Some(2));
+        assert_eq!(found(8, "U", 1000), Some(3), "another owner's link to the same file is theirs");
+        assert_eq!(found(9, "U", 1000), None);
+        s.revoke_link(1).unwrap();
+        assert_eq!(found(7, "U", 1000), None, "revoked");
+        s.insert_link(&link(4, 7, 400, 500)).unwrap();
+        assert_eq!(found(7, "U", 499), Some(4));
+        assert_eq!(found(7, "U", 500), None, "expired");
+        s.insert_link(&link(5, 7, 600, 0)).unwrap();
+        s.insert_link(&link(6, 7, 700, 0)).unwrap();
+        assert_eq!(found(7, "U", 1000), Some(6), "the newest");
+        let plan: String = s
+            .conn()
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM links WHERE owner = 7 AND file_unique_id = 'U' AND revoked = 0",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("links_owner_file"), "{plan}");
     }
 
     #[test]
