@@ -38,6 +38,12 @@ fn clients() {
     if arm || std::env::var_os("STREAMBOT_REQUIRE_QEMU").is_some_and(|v| v == "1") {
         println!("cargo:rustc-cfg=has_qemu_arm");
     }
+    // The static x86_64 release binary, whose idle memory the README quotes.
+    println!("cargo::rustc-check-cfg=cfg(has_dist_amd64)");
+    let x86 = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "x86_64");
+    if x86 && Path::new("dist/streambot-linux-amd64").is_file() {
+        println!("cargo:rustc-cfg=has_dist_amd64");
+    }
     println!("cargo::rustc-check-cfg=cfg(has_telethon)");
     let telethon = Command::new("python3").args(["-c", "import telethon"]).output().is_ok_and(|o| o.status.success());
     if require || telethon {

@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::harness::{WAIT, World, bytes, get, raw};
+use crate::support::bot_process::BotProcess;
 use crate::support::fake_telegram::{FakeUser, Fault};
 use crate::support::raw_http::Conn;
 
@@ -315,4 +316,39 @@ fn metrics_allow_keeps_metrics_and_info_from_unlisted_addresses_and_health_stays
     let bot = world.start_bot(&[("METRICS_ALLOW", "127.0.0.1")]);
     assert_eq!(get(bot.addr(), "/metrics").status, 200);
     assert_eq!(get(bot.addr(), "/api/info").status, 200);
+}
+
+/// The idle figure the README gives for the static build: "It idles at about X MiB RSS".
+fn quoted_idle_mib() -> f64 {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let marker = "It idles at about ";
+    let at = readme.find(marker).expect("the README quotes the idle memory") + marker.len();
+    let figure = readme[at..].split(" MiB RSS").next().unwrap();
+    figure.parse().unwrap_or_else(|_| panic!("not a figure: {figure:?}"))
+}
+
+/// The README's idle figure is a measurement, not a memory: a fresh start of the static release
+/// binary (what `scripts/build-release.sh amd64` leaves in dist/, as CI does) must be within 15 %
+/// of it. Sampled five times over a second once `/health` says ready; the median counts.
+#[test]
+#[cfg_attr(not(has_dist_amd64), ignore = "needs dist/streambot-linux-amd64 (scripts/build-release.sh amd64)")]
+fn the_idle_memory_the_readme_quotes_is_what_a_fresh_static_build_uses() {
+    let world = World::new("idle-figure");
+    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/streambot-linux-amd64");
+    let bot = BotProcess::start_program_listening(&[binary], &world.env(&[("RUST_LOG", "info")]));
+    assert!(bot.wait_ready(WAIT), "{}", bot.output());
+    let mut samples: Vec<u64> = (0..5)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(200));
+            bot.rss_kib()
+        })
+        .collect();
+    samples.sort_unstable();
+    let measured = samples[2] as f64 / 1024.0;
+    let quoted = quoted_idle_mib();
+    eprintln!("idle rss of the static build: {measured:.1} MiB (README: {quoted} MiB), samples {samples:?} KiB");
+    assert!(
+        (measured - quoted).abs() <= quoted * 0.15,
+        "README says {quoted} MiB idle, a fresh run uses {measured:.1} MiB: update the README"
+    );
 }
