@@ -70,7 +70,7 @@ fn fix_for(dir: &Path, ids: Option<(u32, u32)>) -> String {
     let tail = "chmod it, or set DATA_DIR to a directory it can write";
     match ids {
         Some((uid, gid)) => format!(
-            "streambot runs as uid {uid}, gid {gid}, which must own DATA_DIR or be allowed to write in it: `chown {uid}:{gid} {}` (for a Docker bind mount, run it on the host), {tail}",
+            "streambot runs as uid {uid}, gid {gid}, which must own DATA_DIR or be allowed to write in it: `chown {uid}:{gid} {}` (for a Docker bind mount: on the host, to the directory mounted there), {tail}",
             dir.display()
         ),
         None => format!("the user the bot runs as must own DATA_DIR or be allowed to write in it: chown or {tail}"),
@@ -139,12 +139,14 @@ mod tests {
         );
         assert!(text.contains(&format!("streambot runs as uid {uid}, gid {gid}")), "{text}");
         assert!(
-            text.contains(&format!("`chown {uid}:{gid} /data` (for a Docker bind mount, run it on the host)")),
+            text.contains(&format!(
+                "`chown {uid}:{gid} /data` (for a Docker bind mount: on the host, to the directory mounted there)"
+            )),
             "{text}"
         );
         assert_eq!(
             fix_for(path.parent().unwrap(), Some((10001, 10001))),
-            "streambot runs as uid 10001, gid 10001, which must own DATA_DIR or be allowed to write in it: `chown 10001:10001 /data` (for a Docker bind mount, run it on the host), chmod it, or set DATA_DIR to a directory it can write"
+            "streambot runs as uid 10001, gid 10001, which must own DATA_DIR or be allowed to write in it: `chown 10001:10001 /data` (for a Docker bind mount: on the host, to the directory mounted there), chmod it, or set DATA_DIR to a directory it can write"
         );
         assert!(fix_for(path, None).contains("chown or chmod"));
     }
