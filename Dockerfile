@@ -16,11 +16,15 @@ FROM scratch
 ARG TARGETARCH=amd64
 ARG TARGETVARIANT=
 COPY dist/streambot-linux-${TARGETARCH}${TARGETVARIANT} /streambot
-# An empty /data owned by the unprivileged user, so a new named volume starts writable (Docker
-# copies the image's ownership into it). A bind mount keeps the host's: chown it to 10001.
-COPY --chown=10001:10001 dist/rootfs/ /
+# The unprivileged user (and group) streambot runs as. docker-compose.yml builds with 101, the
+# user of the aiogram/telegram-bot-api image, whose server writes its files 0600 in 0700
+# directories: only that uid can read them. A build argument, not an environment variable.
+ARG STREAMBOT_UID=10001
+# An empty /data owned by that user, so a new named volume starts writable (Docker copies the
+# image's ownership into it). A bind mount keeps the host's: chown it to the same uid.
+COPY --chown=${STREAMBOT_UID}:${STREAMBOT_UID} dist/rootfs/ /
 
-USER 10001:10001
+USER ${STREAMBOT_UID}:${STREAMBOT_UID}
 ENV DATA_DIR=/data \
     BIND_ADDRESS=0.0.0.0 \
     PORT=8080

@@ -1,5 +1,6 @@
 //! Stand-alone fake Telegram Bot API for trying the bot by hand: listens on
-//! 127.0.0.1:$FAKE_PORT (default 8081) and prints every call the bot makes.
+//! 127.0.0.1:$FAKE_PORT (default 8081) and prints every call the bot makes; with $FAKE_LOCAL_DIR
+//! set, it answers getFile as a local Bot API server keeping its files there.
 
 #[path = "../tests/support/fake_telegram/mod.rs"]
 mod fake_telegram;
@@ -25,6 +26,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // FAKE_LOCAL_DIR: answer getFile like a local Bot API server (`--local`), with the absolute
+    // path of a copy written into that directory.
+    if let Some(dir) = std::env::var_os("FAKE_LOCAL_DIR") {
+        tg.set_local_dir(Some(std::path::Path::new(&dir)));
+    }
     let url = tg.url();
     println!("fake Telegram Bot API listening on {url}");
     println!();

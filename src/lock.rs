@@ -39,13 +39,41 @@ impl fmt::Display for LockError {
             LockError::Held { path, pid: None } => {
                 write!(f, "another process holds {}: is another streambot running on this DATA_DIR?", path.display())
             }
-            LockError::Io { path, error } => write!(
-                f,
-                "cannot use DATA_DIR {}: cannot lock {}: {error} (the user the bot runs as must own DATA_DIR or be allowed to write in it: chown or chmod it, or set DATA_DIR to a directory it can write)",
-                path.parent().unwrap_or(path).display(),
-                path.display()
-            ),
+            LockError::Io { path, error } => {
+                let dir = path.parent().unwrap_or(path);
+                write!(
+                    f,
+                    "cannot use DATA_DIR {}: cannot lock {}: {error} ({})",
+                    dir.display(),
+                    path.display(),
+                    ownership_fix(dir)
+                )
+            }
         }
+    }
+}
+
+/// The user and group this process runs as: `/proc/self` belongs to the process's effective
+/// uid and gid (proc(5)). `None` without a mounted `/proc`.
+pub fn running_as() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| (m.uid(), m.gid()))
+}
+
+/// How to make `dir` usable, naming the uid and gid to give it: in the image that is 10001 (or
+/// the local Bot API server's 101), and a bind mount keeps the host's owner, usually root.
+pub fn ownership_fix(dir: &Path) -> String {
+    fix_for(dir, running_as())
+}
+
+fn fix_for(dir: &Path, ids: Option<(u32, u32)>) -> String {
+    let tail = "chmod it, or set DATA_DIR to a directory it can write";
+    match ids {
+        Some((uid, gid)) => format!(
+            "streambot runs as uid {uid}, gid {gid}, which must own DATA_DIR or be allowed to write in it: `chown {uid}:{gid} {}` (for a Docker bind mount: on the host, to the directory mounted there), {tail}",
+            dir.display()
+        ),
+        None => format!("the user the bot runs as must own DATA_DIR or be allowed to write in it: chown or {tail}"),
     }
 }
 
@@ -96,6 +124,30 @@ mod tests {
         let err = DataLock::take(&file.join("data")).unwrap_err().to_string();
         let _ = std::fs::remove_file(&file);
         assert!(err.starts_with(&format!("cannot use DATA_DIR {}", file.join("data").display())), "{err}");
-        assert!(err.contains("chown or chmod"), "{err}");
+        assert!(err.contains("chown "), "{err}");
+    }
+
+    #[test]
+    fn a_permission_error_names_the_uid_and_gid_to_chown_the_data_dir_to() {
+        let path = Path::new("/data/streambot.lock");
+        let error = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let text = LockError::Io { path: path.to_path_buf(), error }.to_string();
+        let (uid, gid) = running_as().unwrap();
+        assert!(
+            text.starts_with("cannot use DATA_DIR /data: cannot lock /data/streambot.lock: permission denied"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("streambot runs as uid {uid}, gid {gid}")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "`chown {uid}:{gid} /data` (for a Docker bind mount: on the host, to the directory mounted there)"
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            fix_for(path.parent().unwrap(), Some((10001, 10001))),
+            "streambot runs as uid 10001, gid 10001, which must own DATA_DIR or be allowed to write in it: `chown 10001:10001 /data` (for a Docker bind mount: on the host, to the directory mounted there), chmod it, or set DATA_DIR to a directory it can write"
+        );
+        assert!(fix_for(path, None).contains("chown or chmod"));
     }
 }

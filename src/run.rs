@@ -19,7 +19,7 @@ use smol::LocalExecutor;
 use crate::app::{App, Login};
 use crate::config::Config;
 use crate::links::Signer;
-use crate::lock::{DataLock, LockError};
+use crate::lock::{self, DataLock, LockError};
 use crate::memory::cleanup;
 use crate::mtproto::pool::NoKeys;
 use crate::shutdown::{self, Shutdown};
@@ -95,11 +95,9 @@ impl fmt::Display for StartError {
                 addr.ip()
             ),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e} (set BIND_ADDRESS/PORT)"),
-            StartError::DataDir(dir, e) => write!(
-                f,
-                "DATA_DIR {} is not writable: {e} (the user the bot runs as must own it or be allowed to write in it: chown or chmod it, or set DATA_DIR to a directory it can write)",
-                dir.display()
-            ),
+            StartError::DataDir(dir, e) => {
+                write!(f, "DATA_DIR {} is not writable: {e} ({})", dir.display(), lock::ownership_fix(dir))
+            }
             StartError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
             StartError::Locked(e) => write!(f, "{e}"),
             StartError::Direct(e) => write!(f, "direct mode: {e}"),
@@ -504,7 +502,8 @@ mod tests {
         let text = err.to_string();
         assert_eq!(err.exit_code(), 2, "{text}");
         assert!(text.starts_with(&format!("DATA_DIR {} is not writable", dir.display())), "{text}");
-        assert!(text.contains("chown or chmod"), "{text}");
+        let (uid, gid) = lock::running_as().unwrap();
+        assert!(text.contains(&format!("`chown {uid}:{gid} {}`", dir.display())), "{text}");
     }
 
     #[test]

@@ -106,4 +106,18 @@ mod tests {
             ["unknown variable BOT_TOKN: did you mean BOT_TOKEN?", "unknown variable PORTT: did you mean PORT?"]
         );
     }
+
+    #[test]
+    fn the_compose_files_own_variables_are_no_misspellings() {
+        // Substituted from .env (like ${STREAMBOT_PUBLISH}), they also reach the container
+        // through env_file, where a warning would send people renaming a correct variable.
+        let compose = [include_str!("../../docker-compose.yml"), include_str!("../../docker-compose.cloud.yml")];
+        let names: Vec<&str> = compose
+            .iter()
+            .flat_map(|text| text.split("${").skip(1))
+            .map(|rest| rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or(""))
+            .collect();
+        assert!(names.contains(&"STREAMBOT_PUBLISH"), "{names:?}");
+        assert_eq!(warnings(&names), Vec::<String>::new());
+    }
 }

@@ -108,6 +108,16 @@ impl State {
     }
 }
 
+/// Writes `bytes` at `path` in `dir` the way the real server does: tdlib creates directories
+/// 0700 and files 0600 (td/utils `mkdir` and `FileFd::open` defaults), so only its own user can
+/// read them, whatever the umask.
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
+}
+
 fn file_ext(name: &str) -> String {
     Path::new(name).extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default()
 }
@@ -146,8 +156,7 @@ pub(super) fn get_file(st: &mut State, p: &Value) -> Result<Value, ApiError> {
                 None => {
                     let path = dir.join(format!("file_{}{ext}", st.next_path));
                     st.next_path += 1;
-                    std::fs::create_dir_all(&dir)
-                        .and_then(|_| std::fs::write(&path, bytes.as_slice()))
+                    write_private(&dir, &path, &bytes)
                         .map_err(|e| ApiError { code: 500, description: format!("Internal Server Error: {e}") })?;
                     path
                 }
