@@ -305,13 +305,20 @@ impl Store {
         self.link_where("update_id = ?1", update_id)
     }
 
-    /// The link made for the post `message` of channel `chat`, if any (the owner index keeps
-    /// this to channel links).
-    pub fn link_for_channel_post(&self, chat: i64, message: i32) -> Result<Option<LinkRow>, StoreError> {
+    /// The link made for the file `file_unique_id` of the post `message` of channel `chat`, if
+    /// any. The index on (owner, file_unique_id) narrows it to that file's channel links.
+    pub fn link_for_channel_post(
+        &self,
+        chat: i64,
+        message: i32,
+        file_unique_id: &str,
+    ) -> Result<Option<LinkRow>, StoreError> {
         let sql = format!(
-            "SELECT {LINK_COLUMNS} FROM links WHERE owner = ?1 AND source_chat = ?2 AND source_message = ?3 LIMIT 1"
+            "SELECT {LINK_COLUMNS} FROM links WHERE owner = ?1 AND file_unique_id = ?4 AND source_chat = ?2 \
+             AND source_message = ?3 LIMIT 1"
         );
-        Ok(self.conn.query_row(&sql, params![to_sql(CHANNEL_OWNER), chat, message], link_row).optional()?)
+        let args = params![to_sql(CHANNEL_OWNER), chat, message, file_unique_id];
+        Ok(self.conn.query_row(&sql, args, link_row).optional()?)
     }
 
     fn link_where(&self, condition: &str, value: i64) -> Result<Option<LinkRow>, StoreError> {
@@ -554,8 +561,14 @@ mod tests {
         let mut post = link(10);
         post.owner = CHANNEL_OWNER;
         store.insert_link(&post).unwrap();
-        assert_eq!(store.link_for_channel_post(-1009876, 17).unwrap(), Some(post));
-        assert_eq!(store.link_for_channel_post(-1009876, 16).unwrap(), None, "a user's link from that channel is not");
+        let unique = post.file_unique_id.clone();
+        assert_eq!(store.link_for_channel_post(-1009876, 17, &unique).unwrap(), Some(post));
+        assert_eq!(store.link_for_channel_post(-1009876, 17, "other").unwrap(), None, "an edit put another file there");
+        assert_eq!(
+            store.link_for_channel_post(-1009876, 16, &unique).unwrap(),
+            None,
+            "a user's link from that channel is not"
+        );
         assert_eq!(store.links_made_since(0).unwrap(), 1, "only the user's link made an event");
     }
 }

@@ -26,7 +26,7 @@ pub enum Face {
     Stream,
     /// `/watch/<token>/<name>`: the player page.
     Watch,
-    /// `/m3u/<token>`: a one-entry playlist of the `/stream` URL, for desktop players.
+    /// `/m3u/<token>/<name>`: a one-entry playlist of the `/stream` URL, for desktop players.
     Playlist,
 }
 

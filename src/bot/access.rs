@@ -65,7 +65,16 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
                 return Some(Ok(()));
             }
             log::info!("user {} refused: {text}", from.id);
-            Some(send(app, message.chat.id, text.to_owned(), None).await.map(drop))
+            // `/id` is refused too, so the private bot's refusal says the id the operator lists.
+            let text = if text == NOT_ALLOWED_TEXT {
+                format!(
+                    "{text} Your user id is <code>{}</code>, if the operator wants to add it to ALLOWED_USERS.",
+                    from.id
+                )
+            } else {
+                text.to_owned()
+            };
+            Some(send(app, message.chat.id, text, None).await.map(drop))
         }
         UpdateContent::CallbackQuery(query) => {
             let text = verdict(app, query.from.id).text()?;
@@ -127,7 +136,10 @@ mod tests {
             gate(&app, &message(8, "private")).await.unwrap().unwrap();
             gate(&app, &message(3, "group")).await.unwrap().unwrap();
         });
-        assert_eq!(tg.texts(), [NOT_ALLOWED_TEXT, BANNED_TEXT], "one each, none in the group");
+        let texts = tg.texts();
+        assert_eq!(texts.len(), 2, "one each, none in the group: {texts:?}");
+        assert!(texts[0].starts_with(NOT_ALLOWED_TEXT) && texts[0].contains("<code>7</code>"), "{texts:?}");
+        assert_eq!(texts[1], BANNED_TEXT);
         let answers: Vec<_> = tg
             .calls()
             .into_iter()

@@ -2,7 +2,7 @@
 //! admin forwarded to the bot), `/ban <id> revoke` (their live links too, running downloads
 //! included), `/unban <id>`, and `/banned`, ten per page with Previous/Next.
 
-use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageOrigin};
+use frankenstein::types::{InlineKeyboardMarkup, Message, MessageOrigin};
 
 use super::admin::NOT_ADMIN;
 use super::commands::{self, Callback};
@@ -176,17 +176,13 @@ pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
     }
     let mut nav = Vec::new();
     if page > 0 {
-        nav.push(button("« Previous", Callback::Banned(page - 1)));
+        nav.push(Callback::Banned(page - 1).button("« Previous"));
     }
     if page + 1 < pages {
-        nav.push(button("Next »", Callback::Banned(page + 1)));
+        nav.push(Callback::Banned(page + 1).button("Next »"));
     }
     let markup = (!nav.is_empty()).then(|| InlineKeyboardMarkup::builder().inline_keyboard(vec![nav]).build());
     (text, markup)
-}
-
-fn button(text: &str, cb: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::builder().text(text).callback_data(cb.data()).build()
 }
 
 /// A Previous/Next press under `/banned`: admins only, the message shows that page.

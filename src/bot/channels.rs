@@ -13,7 +13,7 @@ use crate::links::{Claims, token_prefix};
 use crate::store::{CHANNEL_OWNER, LinkRow};
 use crate::telegram::transport::TelegramError;
 use crate::units::human_size;
-use crate::urls::button_url_allowed;
+use crate::urls::{Face, button_url_allowed};
 
 /// Handles a new or edited channel post: a media post in a listed channel gets its link's
 /// buttons. A post that has a link already (an edit, or an update handled again after a
@@ -37,20 +37,22 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
     }
     let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
     let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &media, &token)) else {
+    let ours = format!("{}{}", app.base_url, Face::Download.prefix());
+    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &row, &media, &token), &ours) else {
         log::debug!("channel {chat}: post {} carries its buttons already", post.message_id);
         return Ok(());
     };
     edit_buttons(app, chat, post.message_id, markup).await
 }
 
-/// The link of `post`: the one made for it before (by this update, or by the post an edit
-/// changed), else a new one; `None` (logged) when none can be made.
+/// The link of `post`: the one made for it before (by this update, or for the same file of the
+/// post an edit changed), else a new one (an edit that replaced the file gets a link to the new
+/// file); `None` (logged) when none can be made.
 fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<LinkRow> {
     let (chat, message) = (post.chat.id, post.message_id);
     let known = app.store.link_for_update(update_id).and_then(|row| match row {
         Some(row) => Ok(Some(row)),
-        None => app.store.link_for_channel_post(chat, message),
+        None => app.store.link_for_channel_post(chat, message, &media.file_unique_id),
     });
     match known {
         Ok(Some(row)) => return Some(row),
@@ -76,13 +78,19 @@ fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<L
 }
 
 /// The post's own button rows first, then `ours` in a row of their own; `None` when the post
-/// shows our Download button already (an edit of a post that has them, or our own edit).
-fn merged(existing: Option<&InlineKeyboardMarkup>, ours: Vec<InlineKeyboardButton>) -> Option<InlineKeyboardMarkup> {
+/// shows our Download button already (an edit of a post that has them, or our own edit). A row
+/// with a button to `our_prefix` (`BASE_URL/dl/`) is ours, for a file an edit replaced: it goes.
+fn merged(
+    existing: Option<&InlineKeyboardMarkup>,
+    ours: Vec<InlineKeyboardButton>,
+    our_prefix: &str,
+) -> Option<InlineKeyboardMarkup> {
     let mut rows = existing.map(|m| m.inline_keyboard.clone()).unwrap_or_default();
     let download = ours.first()?.url.clone();
     if rows.iter().flatten().any(|b| b.url.is_some() && b.url == download) {
         return None;
     }
+    rows.retain(|row| !row.iter().any(|b| b.url.as_deref().is_some_and(|u| u.starts_with(our_prefix))));
     rows.push(ours);
     Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())
 }
@@ -94,6 +102,8 @@ mod tests {
     fn url_button(text: &str, url: &str) -> InlineKeyboardButton {
         InlineKeyboardButton::builder().text(text).url(url).build()
     }
+
+    const PREFIX: &str = "https://dl.example/dl/";
 
     fn ours() -> Vec<InlineKeyboardButton> {
         vec![url_button("Download", "https://dl.example/dl/T"), url_button("Watch", "https://dl.example/watch/T")]
@@ -111,9 +121,9 @@ mod tests {
                 vec![url_button("A", "https://a.example"), url_button("B", "https://b.example")],
             ])
             .build();
-        let merged = merged(Some(&own), ours()).unwrap();
+        let merged = merged(Some(&own), ours(), PREFIX).unwrap();
         assert_eq!(texts(&merged), [vec!["Shop"], vec!["A", "B"], vec!["Download", "Watch"]]);
-        assert_eq!(texts(&super::merged(None, ours()).unwrap()), [vec!["Download", "Watch"]]);
+        assert_eq!(texts(&super::merged(None, ours(), PREFIX).unwrap()), [vec!["Download", "Watch"]]);
     }
 
     #[test]
@@ -121,15 +131,20 @@ mod tests {
         let shown = InlineKeyboardMarkup::builder()
             .inline_keyboard(vec![vec![url_button("Shop", "https://shop.example")], ours()])
             .build();
-        assert_eq!(merged(Some(&shown), ours()), None);
-        assert_eq!(merged(None, Vec::new()), None);
-        let other_token = InlineKeyboardMarkup::builder()
-            .inline_keyboard(vec![vec![url_button("Download", "https://dl.example/dl/OTHER")]])
+        assert_eq!(merged(Some(&shown), ours(), PREFIX), None);
+        assert_eq!(merged(None, Vec::new(), PREFIX), None);
+    }
+
+    #[test]
+    fn our_row_for_a_file_an_edit_replaced_gives_way_to_the_new_links_row() {
+        let before = InlineKeyboardMarkup::builder()
+            .inline_keyboard(vec![
+                vec![url_button("Shop", "https://shop.example")],
+                vec![url_button("Download", "https://dl.example/dl/OLD/a.mp4")],
+            ])
             .build();
-        assert_eq!(
-            texts(&merged(Some(&other_token), ours()).unwrap()).len(),
-            2,
-            "another link's button is the post's own"
-        );
+        let after = merged(Some(&before), ours(), PREFIX).unwrap();
+        assert_eq!(texts(&after), [vec!["Shop"], vec!["Download", "Watch"]]);
+        assert_eq!(after.inline_keyboard[1][0].url.as_deref(), Some("https://dl.example/dl/T"));
     }
 }

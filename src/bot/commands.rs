@@ -1,5 +1,9 @@
 //! Parsing of command messages (`/start`, `/help@my_bot`, …) and callback data. Pure.
 
+use frankenstein::types::InlineKeyboardButton;
+
+use crate::urls::Face;
+
 /// A command the bot understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -111,14 +115,14 @@ pub fn parse<'a>(text: &'a str, bot_username: &str) -> Parsed<'a> {
     }
 }
 
-/// The link token in `text`: after `/dl/`, `/stream/` or `/watch/` in a link, or the text itself
-/// when it is nothing but token characters.
+/// The link token in `text`: after a face's prefix (`/dl/`, `/stream/`, `/watch/`, `/m3u/`) in a
+/// link, or the text itself when it is nothing but token characters.
 pub fn token_in(text: &str) -> Option<&str> {
     let is_token = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let text = text.trim();
-    for face in ["/dl/", "/stream/", "/watch/"] {
-        if let Some(at) = text.find(face) {
-            let rest = &text[at + face.len()..];
+    for prefix in Face::ALL.map(Face::prefix) {
+        if let Some(at) = text.find(prefix) {
+            let rest = &text[at + prefix.len()..];
             let token = &rest[..rest.find(|c| !is_token(c)).unwrap_or(rest.len())];
             return (!token.is_empty()).then_some(token);
         }
@@ -145,6 +149,11 @@ pub enum Callback {
 }
 
 impl Callback {
+    /// An inline button labelled `text` that sends this payload.
+    pub fn button(self, text: &str) -> InlineKeyboardButton {
+        InlineKeyboardButton::builder().text(text).callback_data(self.data()).build()
+    }
+
     pub fn data(self) -> String {
         match self {
             Callback::Help => "help".into(),
@@ -247,6 +256,7 @@ mod tests {
         assert_eq!(token_in("https://dl.example/dl/Ab-c_9/my%20film.mkv"), Some("Ab-c_9"), "a named link");
         assert_eq!(token_in("http://h/stream/tok/%D0%B2.mp4?x=1"), Some("tok"));
         assert_eq!(token_in("Ab-c_9"), Some("Ab-c_9"));
+        assert_eq!(token_in("https://h/m3u/Ab-c_9/clip.m3u"), Some("Ab-c_9"));
         assert_eq!(token_in("two words"), None);
         assert_eq!(token_in(""), None);
     }

@@ -5,9 +5,7 @@ use std::rc::Rc;
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::{AnswerCallbackQueryParams, DeleteMessageParams};
-use frankenstein::types::{
-    CallbackQuery, ChatType, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message,
-};
+use frankenstein::types::{CallbackQuery, ChatType, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message};
 use frankenstein::updates::{Update, UpdateContent};
 
 use super::access;
@@ -87,15 +85,11 @@ pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
     }
 }
 
-fn callback_button(text: &str, cb: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::builder().text(text).callback_data(cb.data()).build()
-}
-
 fn menu() -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::builder()
         .inline_keyboard(vec![
-            vec![callback_button("Help", Callback::Help), callback_button("About", Callback::About)],
-            vec![callback_button("Close", Callback::Close)],
+            vec![Callback::Help.button("Help"), Callback::About.button("About")],
+            vec![Callback::Close.button("Close")],
         ])
         .build()
 }

@@ -42,16 +42,19 @@ pub async fn intake(
         send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
         return Ok(());
     }
-    // Before the limits: the link exists already, so the daily limit is not charged again.
+    // The month's bandwidth and the user's share first: a link that answers 503 is no answer.
+    let premium = from.is_premium == Some(true);
+    if let Some(text) = refusal(app, &media, premium).or_else(|| share_refusal(app, from.id)) {
+        send(app, chat_id, text, None).await?;
+        return Ok(());
+    }
+    // Before the daily limit: the link exists already, so it is not charged again.
     if let Some(row) = live_link(app, from.id, &media) {
         log::info!("user {} sent a file they have a working link to: sending that link again", from.id);
         app.files.prewarm(&row.file_id);
         return reply(app, chat_id, &row, &media, ALREADY).await;
     }
-    let premium = from.is_premium == Some(true);
-    if let Some(text) =
-        refusal(app, &media, premium).or_else(|| share_refusal(app, from.id)).or_else(|| daily_refusal(app, from.id))
-    {
+    if let Some(text) = daily_refusal(app, from.id) {
         send(app, chat_id, text, None).await?;
         return Ok(());
     }

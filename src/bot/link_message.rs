@@ -50,7 +50,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
         text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
     }
     let rows = [
-        link_buttons(app, media, &token),
+        link_buttons(app, row, media, &token),
         app_buttons(
             &url,
             is_playable(media).then(|| Face::Watch.url(&app.base_url, &token, &row.file_name)).as_deref(),
@@ -62,16 +62,16 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
     Ok(())
 }
 
-/// The Download button of link `token` and, for media, the Watch button; none when Telegram
-/// would refuse the Download URL (a loopback `BASE_URL`).
-pub fn link_buttons(app: &App, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
-    let url = Face::Download.url(&app.base_url, token, &media.name);
+/// The Download button of link `token` (of `row`, named after its file) and, for media, the
+/// Watch button; none when Telegram would refuse the Download URL (a loopback `BASE_URL`).
+pub fn link_buttons(app: &App, row: &LinkRow, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
+    let url = Face::Download.url(&app.base_url, token, &row.file_name);
     if !button_url_allowed(&url) {
         return Vec::new();
     }
     let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url).build()];
     let frontend = app.config.http.video_frontend_url.as_deref();
-    let watch = is_playable(media).then(|| watch_url(&app.base_url, token, &media.name, frontend));
+    let watch = is_playable(media).then(|| watch_url(&app.base_url, token, &row.file_name, frontend));
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }
@@ -86,8 +86,12 @@ const COPY_TEXT_MAX: usize = 256;
 /// only http(s) and tg:// links, so `vlc://` and `intent:` links live on that page).
 fn app_buttons(url: &str, watch: Option<&str>) -> Vec<InlineKeyboardButton> {
     let mut row = Vec::new();
-    if url.chars().count() <= COPY_TEXT_MAX {
-        let copy = CopyTextButton::builder().text(url).build();
+    // A long name (each non-Latin letter is six characters encoded) gives way to the short form
+    // `/dl/<token>`, which serves the same file under the same name.
+    let short = url.rsplit_once('/').map(|(short, _)| short).filter(|s| s.contains(Face::Download.prefix()));
+    let copy = if url.chars().count() <= COPY_TEXT_MAX { url } else { short.unwrap_or(url) };
+    if copy.chars().count() <= COPY_TEXT_MAX {
+        let copy = CopyTextButton::builder().text(copy).build();
         row.push(InlineKeyboardButton::builder().text("Copy link").copy_text(copy).build());
     }
     if let Some(apps) = watch.map(|w| format!("{w}#open")).filter(|a| button_url_allowed(a)) {
@@ -115,6 +119,9 @@ mod tests {
         assert_eq!(local.iter().map(|b| b.text.as_str()).collect::<Vec<_>>(), ["Copy link"]);
         let document = app_buttons("https://dl.example.com/dl/T", None);
         assert_eq!(document.len(), 1);
+        let long_name = format!("https://dl.example.com/dl/T/{}", "%D0%B2".repeat(50));
+        let row = app_buttons(&long_name, None);
+        assert_eq!(row[0].copy_text.as_ref().map(|c| c.text.as_str()), Some("https://dl.example.com/dl/T"));
         let long = format!("https://dl.example.com/{}", "x".repeat(COPY_TEXT_MAX));
         assert!(app_buttons(&long, None).is_empty(), "over Telegram's limit");
     }

@@ -101,17 +101,19 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
             escape(&link.file_name),
             human_size(link.file_size),
             if downloads == 1 { "" } else { "s" },
-            escape(&Face::Download.url(&app.base_url, &token, &link.file_name))
+            // The short form: ten named links in Cyrillic or CJK would pass Telegram's 4096
+            // characters; `/dl/<token>` serves the same file under the same name.
+            escape(&format!("{}{}{token}", app.base_url, Face::Download.prefix()))
         ));
-        revokes.push(button(&format!("Revoke {n}"), Callback::RevokeFromList(link.id, page)));
+        revokes.push(Callback::RevokeFromList(link.id, page).button(&format!("Revoke {n}")));
     }
     let mut rows: Vec<Vec<InlineKeyboardButton>> = revokes.chunks(5).map(<[_]>::to_vec).collect();
     let mut nav = Vec::new();
     if page > 0 {
-        nav.push(button("« Previous", Callback::MyLinks(page - 1)));
+        nav.push(Callback::MyLinks(page - 1).button("« Previous"));
     }
     if page + 1 < pages {
-        nav.push(button("Next »", Callback::MyLinks(page + 1)));
+        nav.push(Callback::MyLinks(page + 1).button("Next »"));
     }
     if !nav.is_empty() {
         rows.push(nav);
@@ -137,13 +139,9 @@ fn share_line(app: &App, user: u64, now: u64) -> String {
     line
 }
 
-fn button(text: &str, cb: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::builder().text(text).callback_data(cb.data()).build()
-}
-
 /// The Revoke button under a link reply.
 pub fn revoke_button(link_id: u64) -> InlineKeyboardButton {
-    button("Revoke", Callback::Revoke(link_id))
+    Callback::Revoke(link_id).button("Revoke")
 }
 
 /// A button press from the list or under a link; returns the short answer the button shows.

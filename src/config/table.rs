@@ -66,7 +66,7 @@ pub const VARIABLES: &[Var] = &[
         "CHANNEL_LINK_EXPIRY_SECONDS",
         "0",
         "0-315360000 seconds, 0 for never",
-        "lifetime of channel posts' links; 0 = as long as the post",
+        "lifetime of channel posts' links; 0 = no expiry (until revoked)",
     ),
     var("DATA_DIR", "./data", "a directory", "SQLite database and link secret"),
     var("TELEGRAM_API_URL", "https://api.telegram.org", URL, "Bot API base URL (local server or test fake)"),

@@ -459,7 +459,7 @@ fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, Rout
     Ok(res)
 }
 
-/// `/m3u/<token>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
+/// `/m3u/<token>/<name>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
 /// (HEAD gets the same headers). The same link checks as every face.
 fn playlist(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
     let link = find_link(app, path.token)?;

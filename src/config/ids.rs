@@ -1,7 +1,17 @@
-//! `CHANNELS`: the channels whose media posts get Download / Watch buttons, as chat ids (pure).
+//! Id lists (pure): `ADMINS` and `ALLOWED_USERS` (user ids), `CHANNELS` (the channels whose
+//! media posts get Download / Watch buttons).
 
 /// Channels listed at most: the list is searched for every channel post.
 pub const MAX_CHANNELS: usize = 100;
+
+/// User ids `ADMINS` or `ALLOWED_USERS` may list at most (80 KiB; each update searches them).
+pub const MAX_USERS: usize = 10_000;
+
+/// `ADMINS` and `ALLOWED_USERS`: user ids separated by spaces or commas, at most [`MAX_USERS`].
+pub fn user_ids(list: &str) -> Option<Vec<u64>> {
+    let ids: Option<Vec<u64>> = list.split([' ', ',']).filter(|s| !s.is_empty()).map(|s| s.parse().ok()).collect();
+    ids.filter(|ids| ids.len() <= MAX_USERS)
+}
 
 /// `CHANNELS`: chat ids separated by spaces or commas, each negative (a channel's id is; a
 /// positive id is a user's), at most [`MAX_CHANNELS`], repeats dropped.
@@ -24,6 +34,14 @@ mod tests {
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn user_id_lists_are_split_on_spaces_and_commas_and_bounded() {
+        assert_eq!(user_ids("5,6 7"), Some(vec![5, 6, 7]));
+        assert_eq!(user_ids("5;6"), None);
+        let many = (1..=MAX_USERS + 1).map(|i| i.to_string()).collect::<Vec<_>>().join(" ");
+        assert_eq!(user_ids(&many), None);
     }
 
     #[test]
@@ -52,5 +70,16 @@ mod tests {
         assert_eq!(err.variable, "CHANNELS");
         let err = config(&[("BOT_TOKEN", "1:abc"), ("CHANNEL_LINK_EXPIRY_SECONDS", "-1")]).unwrap_err();
         assert_eq!(err.variable, "CHANNEL_LINK_EXPIRY_SECONDS");
+    }
+
+    #[test]
+    fn allowed_users_let_in_the_listed_ids_and_admins_and_empty_lets_in_everyone() {
+        let open = config(&[("BOT_TOKEN", "1:abc")]).unwrap();
+        assert!(open.allowed_users.is_empty() && open.is_allowed(42));
+        let c = config(&[("BOT_TOKEN", "1:abc"), ("ALLOWED_USERS", "5,6 7"), ("ADMINS", "9")]).unwrap();
+        assert_eq!(c.allowed_users, vec![5, 6, 7]);
+        assert!(c.is_allowed(6) && c.is_allowed(9) && !c.is_allowed(8));
+        let err = config(&[("BOT_TOKEN", "1:abc"), ("ALLOWED_USERS", "5;6")]).unwrap_err();
+        assert_eq!(err.variable, "ALLOWED_USERS");
     }
 }
