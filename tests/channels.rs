@@ -141,6 +141,33 @@ fn an_edited_post_keeps_its_link_and_its_buttons() {
 }
 
 #[test]
+fn an_edit_that_replaces_the_file_gets_a_new_link_whose_buttons_replace_the_old_ones() {
+    let world = World::new("chanreplace");
+    let bot = channel_bot(&world, &[]);
+    let first = world.tg.add_file(bytes(100, 77), "a.pdf", "application/pdf");
+    let own = json!({"inline_keyboard": [[{"text": "Shop", "url": "https://shop.example"}]]});
+    let (_, post) = world.tg.post_in_channel(CHANNEL, "document", &first, Some(own));
+    let old = token_of(&nth_edit(&world, 1));
+    let data = bytes(3000, 78);
+    let second = world.tg.add_file(data.clone(), "b.mp4", "video/mp4");
+    world.tg.replace_channel_media(post, "video", &second);
+    let edit = nth_edit(&world, 2);
+    let new = token_of(&edit);
+    assert_ne!(new, old, "a link to the new file");
+    let expected = vec![
+        vec![("Shop".to_owned(), "https://shop.example".to_owned())],
+        vec![
+            ("Download".into(), format!("{BASE}/dl/{new}/b.mp4")),
+            ("Watch".into(), format!("{BASE}/watch/{new}/b.mp4")),
+        ],
+    ];
+    assert_eq!(rows(&edit), expected, "the old link's row gave way");
+    assert_eq!(link_rows(&world), 2);
+    let res = get(bot.addr(), &format!("/dl/{new}"));
+    assert_eq!((res.status, res.body == data), (200, true));
+}
+
+#[test]
 fn a_restart_mid_way_edits_again_with_the_link_it_made() {
     let world = World::new("chanreplay");
     let bot = channel_bot(&world, &[]);

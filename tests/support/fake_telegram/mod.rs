@@ -316,7 +316,13 @@ impl FakeTelegram {
     /// Queues an `edited_channel_post` of the stored post `message_id` as it is now (with the
     /// buttons the bot gave it), its caption set to `caption`; returns the update id.
     pub fn edit_channel_post(&self, message_id: i64, caption: &str) -> i64 {
-        self.shared.edit_channel_post(message_id, caption)
+        self.shared.edit_channel_post(message_id, caption, None)
+    }
+
+    /// Like [`FakeTelegram::edit_channel_post`], the post's file replaced by `file` (as `kind`).
+    pub fn replace_channel_media(&self, message_id: i64, kind: &str, file: &FileRef) -> i64 {
+        assert!(MEDIA_KINDS.contains(&kind), "fake telegram: unknown media kind {kind:?}");
+        self.shared.edit_channel_post(message_id, "replaced", Some((kind, file)))
     }
 
     /// Queues a callback query from `user` pressing a button with `data` on `message_id`.

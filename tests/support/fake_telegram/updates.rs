@@ -3,7 +3,7 @@
 //! messages the bot creates, and the User/Chat objects they carry.
 
 use super::state::{Shared, State};
-use super::{BOT_ID, BOT_USERNAME, FakeUser, FileRef, RECORD_CAP};
+use super::{BOT_ID, BOT_USERNAME, FakeUser, FileRef, MEDIA_KINDS, RECORD_CAP};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -75,10 +75,17 @@ impl Shared {
         (id, message_id)
     }
 
-    pub(super) fn edit_channel_post(&self, message_id: i64, caption: &str) -> i64 {
+    pub(super) fn edit_channel_post(&self, message_id: i64, caption: &str, media: Option<(&str, &FileRef)>) -> i64 {
         let mut st = self.lock();
         let mut msg = st.messages.get(&message_id).cloned().expect("fake telegram: the edited post is stored");
         msg["caption"] = json!(caption);
+        if let Some((kind, file)) = media {
+            // editMessageMedia: the post now carries another file, its buttons as they were.
+            for old in MEDIA_KINDS {
+                msg.as_object_mut().unwrap().remove(old);
+            }
+            msg[kind] = st.media_json(kind, file);
+        }
         msg["edit_date"] = json!(unix_now());
         st.store_message(&msg);
         let id = st.enqueue(json!({ "edited_channel_post": msg }));
