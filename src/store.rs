@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 mod bans;
 mod dcs;
 mod journal;
+mod link_cache;
 mod public;
 
 pub use journal::{JournalRow, NewUpdate};
@@ -155,6 +156,8 @@ pub struct LinkRow {
 /// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
 pub struct Store {
     conn: Connection,
+    /// Rows of recent downloads' links; revoking and purging go through the store, which forgets.
+    links: std::cell::RefCell<link_cache::LinkCache>,
 }
 
 // SQLite stores signed 64-bit integers; ids and times are kept below i64::MAX by construction.
@@ -209,7 +212,7 @@ impl Store {
         // Only an outside writer (an operator's sqlite3 shell) can hold the lock; waiting blocks
         // the one thread, so give up after a second and let the caller log it.
         conn.pragma_update(None, "busy_timeout", 1000)?;
-        let store = Store { conn };
+        let store = Store { conn, links: std::cell::RefCell::new(link_cache::LinkCache::new()) };
         store.migrate()?;
         Ok(store)
     }
@@ -236,6 +239,16 @@ impl Store {
     /// The connection, for the queries of the public-instance features (`store/public.rs`).
     fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Drops link `id` from the row cache (it changed).
+    fn forget_link(&self, id: u64) {
+        self.links.borrow_mut().forget(id);
+    }
+
+    /// Drops every row from the row cache (many links changed).
+    fn forget_links(&self) {
+        self.links.borrow_mut().clear();
     }
 
     pub fn kv_get(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -296,8 +309,15 @@ impl Store {
     }
 
     pub fn link(&self, id: u64) -> Result<Option<LinkRow>, StoreError> {
-        let Ok(id) = i64::try_from(id) else { return Ok(None) };
-        self.link_where("id = ?1", id)
+        if let Some(row) = self.links.borrow().get(id) {
+            return Ok(Some(row.clone()));
+        }
+        let Ok(sql_id) = i64::try_from(id) else { return Ok(None) };
+        let row = self.link_where("id = ?1", sql_id)?;
+        if let Some(row) = &row {
+            self.links.borrow_mut().put(row.clone());
+        }
+        Ok(row)
     }
 
     /// The link update `update_id` made, if it got that far before (a replayed update).
@@ -374,6 +394,7 @@ impl Store {
         let links = tx.execute("DELETE FROM links WHERE expires_at != 0 AND expires_at <= ?1", params![to_sql(now)])?;
         tx.execute("DELETE FROM link_events WHERE at < ?1", params![to_sql(now.saturating_sub(86_400))])?;
         tx.commit()?;
+        self.links.borrow_mut().clear();
         Ok(links)
     }
 
@@ -548,6 +569,7 @@ mod tests {
         store.insert_link(&old).unwrap();
         assert_eq!(store.link(11).unwrap().unwrap().source, None);
         store.conn.execute("UPDATE links SET source_message = ?1 WHERE id = 10", params![i64::MAX]).unwrap();
+        store.forget_links();
         assert_eq!(store.link(10).unwrap().unwrap().source, None, "out of range reads as none");
         let mut sources: Vec<_> = store.user_links(5, 0, 0, 10).unwrap().into_iter().map(|(l, _)| l.source).collect();
         sources.sort();

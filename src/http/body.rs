@@ -146,6 +146,16 @@ impl FileBody {
         &mut self.file
     }
 
+    /// Appends the whole rest of the body to `out` (a small body that goes out with the head);
+    /// count it with [`FileBody::sent`] once it is written.
+    pub fn read_rest_into(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
+        let n = usize::try_from(self.left).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        let at = out.len();
+        out.resize(at + n, 0);
+        self.file.read_exact(&mut out[at..])?;
+        Ok(n)
+    }
+
     /// Counts `n` bytes handed to the socket.
     pub fn sent(&mut self, n: usize) {
         self.left = self.left.saturating_sub(n as u64);

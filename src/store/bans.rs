@@ -58,10 +58,12 @@ impl Store {
 
     /// Marks every link of `owner` that still works at `now` revoked; returns how many.
     pub fn revoke_links_of(&self, owner: u64, now: u64) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
+        let revoked = self.conn().execute(
             "UPDATE links SET revoked = 1 WHERE owner = ?1 AND revoked = 0 AND (expires_at = 0 OR expires_at > ?2)",
             params![to_sql(owner), to_sql(now)],
-        )?)
+        )?;
+        self.forget_links();
+        Ok(revoked)
     }
 }
 

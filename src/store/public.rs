@@ -82,8 +82,10 @@ impl Store {
 
     /// Marks link `id` revoked; false if there is no such link.
     pub fn revoke_link(&self, id: u64) -> Result<bool, StoreError> {
-        let Ok(id) = i64::try_from(id) else { return Ok(false) };
-        Ok(self.conn().execute("UPDATE links SET revoked = 1 WHERE id = ?1", params![id])? > 0)
+        let Ok(sql_id) = i64::try_from(id) else { return Ok(false) };
+        let revoked = self.conn().execute("UPDATE links SET revoked = 1 WHERE id = ?1", params![sql_id])? > 0;
+        self.forget_link(id);
+        Ok(revoked)
     }
 
     /// How many of `owner`'s links still work at `now`.

@@ -266,6 +266,16 @@ impl LocalFile {
     }
 }
 
+impl LocalFile {
+    /// Reads exactly `buf.len()` bytes from the current position on (a small body read whole);
+    /// a file that ends first is `UnexpectedEof`.
+    pub fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, self.pos)?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+}
+
 impl AsyncRead for LocalFile {
     fn poll_read(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let n = loop {
