@@ -7,9 +7,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod bans;
+mod cache;
 mod dcs;
 mod journal;
-mod link_cache;
 mod public;
 
 pub use journal::{JournalRow, NewUpdate};
@@ -157,7 +157,9 @@ pub struct LinkRow {
 pub struct Store {
     conn: Connection,
     /// Rows of recent downloads' links; revoking and purging go through the store, which forgets.
-    links: std::cell::RefCell<link_cache::LinkCache>,
+    links: std::cell::RefCell<cache::LinkCache>,
+    /// Owners' flushed bytes this month; a flush or a purge forgets them.
+    owner_bytes: std::cell::RefCell<cache::OwnerBytesCache>,
 }
 
 // SQLite stores signed 64-bit integers; ids and times are kept below i64::MAX by construction.
@@ -212,7 +214,11 @@ impl Store {
         // Only an outside writer (an operator's sqlite3 shell) can hold the lock; waiting blocks
         // the one thread, so give up after a second and let the caller log it.
         conn.pragma_update(None, "busy_timeout", 1000)?;
-        let store = Store { conn, links: std::cell::RefCell::new(link_cache::LinkCache::new()) };
+        let store = Store {
+            conn,
+            links: std::cell::RefCell::new(cache::LinkCache::new()),
+            owner_bytes: std::cell::RefCell::new(cache::OwnerBytesCache::new()),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -349,6 +355,7 @@ impl Store {
     /// Adds `bytes` to the month `month` (`YYYY-MM`), and each `(user, bytes)` of `users` to
     /// that user's row of the month, in one transaction.
     pub fn add_bandwidth(&self, month: &str, bytes: u64, users: &[(u64, u64)]) -> Result<(), StoreError> {
+        self.owner_bytes.borrow_mut().clear();
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO bandwidth(month, bytes) VALUES(?1, ?2)
@@ -380,6 +387,7 @@ impl Store {
     /// Deletes bandwidth rows, the month's and the users', of months before `month`; returns how
     /// many months.
     pub fn purge_bandwidth_before(&self, month: &str) -> Result<usize, StoreError> {
+        self.owner_bytes.borrow_mut().clear();
         let tx = self.conn.unchecked_transaction()?;
         let months = tx.execute("DELETE FROM bandwidth WHERE month < ?1", params![month])?;
         tx.execute("DELETE FROM bandwidth_users WHERE month < ?1", params![month])?;

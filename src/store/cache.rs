@@ -1,6 +1,6 @@
-//! The link rows the HTTP side asks for most, kept beside the database so a download's lookup
-//! costs no SQLite transaction (each one takes and drops its file locks: 4 `fcntl` calls). A row
-//! only changes when it is revoked or purged, and both go through the store, which forgets it.
+//! What every download asks the store, kept beside the database so a download costs no SQLite
+//! transaction (each takes and drops a WAL read lock: 2 `fcntl` calls): the link's row, and its
+//! owner's bytes this month. Both change only through the store, which forgets what changed.
 
 use super::LinkRow;
 
@@ -44,6 +44,44 @@ impl LinkCache {
     }
 }
 
+/// Owners whose monthly bytes are kept at most: a direct-mapped table (slot = owner mod this).
+pub const OWNER_BYTES_SLOTS: usize = 256;
+
+/// The stored bytes of an owner in a month (`YYYY-MM`), as the last flush left them.
+pub struct OwnerBytesCache {
+    slots: Box<[Option<(u64, [u8; 7], u64)>]>,
+}
+
+impl OwnerBytesCache {
+    pub fn new() -> OwnerBytesCache {
+        OwnerBytesCache { slots: vec![None; OWNER_BYTES_SLOTS].into_boxed_slice() }
+    }
+
+    fn slot(owner: u64) -> usize {
+        (owner % OWNER_BYTES_SLOTS as u64) as usize
+    }
+
+    fn month(month: &str) -> Option<[u8; 7]> {
+        month.as_bytes().try_into().ok()
+    }
+
+    pub fn get(&self, month: &str, owner: u64) -> Option<u64> {
+        let key = (owner, Self::month(month)?);
+        self.slots[Self::slot(owner)].filter(|&(o, m, _)| (o, m) == key).map(|(_, _, bytes)| bytes)
+    }
+
+    pub fn put(&mut self, month: &str, owner: u64, bytes: u64) {
+        if let Some(m) = Self::month(month) {
+            self.slots[Self::slot(owner)] = Some((owner, m, bytes));
+        }
+    }
+
+    /// Forgets every figure (a flush or a purge changed them).
+    pub fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +117,18 @@ mod tests {
         cache.put(row(4));
         cache.clear();
         assert!(cache.get(4).is_none());
+    }
+
+    #[test]
+    fn an_owners_bytes_are_kept_per_month_and_a_colliding_owner_takes_the_slot() {
+        let mut cache = OwnerBytesCache::new();
+        cache.put("2026-12", 7, 100);
+        assert_eq!((cache.get("2026-12", 7), cache.get("2026-11", 7)), (Some(100), None));
+        cache.put("2026-12", 7 + OWNER_BYTES_SLOTS as u64, 5);
+        assert_eq!(cache.get("2026-12", 7), None);
+        cache.put("bad", 8, 1);
+        assert_eq!(cache.get("bad", 8), None, "not a month key: not kept");
+        cache.clear();
+        assert_eq!(cache.get("2026-12", 7 + OWNER_BYTES_SLOTS as u64), None);
     }
 }
