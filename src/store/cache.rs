@@ -47,9 +47,12 @@ impl LinkCache {
 /// Owners whose monthly bytes are kept at most: a direct-mapped table (slot = owner mod this).
 pub const OWNER_BYTES_SLOTS: usize = 256;
 
+/// One owner's bytes: (owner, month key `YYYY-MM`, bytes).
+type OwnerMonth = (u64, [u8; 7], u64);
+
 /// The stored bytes of an owner in a month (`YYYY-MM`), as the last flush left them.
 pub struct OwnerBytesCache {
-    slots: Box<[Option<(u64, [u8; 7], u64)>]>,
+    slots: Box<[Option<OwnerMonth>]>,
 }
 
 impl OwnerBytesCache {
