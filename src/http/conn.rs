@@ -160,17 +160,15 @@ async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
             }
         }
         let start = pending.len();
-        pending.resize(HEAD_MAX, 0);
         let deadline = head_until.unwrap_or(idle_until);
-        let read = c.io.read(&mut pending[start..]).or(async {
+        let socket = &c.io;
+        let read = future::poll_fn(|cx| socket.poll_read_into(cx, pending, HEAD_MAX - start)).or(async {
             Timer::at(deadline).await;
             Err(io::ErrorKind::TimedOut.into())
         });
-        let outcome = read.await;
-        match outcome {
-            Ok(n) if n > 0 => pending.truncate(start + n),
+        match read.await {
+            Ok(n) if n > 0 => {}
             Err(e) if e.kind() == io::ErrorKind::TimedOut && start > 0 => {
-                pending.truncate(start);
                 return Next::Refused(Refusal { status: 408, why: "request head not received in time" });
             }
             _ => return Next::Gone,

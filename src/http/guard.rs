@@ -16,6 +16,7 @@ use async_net::TcpStream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use super::body::Load;
+use super::request::HEAD_MAX;
 use crate::telegram::local::LocalFile;
 
 /// A clonable handle on one client connection (the connection loop writes, a route asks for the
@@ -118,6 +119,28 @@ fn stalled(timer: &mut Option<Timer>, timeout: Duration, cx: &mut Context<'_>) -
         return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
     }
     Poll::Pending
+}
+
+std::thread_local! {
+    /// The one read buffer of this thread's connections: a head is read into it and only its own
+    /// bytes are kept, so a connection waiting for its next request holds no buffer, and none is
+    /// allocated and zeroed per request (that was 9 % of a 4 KiB download's CPU time).
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; HEAD_MAX].into_boxed_slice());
+}
+
+impl Guarded {
+    /// Appends what the socket has, `max` bytes at most (up to [`HEAD_MAX`]), to `pending`;
+    /// pending until there is something. 0 is the end of the stream.
+    pub fn poll_read_into(&self, cx: &mut Context<'_>, pending: &mut Vec<u8>, max: usize) -> Poll<io::Result<usize>> {
+        SCRATCH.with_borrow_mut(|scratch| {
+            let buf = &mut scratch[..max.min(HEAD_MAX)];
+            let read = Pin::new(&mut &*self.state().stream).poll_read(cx, buf);
+            if let Poll::Ready(Ok(n)) = read {
+                pending.extend_from_slice(&buf[..n]);
+            }
+            read
+        })
+    }
 }
 
 impl AsyncRead for Guarded {
