@@ -153,6 +153,28 @@ pub struct LinkRow {
     pub source: Option<(i64, i32)>,
 }
 
+#[cfg(test)]
+impl LinkRow {
+    /// A link of owner 1 to a 1-byte text file `f`, made at 1, never expiring: tests change the
+    /// fields they are about (`LinkRow { owner: 7, ..LinkRow::sample(3) }`).
+    pub fn sample(id: u64) -> LinkRow {
+        LinkRow {
+            id,
+            owner: 1,
+            file_id: "F".into(),
+            file_unique_id: "U".into(),
+            file_name: "f".into(),
+            file_size: 1,
+            mime: "text/plain".into(),
+            created_at: 1,
+            expires_at: 0,
+            update_id: None,
+            revoked: false,
+            source: None,
+        }
+    }
+}
+
 /// The SQLite connection. Single-threaded by design: owned by the app state, used between awaits.
 pub struct Store {
     conn: Connection,

@@ -1,11 +1,11 @@
 //! Who may use the bot: `ALLOWED_USERS`, and an admin's `/ban` (with `revoke`), `/unban` and
 //! `/banned`; refused users are told once and get no links, and broadcasts pass them by.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::harness::{WAIT, World, bytes, get, is_link_reply, raw, token_in};
+use crate::harness::{WAIT, World, bytes, get, is_link_reply, raw, read_all, token_in};
 use crate::support::fake_telegram::{FakeUser, Fault, Sent};
 
 /// The `n`-th message sent to `chat` whose text contains `needle`.
@@ -84,19 +84,6 @@ fn a_ban_outlives_a_restart_and_unban_restores_the_user() {
     nth_to(&world, admin.id, 1, "is not banned");
     world.link_for(&file(&world, 4));
     assert_eq!(links_to(&world, world.user.id), 2, "the file sent while banned after the restart got none");
-}
-
-/// Reads from `s` until EOF or `limit` bytes; returns how many came.
-fn read_all(s: &mut TcpStream, limit: usize) -> usize {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0;
-    while got < limit {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    got
 }
 
 #[test]

@@ -166,3 +166,17 @@ pub fn thread_names(pid: u32) -> String {
     names.sort();
     names.join(",")
 }
+
+/// Reads from `s` until EOF or `limit` bytes; returns how many came.
+pub fn read_all(s: &mut std::net::TcpStream, limit: usize) -> usize {
+    use std::io::Read;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0;
+    while got < limit {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}

@@ -1,13 +1,13 @@
 //! A public instance: the daily link limit, revoking (button, `/revoke`, `/mylinks`), `/mylinks`
 //! pages, force-subscribe, `/broadcast`, and StreamBot's full `/api/info`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{WAIT, World, bytes, get, is_link_reply, raw, token_in};
+use crate::harness::{WAIT, World, bytes, get, is_link_reply, raw, read_all, token_in};
 use crate::support::fake_telegram::{FakeUser, Fault, Sent};
 
 /// The inline buttons of a sent message, as (text, url or callback_data).
@@ -86,19 +86,6 @@ fn the_sixth_link_in_a_day_is_refused_until_the_clock_moves_24_hours() {
     world.tg.send_text(&admin, "/stats");
     let stats = nth_to(&world, admin.id, 1, "Links made in the last 24 h: 1\n");
     assert!(stats.text().unwrap().contains("Free disk in DATA_DIR: "), "{stats:?}");
-}
-
-/// Reads from `s` until EOF or `limit` bytes; returns how many came.
-fn read_all(s: &mut TcpStream, limit: usize) -> usize {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0;
-    while got < limit {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    got
 }
 
 #[test]

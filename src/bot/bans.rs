@@ -258,20 +258,7 @@ mod tests {
     #[test]
     fn ban_with_revoke_revokes_the_users_links_and_ends_their_downloads() {
         let app = app(&[]);
-        let row = |id, owner| crate::store::LinkRow {
-            id,
-            owner,
-            file_id: "F".into(),
-            file_unique_id: "U".into(),
-            file_name: "f".into(),
-            file_size: 1,
-            mime: "text/plain".into(),
-            created_at: 1,
-            expires_at: 0,
-            update_id: None,
-            revoked: false,
-            source: None,
-        };
+        let row = |id, owner| crate::store::LinkRow { owner, ..crate::store::LinkRow::sample(id) };
         for (id, owner) in [(1, 5), (2, 5), (3, 6)] {
             app.store.insert_link(&row(id, owner)).unwrap();
         }

@@ -234,13 +234,8 @@ pub(super) fn store_link(
 
 #[cfg(test)]
 mod tests {
+    use super::super::media::tests::message;
     use super::*;
-
-    fn message(json: serde_json::Value) -> Message {
-        let mut base = serde_json::json!({"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}});
-        base.as_object_mut().unwrap().extend(json.as_object().unwrap().clone());
-        serde_json::from_value(base).unwrap()
-    }
 
     /// Runs intake of a 3000 MiB document from user 7 (Premium or not) on an app with `vars`;
     /// returns the texts the bot sent.

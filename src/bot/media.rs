@@ -109,10 +109,11 @@ pub fn is_playable(media: &Media) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn message(json: serde_json::Value) -> Message {
+    /// A private-chat message with the fields of `json` added.
+    pub(in crate::bot) fn message(json: serde_json::Value) -> Message {
         let mut base = serde_json::json!({"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}});
         base.as_object_mut().unwrap().extend(json.as_object().unwrap().clone());
         serde_json::from_value(base).unwrap()

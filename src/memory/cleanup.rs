@@ -104,20 +104,7 @@ mod tests {
     }
 
     fn link(id: u64, expires_at: u64) -> LinkRow {
-        LinkRow {
-            id,
-            owner: 1,
-            file_id: "F".into(),
-            file_unique_id: format!("U{id}"),
-            file_name: "f".into(),
-            file_size: 1,
-            mime: "text/plain".into(),
-            created_at: 1,
-            expires_at,
-            update_id: None,
-            revoked: false,
-            source: None,
-        }
+        LinkRow { file_unique_id: format!("U{id}"), expires_at, ..LinkRow::sample(id) }
     }
 
     #[test]

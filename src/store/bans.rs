@@ -73,20 +73,7 @@ mod tests {
     use crate::store::LinkRow;
 
     fn link(id: u64, owner: u64, expires_at: u64) -> LinkRow {
-        LinkRow {
-            id,
-            owner,
-            file_id: "F".into(),
-            file_unique_id: "U".into(),
-            file_name: "f".into(),
-            file_size: 1,
-            mime: "text/plain".into(),
-            created_at: 1,
-            expires_at,
-            update_id: None,
-            revoked: false,
-            source: None,
-        }
+        LinkRow { owner, expires_at, ..LinkRow::sample(id) }
     }
 
     #[test]

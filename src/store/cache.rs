@@ -90,20 +90,7 @@ mod tests {
     use super::*;
 
     fn row(id: u64) -> LinkRow {
-        LinkRow {
-            id,
-            owner: 1,
-            file_id: "F".into(),
-            file_unique_id: "U".into(),
-            file_name: "a".into(),
-            file_size: 1,
-            mime: "text/plain".into(),
-            created_at: 0,
-            expires_at: 0,
-            update_id: None,
-            revoked: false,
-            source: None,
-        }
+        LinkRow::sample(id)
     }
 
     #[test]
