@@ -178,3 +178,26 @@ fn the_architecture_map_names_every_module_and_only_modules_that_exist() {
     }
     assert!(wrong.is_empty(), "docs/ARCHITECTURE.md:\n{}", wrong.join("\n"));
 }
+
+/// A test that drives a real client (`clients::tool("curl", …)`) is ignored where the client is
+/// missing (build.rs sets `has_curl` …), so `cargo test` passes on a machine without it.
+#[test]
+fn every_test_that_drives_a_client_is_ignored_where_the_client_is_missing() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut unmarked = Vec::new();
+    for entry in std::fs::read_dir(&tests).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for test in text.split("#[test]").skip(1) {
+            let body = test.split("\n}\n").next().unwrap_or(test);
+            for (at, _) in body.match_indices("tool(\"") {
+                let program = body[at + 6..].split('"').next().unwrap_or("");
+                let cfg = format!("not(has_{})", program.replace('-', "_"));
+                if !body.contains(&cfg) {
+                    let name = body.split("fn ").nth(1).and_then(|s| s.split('(').next()).unwrap_or("?");
+                    unmarked.push(format!("{} {name} ({program})", entry.path().display()));
+                }
+            }
+        }
+    }
+    assert!(unmarked.is_empty(), "tests that need a client but are not ignored without it:\n{}", unmarked.join("\n"));
+}

@@ -19,6 +19,7 @@ fn reply_for(world: &World, file: &crate::support::fake_telegram::FileRef) -> (S
 }
 
 #[test]
+#[cfg_attr(not(has_curl), ignore = "needs curl: apt-get install curl")]
 fn the_link_message_carries_the_named_url_and_curl_and_wget_save_under_the_real_name() {
     let world = World::new("names");
     let bot = world.start_bot(&[]);
