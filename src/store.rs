@@ -6,6 +6,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod bandwidth;
 mod bans;
 mod cache;
 mod dcs;
@@ -374,49 +375,6 @@ impl Store {
         Ok(self.conn.query_row(&sql, params![value], link_row).optional()?)
     }
 
-    /// Adds `bytes` to the month `month` (`YYYY-MM`), and each `(user, bytes)` of `users` to
-    /// that user's row of the month, in one transaction.
-    pub fn add_bandwidth(&self, month: &str, bytes: u64, users: &[(u64, u64)]) -> Result<(), StoreError> {
-        self.owner_bytes.borrow_mut().clear();
-        let tx = self.conn.unchecked_transaction()?;
-        tx.execute(
-            "INSERT INTO bandwidth(month, bytes) VALUES(?1, ?2)
-             ON CONFLICT(month) DO UPDATE SET bytes = bytes + excluded.bytes",
-            params![month, to_sql(bytes)],
-        )?;
-        {
-            let mut add = tx.prepare_cached(
-                "INSERT INTO bandwidth_users(month, user_id, bytes) VALUES(?1, ?2, ?3)
-                 ON CONFLICT(month, user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
-            )?;
-            for &(user, n) in users {
-                add.execute(params![month, to_sql(user), to_sql(n)])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Bytes served in `month` (`YYYY-MM`), as flushed so far.
-    pub fn bandwidth(&self, month: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT bytes FROM bandwidth WHERE month = ?1", params![month], |r| r.get::<_, i64>(0))
-            .optional()?
-            .map_or(0, from_sql))
-    }
-
-    /// Deletes bandwidth rows, the month's and the users', of months before `month`; returns how
-    /// many months.
-    pub fn purge_bandwidth_before(&self, month: &str) -> Result<usize, StoreError> {
-        self.owner_bytes.borrow_mut().clear();
-        let tx = self.conn.unchecked_transaction()?;
-        let months = tx.execute("DELETE FROM bandwidth WHERE month < ?1", params![month])?;
-        tx.execute("DELETE FROM bandwidth_users WHERE month < ?1", params![month])?;
-        tx.commit()?;
-        Ok(months)
-    }
-
     /// Deletes links that expired at or before `now`, and link events older than a day;
     /// returns how many links went.
     pub fn purge_expired_links(&self, now: u64) -> Result<usize, StoreError> {
@@ -517,21 +475,6 @@ mod tests {
         assert_eq!(store.link(10).unwrap(), None);
         assert_eq!(store.link(u64::MAX).unwrap(), None);
         assert!(store.insert_link(&link(9)).is_err(), "ids are unique");
-    }
-
-    #[test]
-    fn bandwidth_accumulates_per_month_and_per_user_and_old_months_go() {
-        let store = Store::open_in_memory().unwrap();
-        store.add_bandwidth("2026-08", 5, &[(7, 5)]).unwrap();
-        store.add_bandwidth("2026-11", 10, &[(7, 4), (8, 6)]).unwrap();
-        store.add_bandwidth("2026-11", 32, &[(7, 32)]).unwrap();
-        assert_eq!(store.bandwidth("2026-11").unwrap(), 42);
-        assert_eq!(store.bandwidth("2026-10").unwrap(), 0);
-        assert_eq!((store.user_bandwidth("2026-11", 7).unwrap(), store.user_bandwidth("2026-11", 8).unwrap()), (36, 6));
-        assert_eq!(store.user_bandwidth("2026-11", 9).unwrap(), 0);
-        assert_eq!(store.purge_bandwidth_before("2026-09").unwrap(), 1);
-        assert_eq!((store.bandwidth("2026-08").unwrap(), store.user_bandwidth("2026-08", 7).unwrap()), (0, 0));
-        assert_eq!(store.user_bandwidth("2026-11", 7).unwrap(), 36, "this month's rows stay");
     }
 
     #[test]

@@ -126,21 +126,6 @@ impl Store {
         Ok(())
     }
 
-    /// Bytes `user`'s links served in `month` (`YYYY-MM`), as flushed so far.
-    pub fn user_bandwidth(&self, month: &str, user: u64) -> Result<u64, StoreError> {
-        if let Some(bytes) = self.owner_bytes.borrow().get(month, user) {
-            return Ok(bytes);
-        }
-        let bytes = self
-            .conn()
-            .prepare_cached("SELECT bytes FROM bandwidth_users WHERE month = ?1 AND user_id = ?2")?
-            .query_row(params![month, to_sql(user)], |r| r.get::<_, i64>(0))
-            .optional()?
-            .map_or(0, from_sql);
-        self.owner_bytes.borrow_mut().put(month, user, bytes);
-        Ok(bytes)
-    }
-
     /// The `limit` users whose links served most in `month`, most first: id, bytes, first name
     /// (if the user is known).
     pub fn top_bandwidth_users(&self, month: &str, limit: u32) -> Result<Vec<(u64, u64, Option<String>)>, StoreError> {
