@@ -1,5 +1,5 @@
 # Sourced by the bench scripts: the nginx they compare against (one worker, sendfile on, serving
-# $WORK/files on 127.0.0.1:$NGINX_PORT). Sets NGINX_PID and adds it to PIDS. Installs nginx with
+# $WORK/files on ${NGINX_LISTEN:-127.0.0.1}:$NGINX_PORT). Sets NGINX_PID and adds it to PIDS. Installs nginx with
 # apt-get if it is missing.
 start_nginx() {
     if ! command -v nginx >/dev/null 2>&1; then
@@ -18,7 +18,7 @@ http {
     access_log off;
     sendfile on;
     tcp_nopush on;
-    server { listen 127.0.0.1:$NGINX_PORT; root $WORK/files; }
+    server { listen ${NGINX_LISTEN:-127.0.0.1}:$NGINX_PORT; root $WORK/files; }
 }
 CONF
     "$(command -v nginx || echo /usr/sbin/nginx)" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
