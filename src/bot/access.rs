@@ -62,6 +62,7 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
             let private = message.chat.type_field == ChatType::Private;
             if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
                 log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
+                crate::event::emit(crate::event::Event::RefusedSilently { user: from.id });
                 return Some(Ok(()));
             }
             log::info!("user {} refused: {text}", from.id);

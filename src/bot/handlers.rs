@@ -63,6 +63,7 @@ pub async fn handle(app: &Rc<App>, update: Update) {
         Err(e) if crate::telegram::retry::is_transient(&e) => {
             app.replies_lost.set(app.replies_lost.get() + 1);
             log::error!("update {}: Telegram did not take the reply after retrying: {e}", update.update_id);
+            crate::event::emit(crate::event::Event::ReplyFailed { update: update.update_id.into() });
         }
         Err(e) => log::warn!("update {}: {e}", update.update_id),
         Ok(()) => {}
