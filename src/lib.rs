@@ -15,6 +15,8 @@ pub(crate) mod bot;
 pub(crate) mod buffered;
 /// Environment (+ `.env`) to a validated `Config`.
 pub mod config;
+/// Named, machine-readable moments logged as `event=<name> key=value` lines (a leaf).
+pub(crate) mod event;
 /// The hot paths, as plain functions for the criterion benches in `benches/`.
 #[doc(hidden)]
 pub mod hot_paths;

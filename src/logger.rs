@@ -1,5 +1,6 @@
 //! The process logger: a `log::Log` that filters with `RUST_LOG` (env_logger, default `info`),
-//! drops a message repeated within 5 s (key: call site + text, or an explicit `rate_key`), and
+//! drops a message repeated within 5 s (key: call site + text, or an explicit `rate_key`; never
+//! an `event` line), and
 //! writes each line to stderr, to a fixed ring of recent lines (`/logs`) and, with `LOG_FILE`,
 //! to a size-capped file rotated once. The HTTP library's own lines are capped at info: its
 //! trace lines print request URLs, and every Bot API URL carries the bot token.
@@ -81,7 +82,8 @@ impl Log for Logger {
             return;
         }
         let now_ms = u64::try_from(self.shared.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if !lock(&self.shared.cache).admit(key_of(record), now_ms) {
+        // Events are rare and each one counts for whoever watches for it: never dropped.
+        if record.target() != crate::event::TARGET && !lock(&self.shared.cache).admit(key_of(record), now_ms) {
             return;
         }
         self.inner.log(record);

@@ -47,6 +47,7 @@ impl Panics {
                 cell.set(cell.get() + 1);
                 let place = LAST_PLACE.with(|p| p.take()).unwrap_or_default();
                 log::error!("panic in {what}: {} {place}; that work was dropped, the bot goes on", message(&*payload));
+                crate::event::emit(crate::event::Event::Panic { place: what });
                 None
             }
         }

@@ -329,6 +329,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
         log::info!(
             "TELEGRAM_API_ID and TELEGRAM_API_HASH are set, and so is TELEGRAM_LOCAL_FILES: local mode (the pair is the local Bot API server's), not direct mode"
         );
+        crate::event::emit(crate::event::Event::FilesMode { mode: "local" });
     }
     log::info!("links: {}/dl/<token>/<name>, expiry {}", app.base_url, app.config.link_expiry_text());
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
@@ -423,6 +424,10 @@ async fn drain_streams(app: &App) {
     let step = Duration::from_millis(50);
     if app.streams.active() > 0 {
         log::info!("waiting up to {}s for {} running downloads", grace.as_secs(), app.streams.active());
+        crate::event::emit(crate::event::Event::ShutdownDraining {
+            downloads: app.streams.active(),
+            grace_secs: grace.as_secs(),
+        });
     }
     while app.streams.active() > 0 && Instant::now() < deadline {
         async_io::Timer::after(step).await;

@@ -38,7 +38,7 @@ fn a_user_allowed_users_does_not_list_is_told_once_and_gets_no_link() {
     world.tg.send_document(&world.user, &file(&world, 1));
     nth_to(&world, world.user.id, 1, "this bot is private");
     world.tg.send_document(&world.user, &file(&world, 2));
-    assert!(bot.wait_for_line(WAIT, "user 1001 refused in silence").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "refused_silently", &[("user", "1001")]).is_some(), "{}", bot.output());
     world.tg.send_callback(&world.user, 1, "help");
     assert!(world.tg.wait_for_calls("answerCallbackQuery", 1, WAIT), "the press was answered");
     assert_eq!(world.tg.messages_to(world.user.id as i64).len(), 1, "one refusal, then silence");

@@ -96,7 +96,11 @@ fn a_post_in_an_unlisted_channel_gets_no_buttons() {
     let bot = channel_bot(&world, &[]);
     let file = world.tg.add_file(bytes(100, 72), "a.pdf", "application/pdf");
     world.tg.post_in_channel(OTHER_CHANNEL, "document", &file, None);
-    assert!(bot.wait_for_line(WAIT, "ignoring a post in channel -1001000000002").is_some(), "{}", bot.output());
+    assert!(
+        bot.wait_for_event(WAIT, "channel_post_ignored", &[("channel", &OTHER_CHANNEL.to_string())]).is_some(),
+        "{}",
+        bot.output()
+    );
     world.tg.post_in_channel(CHANNEL, "document", &file, None);
     assert_eq!(nth_edit(&world, 1).chat_id(), Some(CHANNEL));
     let edits: Vec<Sent> = world.tg.sent().into_iter().filter(is_button_edit).collect();
@@ -110,7 +114,7 @@ fn a_loopback_base_url_gets_a_warning_and_no_edit() {
     let bot = channel_bot(&world, &[("BASE_URL", "http://127.0.0.1:8080")]);
     let file = world.tg.add_file(bytes(100, 76), "a.pdf", "application/pdf");
     world.tg.post_in_channel(CHANNEL, "document", &file, None);
-    assert!(bot.wait_for_line(WAIT, "gets no buttons: Telegram refuses buttons").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "buttons_skipped", &[("reason", "refused")]).is_some(), "{}", bot.output());
     assert_eq!(world.tg.calls("editMessageReplyMarkup"), 0);
     assert_eq!(link_rows(&world), 0, "no link no one can see");
 }
@@ -123,7 +127,7 @@ fn an_edited_post_keeps_its_link_and_its_buttons() {
     let (_, post) = world.tg.post_in_channel(CHANNEL, "document", &file, None);
     let token = token_of(&nth_edit(&world, 1));
     world.tg.edit_channel_post(post, "a new caption");
-    assert!(bot.wait_for_line(WAIT, "carries its buttons already").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "buttons_skipped", &[("reason", "present")]).is_some(), "{}", bot.output());
     assert_eq!(world.tg.calls("editMessageReplyMarkup"), 1, "no second edit");
     assert_eq!(link_rows(&world), 1, "no second link");
 
@@ -131,12 +135,13 @@ fn an_edited_post_keeps_its_link_and_its_buttons() {
     world.tg.fail_next("editMessageReplyMarkup", Fault::status(400, "Bad Request: not enough rights"));
     let (_, post) = world.tg.post_in_channel(CHANNEL, "document", &file, None);
     assert!(world.tg.wait_for_calls("editMessageReplyMarkup", 2, WAIT));
-    let made = bot.wait_for_line(WAIT, &format!("for channel -1001000000001 post {post}")).unwrap();
+    let (channel, post_id) = (CHANNEL.to_string(), post.to_string());
+    let made = bot.wait_for_event(WAIT, "link_made", &[("channel", &channel), ("post", &post_id)]).unwrap();
     world.tg.edit_channel_post(post, "edited");
     let again = nth_edit(&world, 2);
     assert_eq!(again.param("message_id"), Some(post.to_string()));
     let second = token_of(&again);
-    assert!(second != token && made.contains(&format!("link {} for", &second[..8])), "{made} / {second}");
+    assert!(second != token && made.contains(&format!("token={}", &second[..8])), "{made} / {second}");
     assert_eq!(link_rows(&world), 2, "the edit found the post's link");
 }
 
@@ -176,13 +181,13 @@ fn a_restart_mid_way_edits_again_with_the_link_it_made() {
     }
     let file = world.tg.add_file(bytes(100, 74), "a.pdf", "application/pdf");
     world.tg.post_in_channel(CHANNEL, "document", &file, None);
-    let made = bot.wait_for_line(WAIT, "for channel -1001000000001").expect("a link was made");
+    let made = bot.wait_for_event(WAIT, "link_made", &[("channel", &CHANNEL.to_string())]).expect("a link was made");
     assert!(world.tg.wait_for_calls("editMessageReplyMarkup", 1, WAIT));
     bot.kill();
     let bot = channel_bot(&world, &[]);
     let token = token_of(&nth_edit(&world, 1));
-    assert!(made.contains(&format!("link {} for channel", &token[..8])), "{made}");
-    assert_eq!(bot.count_lines("for channel -1001000000001 post"), 0, "{}", bot.output());
+    assert!(made.contains(&format!("token={}", &token[..8])), "{made}");
+    assert_eq!(bot.count_events("link_made", &[]), 0, "{}", bot.output());
     assert_eq!(link_rows(&world), 1);
 }
 

@@ -226,7 +226,7 @@ fn a_file_id_direct_mode_cannot_read_falls_back_to_the_bot_api() {
     assert_eq!(res.status, 200);
     assert_eq!(res.body, data);
     assert_eq!(w.world.tg.calls("getFile"), 1);
-    assert!(bot.wait_for_line(Duration::from_secs(5), "over MTProto").is_some(), "one log line says why");
+    assert!(bot.wait_for_event(Duration::from_secs(5), "direct_fallback", &[]).is_some(), "one log line says why");
 }
 
 #[test]

@@ -159,9 +159,9 @@ fn a_reply_telegram_never_takes_is_counted_the_user_is_asked_again_and_keeps_the
         assert!(Instant::now() < deadline, "the lost reply was never counted in /metrics");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let logged = bot.wait_for_line(WAIT, "did not take the reply after retrying");
+    let logged = bot.wait_for_event(WAIT, "reply_failed", &[]);
     assert!(logged.is_some(), "{}", bot.output());
-    assert_eq!(bot.count_lines("did not take the reply after retrying"), 1, "one line for the operator");
+    assert_eq!(bot.count_events("reply_failed", &[]), 1, "one line for the operator");
 
     // The lost link did not use up the day's one link.
     let token = world.link_for(&file);

@@ -201,3 +201,19 @@ fn every_test_that_drives_a_client_is_ignored_where_the_client_is_missing() {
     }
     assert!(unmarked.is_empty(), "tests that need a client but are not ignored without it:\n{}", unmarked.join("\n"));
 }
+
+/// Tests wait on named events (`wait_for_event`, see `src/event.rs`), never on log prose: a
+/// reworded line for operators must not break a test. Only the support code reads raw lines.
+#[test]
+fn no_test_waits_on_log_prose() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let needle = ["wait_for", "_line("].concat();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&tests).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| l.contains(&needle)) {
+            found.push(format!("{}:{}: {}", entry.path().display(), n + 1, line.trim()));
+        }
+    }
+    assert!(found.is_empty(), "wait with `wait_for_event` instead:\n{}", found.join("\n"));
+}

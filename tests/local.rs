@@ -66,11 +66,7 @@ fn local_ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     // them too and stays in local mode, saying so once.
     let api = [("TELEGRAM_API_ID", "12345"), ("TELEGRAM_API_HASH", "0123456789abcdef0123456789abcdef")];
     let local = Local::start("local-ranges", &api);
-    assert!(
-        local.bot.wait_for_line(WAIT, "so is TELEGRAM_LOCAL_FILES: local mode").is_some(),
-        "{}",
-        local.bot.output()
-    );
+    assert!(local.bot.wait_for_event(WAIT, "files_mode", &[("mode", "local")]).is_some(), "{}", local.bot.output());
     let data = bytes(crate::streaming::LEN, 21);
     let (file, token) = local.link(&data, "l.bin");
     let etag = format!("\"{}\"", file.file_unique_id);
@@ -78,7 +74,7 @@ fn local_ranges_heads_and_preconditions_on_fresh_and_kept_alive_connections() {
     run_cases(local.bot.addr(), &format!("/stream/{token}"), &data, &etag);
     assert!(local.world.tg.file_requests().is_empty(), "local mode never downloads over HTTP");
     assert_eq!(local.world.tg.calls("getFile"), 1, "pre-warmed once at intake, then cached");
-    assert_eq!(local.bot.count_lines("so is TELEGRAM_LOCAL_FILES"), 1, "said once");
+    assert_eq!(local.bot.count_events("files_mode", &[]), 1, "said once");
 }
 
 #[test]
@@ -135,7 +131,7 @@ fn a_dot_dot_path_out_of_the_directory_is_refused() {
     let res = get(bot.addr(), &format!("/dl/{token}"));
     assert_eq!(res.status, 500);
     assert!(res.body != data);
-    assert!(bot.wait_for_line(WAIT, "outside TELEGRAM_LOCAL_FILES").is_some(), "the refusal is logged");
+    assert!(bot.wait_for_event(WAIT, "file_unreadable", &[("reason", "outside")]).is_some(), "the refusal is logged");
 }
 
 #[test]
@@ -153,7 +149,7 @@ fn a_symlink_out_of_the_directory_is_refused() {
     let res = get(local.bot.addr(), &format!("/dl/{token}"));
     assert_eq!(res.status, 500);
     assert!(!res.text().contains("do not serve me"));
-    assert!(local.bot.wait_for_line(WAIT, "outside TELEGRAM_LOCAL_FILES").is_some());
+    assert!(local.bot.wait_for_event(WAIT, "file_unreadable", &[("reason", "outside")]).is_some());
 }
 
 #[test]
@@ -222,5 +218,5 @@ fn a_fifo_in_place_of_a_file_gets_an_error_at_once_and_the_bot_keeps_answering()
     let res = download.join().unwrap().expect("the download is answered");
     assert_eq!(res.status, 500);
     assert!(started.elapsed() < Duration::from_secs(5), "answered in {:?}", started.elapsed());
-    assert!(local.bot.wait_for_line(WAIT, "not a regular file").is_some(), "{}", local.bot.output());
+    assert!(local.bot.wait_for_event(WAIT, "file_unreadable", &[("reason", "io")]).is_some(), "{}", local.bot.output());
 }

@@ -83,7 +83,7 @@ fn the_stream_table_empties_however_a_download_ends() {
     // The client stops reading but keeps the connection: the sweep ends it.
     let stalled = start_download(addr, &path, &[], 64 * 1024);
     wait_metric(addr, "active_streams", 0);
-    assert!(bot.wait_for_line(WAIT, "ended stalled stream").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "stream_ended_stalled", &[]).is_some(), "{}", bot.output());
     drop(stalled);
     assert!(metric(addr, "sent_bytes_total") > 0);
 }
@@ -99,19 +99,25 @@ fn cleanup_tasks_run_log_and_survive_a_failing_run() {
         ("BANDWIDTH_FLUSH_SECS", "1"),
     ];
     let bot = world.start_bot(&secs);
-    for name in ["streams", "log cache", "memory", "store"] {
-        assert!(bot.wait_for_line(WAIT, &format!("cleanup {name}: ")).is_some(), "{name} never ran:\n{}", bot.output());
+    for name in ["streams", "log_cache", "memory", "store"] {
+        let ran = bot.wait_for_event(WAIT, "cleanup", &[("task", name), ("outcome", "ok")]);
+        assert!(ran.is_some(), "{name} never ran:\n{}", bot.output());
     }
     assert!(bot.output().contains("cleanup memory: rss "), "memory task reports rss before and after");
 
     // Another writer holds the database: the store task fails, logs it, and runs again later.
     let db = rusqlite::Connection::open(world.data.path().join("streambot.db")).unwrap();
     db.execute_batch("BEGIN IMMEDIATE; INSERT INTO kv(key, value) VALUES('lock', 'held');").unwrap();
-    assert!(bot.wait_for_line(WAIT, "cleanup store failed").is_some(), "{}", bot.output());
+    assert!(
+        bot.wait_for_event(WAIT, "cleanup", &[("task", "store"), ("outcome", "failed")]).is_some(),
+        "{}",
+        bot.output()
+    );
     db.execute_batch("ROLLBACK").unwrap();
-    let successes = bot.count_lines("cleanup store: ");
+    let store_ok = [("task", "store"), ("outcome", "ok")];
+    let successes = bot.count_events("cleanup", &store_ok);
     let deadline = Instant::now() + WAIT;
-    while bot.count_lines("cleanup store: ") <= successes {
+    while bot.count_events("cleanup", &store_ok) <= successes {
         assert!(Instant::now() < deadline, "store task stopped after failing:\n{}", bot.output());
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -202,9 +208,9 @@ fn admin_commands_answer_admins_and_refuse_others() {
 fn metrics_and_api_info_and_memory_log_lines() {
     let world = World::new("metrics");
     let bot = world.start_bot(&[]);
-    for when in ["startup", "bot started", "web server started"] {
-        let line = format!("memory ({when}): rss ");
-        assert!(bot.wait_for_line(WAIT, &line).is_some(), "no {when} memory line:\n{}", bot.output());
+    for when in ["startup", "bot_started", "web_server_started"] {
+        let report = bot.wait_for_event(WAIT, "memory_report", &[("when", when)]);
+        assert!(report.is_some(), "no {when} memory line:\n{}", bot.output());
     }
     assert!(metric(bot.addr(), "resident_memory_bytes") > 1024 * 1024);
     assert_eq!(metric(bot.addr(), "log_cache_capacity"), 1000);
@@ -245,7 +251,7 @@ fn a_second_signal_exits_at_once() {
     let path = format!("/dl/{}", world.link_for(&file));
     let stalled = start_download(bot.addr(), &path, &[], 64 * 1024);
     bot.signal("TERM");
-    assert!(bot.wait_for_line(WAIT, "waiting up to 60s").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "shutdown_draining", &[("grace_secs", "60")]).is_some(), "{}", bot.output());
     let started = Instant::now();
     bot.signal("INT");
     let status = bot.wait_exit(WAIT).expect("exits on the second signal");

@@ -334,7 +334,7 @@ fn api_info_has_streambots_keys_and_answers_503_while_telegram_is_down() {
     for _ in 0..3 {
         world.tg.fail_next("getUpdates", Fault::server_error());
     }
-    assert!(bot.wait_for_line(WAIT, "getUpdates failed").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "poll_failed", &[]).is_some(), "{}", bot.output());
     let down = get(bot.addr(), "/api/info");
     assert_eq!(down.status, 503);
     assert_eq!(down.json().unwrap()["bot_status"], "disconnected");

@@ -66,9 +66,9 @@ fn a_panicking_route_costs_one_request_is_logged_once_and_counted() {
     alive(&bot);
     let metrics = get(bot.addr(), "/metrics").text();
     assert!(metrics.contains("streambot_panics_total{domain=\"http\"} 1"), "{metrics}");
-    assert!(bot.wait_for_line(WAIT, "panic in a request").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "panic", &[("place", "a_request")]).is_some(), "{}", bot.output());
     assert_eq!(bot.count_lines("panicked"), 0, "the default hook's stderr line is not printed");
-    assert_eq!(bot.count_lines("panic in"), 1, "logged once");
+    assert_eq!(bot.count_events("panic", &[]), 1, "logged once");
     assert!(!bot.output().contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"), "a token-like run is cut");
 }
 

@@ -70,7 +70,7 @@ fn stuck_reply_comes_once_after_restart(tag: &str, stop: &str) -> ExitStatus {
     let file = world.tg.add_file(data.clone(), "stuck.bin", "application/octet-stream");
     let bot = world.start_bot(&[("SHUTDOWN_GRACE_SECS", "1")]);
     world.tg.send_document(&world.user, &file);
-    assert!(bot.wait_for_line(WAIT, "rate limit on sendMessage").is_some(), "{}", bot.output());
+    assert!(bot.wait_for_event(WAIT, "rate_limited", &[("method", "sendMessage")]).is_some(), "{}", bot.output());
     let stopped = Instant::now();
     bot.signal(stop);
     let status = bot.wait_exit(WAIT).expect("the bot exits");

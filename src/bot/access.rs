@@ -62,6 +62,7 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
             let private = message.chat.type_field == ChatType::Private;
             if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
                 log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
+                crate::event::emit(crate::event::Event::RefusedSilently { user: from.id });
                 return Some(Ok(()));
             }
             log::info!("user {} refused: {text}", from.id);
@@ -96,7 +97,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::testing::{self, MiniTelegram};
+    use crate::testing::{self, FakeTelegram};
 
     fn message(from: u64, chat_type: &str) -> UpdateContent {
         let m = json!({"message_id": 1, "date": 0, "chat": {"id": from, "type": chat_type}, "text": "/start",
@@ -112,20 +113,20 @@ mod tests {
 
     #[test]
     fn admins_pass_banned_and_unlisted_users_do_not() {
-        let tg = MiniTelegram::start();
-        let app = testing::app(&tg.url, &[("ALLOWED_USERS", "5 6"), ("ADMINS", "9")], Rc::new(Default::default()));
+        let tg = FakeTelegram::start();
+        let app = testing::app(&tg.url(), &[("ALLOWED_USERS", "5 6"), ("ADMINS", "9")], Rc::new(Default::default()));
         app.store.ban(6, 9, 0).unwrap();
         app.store.ban(9, 9, 0).unwrap();
         let verdicts: Vec<Verdict> = [5, 6, 7, 9].into_iter().map(|u| verdict(&app, u)).collect();
         assert_eq!(verdicts, [Verdict::Pass, Verdict::Banned, Verdict::NotAllowed, Verdict::Pass]);
-        let open = testing::app(&tg.url, &[], Rc::new(Default::default()));
+        let open = testing::app(&tg.url(), &[], Rc::new(Default::default()));
         assert_eq!(verdict(&open, 7), Verdict::Pass, "no list: everyone");
     }
 
     #[test]
     fn a_refused_user_is_told_once_an_hour_and_every_press_is_answered() {
-        let tg = MiniTelegram::start();
-        let app = testing::app(&tg.url, &[("ALLOWED_USERS", "5")], Rc::new(Default::default()));
+        let tg = FakeTelegram::start();
+        let app = testing::app(&tg.url(), &[("ALLOWED_USERS", "5")], Rc::new(Default::default()));
         app.store.ban(8, 1, 0).unwrap();
         smol::block_on(async {
             assert!(gate(&app, &message(5, "private")).await.is_none(), "listed: handled as usual");
@@ -136,15 +137,15 @@ mod tests {
             gate(&app, &message(8, "private")).await.unwrap().unwrap();
             gate(&app, &message(3, "group")).await.unwrap().unwrap();
         });
-        let texts = tg.texts();
+        let texts = tg.texts_of("sendMessage");
         assert_eq!(texts.len(), 2, "one each, none in the group: {texts:?}");
         assert!(texts[0].starts_with(NOT_ALLOWED_TEXT) && texts[0].contains("<code>7</code>"), "{texts:?}");
         assert_eq!(texts[1], BANNED_TEXT);
         let answers: Vec<_> = tg
-            .calls()
+            .sent()
             .into_iter()
-            .filter(|(m, _)| m == "answerCallbackQuery")
-            .map(|(_, p)| p["text"].clone())
+            .filter(|s| s.method == "answerCallbackQuery")
+            .map(|s| s.params["text"].clone())
             .collect();
         assert_eq!(answers, [json!(null), json!(null)], "answered without a text: told already");
     }

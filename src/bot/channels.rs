@@ -23,6 +23,7 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
     if !app.config.is_listed_channel(chat) {
         // The logger drops this line when it repeats within seconds: a busy channel logs it rarely.
         log::info!("ignoring a post in channel {chat}: it is not listed in CHANNELS");
+        crate::event::emit(crate::event::Event::ChannelPostIgnored { channel: chat });
         return Ok(());
     }
     let Some(media) = media_of(post) else { return Ok(()) };
@@ -33,6 +34,11 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
             post.message_id,
             app.base_url
         );
+        crate::event::emit(crate::event::Event::ButtonsSkipped {
+            channel: chat,
+            post: post.message_id.into(),
+            reason: "refused",
+        });
         return Ok(());
     }
     let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
@@ -40,6 +46,11 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
     let ours = format!("{}{}", app.base_url, Face::Download.prefix());
     let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &row, &media, &token), &ours) else {
         log::debug!("channel {chat}: post {} carries its buttons already", post.message_id);
+        crate::event::emit(crate::event::Event::ButtonsSkipped {
+            channel: chat,
+            post: post.message_id.into(),
+            reason: "present",
+        });
         return Ok(());
     };
     edit_buttons(app, chat, post.message_id, markup).await
@@ -74,6 +85,11 @@ fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<L
         media.kind,
         human_size(row.file_size)
     );
+    crate::event::emit(crate::event::Event::LinkMade {
+        channel: chat,
+        post: message.into(),
+        token: token_prefix(&token),
+    });
     Some(row)
 }
 

@@ -63,6 +63,7 @@ pub async fn handle(app: &Rc<App>, update: Update) {
         Err(e) if crate::telegram::retry::is_transient(&e) => {
             app.replies_lost.set(app.replies_lost.get() + 1);
             log::error!("update {}: Telegram did not take the reply after retrying: {e}", update.update_id);
+            crate::event::emit(crate::event::Event::ReplyFailed { update: update.update_id.into() });
         }
         Err(e) => log::warn!("update {}: {e}", update.update_id),
         Ok(()) => {}
@@ -284,7 +285,7 @@ mod tests {
     use smol::LocalExecutor;
 
     use super::*;
-    use crate::testing::{self, MiniTelegram};
+    use crate::testing::{self, FakeTelegram};
 
     fn update(id: i64, message: serde_json::Value) -> Update {
         let mut m = json!({"message_id": id, "date": 0, "chat": {"id": 7, "type": "private"},
@@ -294,10 +295,10 @@ mod tests {
     }
 
     /// Handles `updates` in order on a fresh app with `vars`; returns what the bot sent.
-    fn run(vars: &[(&str, &str)], updates: Vec<Update>) -> (MiniTelegram, Rc<App>) {
-        let tg = MiniTelegram::start();
+    fn run(vars: &[(&str, &str)], updates: Vec<Update>) -> (FakeTelegram, Rc<App>) {
+        let tg = FakeTelegram::start();
         let ex = Rc::new(LocalExecutor::new());
-        let app = Rc::new(testing::app(&tg.url, vars, ex.clone()));
+        let app = Rc::new(testing::app(&tg.url(), vars, ex.clone()));
         smol::block_on(ex.run(async {
             for u in updates {
                 handle(&app, u).await;
@@ -309,8 +310,8 @@ mod tests {
     #[test]
     fn start_greets_by_escaped_name_with_the_menu_and_registers_the_user() {
         let (tg, app) = run(&[], vec![update(1, json!({"text": "/start"}))]);
-        let calls = tg.calls();
-        let (method, params) = &calls[0];
+        let sent = tg.sent();
+        let (method, params) = (&sent[0].method, &sent[0].params);
         assert_eq!(method, "sendMessage");
         assert!(params["text"].as_str().unwrap().starts_with("Hi Ann &lt;3!"), "{params}");
         assert_eq!(params["reply_markup"]["inline_keyboard"][0][0]["text"], "Help");
@@ -320,19 +321,28 @@ mod tests {
     #[test]
     fn id_tells_the_user_their_id_and_help_lists_admin_commands_to_admins_only() {
         let (tg, _) = run(&[], vec![update(1, json!({"text": "/id"})), update(2, json!({"text": "/help"}))]);
-        assert!(tg.texts()[0].contains("<code>7</code>") && tg.texts()[0].contains("ADMINS"), "{:?}", tg.texts());
-        assert!(!tg.texts()[1].contains("/memory"));
+        assert!(
+            tg.texts_of("sendMessage")[0].contains("<code>7</code>")
+                && tg.texts_of("sendMessage")[0].contains("ADMINS"),
+            "{:?}",
+            tg.texts_of("sendMessage")
+        );
+        assert!(!tg.texts_of("sendMessage")[1].contains("/memory"));
         let (tg, _) = run(&[("ADMINS", "7")], vec![update(1, json!({"text": "/help"}))]);
-        assert!(tg.texts()[0].contains("/memory") && tg.texts()[0].contains("/logs"), "{:?}", tg.texts());
+        assert!(
+            tg.texts_of("sendMessage")[0].contains("/memory") && tg.texts_of("sendMessage")[0].contains("/logs"),
+            "{:?}",
+            tg.texts_of("sendMessage")
+        );
     }
 
     #[test]
     fn admin_views_answer_admins_only() {
         let memory = || update(1, json!({"text": "/memory"}));
         let (tg, _) = run(&[], vec![memory()]);
-        assert_eq!(tg.texts(), [admin::NOT_ADMIN]);
+        assert_eq!(tg.texts_of("sendMessage"), [admin::NOT_ADMIN]);
         let (tg, _) = run(&[("ADMINS", "7")], vec![memory()]);
-        assert!(tg.texts()[0].contains("Active streams"), "{:?}", tg.texts());
+        assert!(tg.texts_of("sendMessage")[0].contains("Active streams"), "{:?}", tg.texts_of("sendMessage"));
     }
 
     #[test]
@@ -340,7 +350,7 @@ mod tests {
         let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf",
             "mime_type": "application/pdf", "file_size": 1234}});
         let (tg, app) = run(&[], vec![update(5, doc)]);
-        let text = &tg.texts()[0];
+        let text = &tg.texts_of("sendMessage")[0];
         assert!(text.contains("https://dl.example/dl/") && text.contains("a.pdf"), "{text}");
         assert_eq!(app.store.link_count().unwrap(), 1);
     }
@@ -349,7 +359,7 @@ mod tests {
     fn a_file_over_the_cloud_limit_gets_the_reason_and_no_link() {
         let big = json!({"document": {"file_id": "F2", "file_unique_id": "U2", "file_size": 21_000_000}});
         let (tg, app) = run(&[], vec![update(6, big)]);
-        let text = &tg.texts()[0];
+        let text = &tg.texts_of("sendMessage")[0];
         assert!(text.contains("local Bot API server"), "{text}");
         assert!(
             text.contains("This file is 20.1 MiB") && text.contains("up to 20.0 MiB"),
@@ -370,16 +380,16 @@ mod tests {
         let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf", "file_size": 10}});
         let (tg, app) = run(&[], vec![update(5, doc)]);
         let id = app.store.user_links(7, crate::units::now_unix(), 0, 10).unwrap()[0].0.id;
-        let markup = &tg.calls()[0].1["reply_markup"]["inline_keyboard"];
+        let markup = &tg.sent()[0].params["reply_markup"]["inline_keyboard"];
         let last_row = &markup.as_array().unwrap().last().unwrap()[0];
         assert_eq!(last_row["callback_data"], format!("rv:{id}"), "{markup}");
         press(&app, 8, &format!("rv:{id}"));
         assert!(!app.store.link(id).unwrap().unwrap().revoked, "a stranger cannot");
-        let refusal = tg.calls().into_iter().find(|(m, _)| m == "answerCallbackQuery").unwrap().1;
+        let refusal = tg.sent().into_iter().find(|s| s.method == "answerCallbackQuery").unwrap().params;
         assert!(refusal["text"].as_str().unwrap().contains("only the person who made"), "{refusal}");
         press(&app, 7, &format!("rv:{id}"));
         assert!(app.store.link(id).unwrap().unwrap().revoked);
-        let edit = tg.calls().into_iter().find(|(m, _)| m == "editMessageText").unwrap().1;
+        let edit = tg.sent().into_iter().find(|s| s.method == "editMessageText").unwrap().params;
         assert!(edit["text"].as_str().unwrap().contains("Link revoked"), "{edit}");
     }
 
@@ -393,7 +403,7 @@ mod tests {
         };
         let (tg, app) = run(&[("MAX_LINKS_PER_DAY", "1")], vec![doc(1, 21_000_000), doc(2, 10), doc(3, 10)]);
         assert_eq!(app.store.link_count().unwrap(), 1);
-        let texts = tg.texts();
+        let texts = tg.texts_of("sendMessage");
         assert!(texts[1].contains("Your link is ready") && texts[2].contains("You have made 1 link in"), "{texts:?}");
         let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
         assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
@@ -403,8 +413,8 @@ mod tests {
     fn a_listed_channel_is_never_told_to_slow_down_in_the_channel() {
         let (tg, app) = run(&[("CHANNELS", "-1001")], vec![]);
         smol::block_on(slow_down(&app, -1001, 500));
-        assert!(tg.calls().is_empty(), "{:?}", tg.calls());
+        assert!(tg.sent().is_empty(), "{:?}", tg.sent());
         smol::block_on(slow_down(&app, 7, 500));
-        assert_eq!(tg.texts().len(), 1);
+        assert_eq!(tg.texts_of("sendMessage").len(), 1);
     }
 }

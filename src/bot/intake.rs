@@ -240,9 +240,9 @@ mod tests {
     /// Runs intake of a 3000 MiB document from user 7 (Premium or not) on an app with `vars`;
     /// returns the texts the bot sent.
     fn big_file_from(premium: bool, vars: &[(&str, &str)]) -> Vec<String> {
-        let tg = crate::testing::MiniTelegram::start();
+        let tg = crate::testing::FakeTelegram::start();
         let ex = std::rc::Rc::new(smol::LocalExecutor::new());
-        let app = crate::testing::app(&tg.url, vars, ex.clone());
+        let app = crate::testing::app(&tg.url(), vars, ex.clone());
         let m = message(serde_json::json!({
             "from": {"id": 7, "is_bot": false, "first_name": "Ann", "is_premium": premium},
             "document": {"file_id": "F", "file_unique_id": "U", "file_name": "big.mkv", "file_size": 3000u64 << 20}
@@ -250,7 +250,7 @@ mod tests {
         let from = m.from.clone().unwrap();
         let media = media_of(&m).unwrap();
         smol::block_on(ex.run(intake(&app, 1, &m, &from, media))).unwrap();
-        tg.texts()
+        tg.texts_of("sendMessage")
     }
 
     #[test]

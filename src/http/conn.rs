@@ -82,6 +82,7 @@ pub(crate) async fn serve(mut c: Connection) {
         let (res, body, panicked) = answer(&c, head, draining).await;
         if let Err(e) = write_response(&mut c.io, res, body, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
+            crate::event::emit(crate::event::Event::ConnectionEnded { kind: e.kind() });
             return;
         }
         if close || panicked {

@@ -94,10 +94,12 @@ impl RouteError {
             }
             RouteError::File(e @ FileError::Telegram(_)) => {
                 log::warn!("{e}");
+                crate::event::emit(crate::event::Event::FileUnreadable { reason: e.reason() });
                 (StatusCode::BadGateway, "telegram could not provide the file, try again later")
             }
             RouteError::File(e) => {
                 log::error!("{e}");
+                crate::event::emit(crate::event::Event::FileUnreadable { reason: e.reason() });
                 (StatusCode::InternalServerError, "internal error")
             }
         };

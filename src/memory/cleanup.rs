@@ -46,6 +46,7 @@ fn end_stalled_streams(app: &App) -> Result<String, String> {
             s.last_progress.elapsed().as_secs(),
             human_size(s.bytes)
         );
+        crate::event::emit(crate::event::Event::StreamEndedStalled { stream: s.id });
     }
     Ok(format!("ended {} stalled of {} active streams", ended.len(), app.streams.active()))
 }

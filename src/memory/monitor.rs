@@ -54,7 +54,10 @@ impl Monitor {
     /// Logs `memory (<when>): rss …, vms …, …% of ram` at info.
     pub fn log(&mut self, when: &str) {
         match self.sample() {
-            Some(r) => log::info!("memory ({when}): {r}"),
+            Some(r) => {
+                log::info!("memory ({when}): {r}");
+                crate::event::emit(crate::event::Event::MemoryReport { when });
+            }
             None => log::warn!("memory ({when}): cannot read this process's memory"),
         }
     }

@@ -127,6 +127,8 @@ pub async fn run(
             Ok(did) => log::info!("cleanup {name}: {did} in {ms} ms"),
             Err(e) => log::error!("cleanup {name} failed after {ms} ms: {e}; next run in {}s", interval.as_secs()),
         }
+        let outcome_word = if outcome.is_ok() { "ok" } else { "failed" };
+        crate::event::emit(crate::event::Event::Cleanup { task: name, outcome: outcome_word });
         let mut tasks = schedule.tasks.borrow_mut();
         let t = &mut tasks[idx];
         t.runs += 1;

@@ -46,6 +46,18 @@ pub enum FileError {
     Io(std::io::Error),
 }
 
+impl FileError {
+    /// A one-word cause for the `file_unreadable` event.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FileError::Telegram(_) => "telegram",
+            FileError::Outside(_) => "outside",
+            FileError::Missing(_) => "missing",
+            FileError::Io(_) => "io",
+        }
+    }
+}
+
 /// What the operator reads in the log: the cause and what to do, paths with tokens masked.
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -219,7 +231,8 @@ impl Files {
             match DirectFile::decode(file_id, source) {
                 Ok(file) => return Ok(Opened::Direct(file)),
                 Err(e) => {
-                    log::warn!("cannot read file {} over MTProto ({e}); asking the Bot API for it", short(file_id))
+                    log::warn!("cannot read file {} over MTProto ({e}); asking the Bot API for it", short(file_id));
+                    crate::event::emit(crate::event::Event::DirectFallback);
                 }
             }
         }

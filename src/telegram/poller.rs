@@ -136,6 +136,7 @@ fn pause_after(e: &TelegramError, backoff: Duration) -> Duration {
         }
         _ => {
             log::warn!("getUpdates failed: {e}; retrying in {}s", backoff.as_secs());
+            crate::event::emit(crate::event::Event::PollFailed);
             backoff
         }
     }

@@ -318,6 +318,7 @@ impl Transport {
                 {
                     attempt += 1;
                     let wait = Duration::from_secs(u64::from(secs.max(1)));
+                    crate::event::emit(crate::event::Event::RateLimited { method, secs: secs.into() });
                     match chat {
                         Some(chat) => {
                             log::warn!(

@@ -166,8 +166,14 @@ impl BotProcess {
                 cmd.env(key, value);
             }
         }
+        // Events are logged at debug under the target `event`; tests wait on them whatever
+        // else the log filter says.
+        cmd.env("RUST_LOG", "info,event=debug");
         for (key, value) in envs {
-            cmd.env(key, value);
+            match *key {
+                "RUST_LOG" => cmd.env(key, format!("{value},event=debug")),
+                _ => cmd.env(key, value),
+            };
         }
         let data_dir = envs.iter().find(|(key, _)| *key == "DATA_DIR").map(|(_, value)| PathBuf::from(value));
         let temp = match data_dir {
@@ -256,13 +262,13 @@ impl BotProcess {
         self.output.lock().lines.clone()
     }
 
-    /// First output line containing `substr`, already printed or arriving before `timeout`.
-    pub fn wait_for_line(&self, timeout: Duration, substr: &str) -> Option<String> {
+    /// First output line for which `pred` holds, already printed or arriving before `timeout`.
+    fn wait_for_line(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
         let deadline = Instant::now() + timeout;
         let mut scanned = 0;
         let mut g = self.output.lock();
         loop {
-            if let Some(line) = g.lines[scanned..].iter().find(|l| l.contains(substr)) {
+            if let Some(line) = g.lines[scanned..].iter().find(|l| pred(l)) {
                 return Some(line.clone());
             }
             scanned = g.lines.len();
@@ -272,6 +278,17 @@ impl BotProcess {
             }
             g = self.output.wait(g, deadline - now);
         }
+    }
+
+    /// The first `event=<name>` line (see `src/event.rs`) carrying every `key=value` of `fields`,
+    /// already logged or arriving before `timeout`. The harness lets `event=debug` through.
+    pub fn wait_for_event(&self, timeout: Duration, name: &str, fields: &[(&str, &str)]) -> Option<String> {
+        self.wait_for_line(timeout, |line| is_event(line, name, fields))
+    }
+
+    /// Number of `event=<name>` lines so far carrying every `key=value` of `fields`.
+    pub fn count_events(&self, name: &str, fields: &[(&str, &str)]) -> usize {
+        self.output.lock().lines.iter().filter(|l| is_event(l, name, fields)).count()
     }
 
     /// Number of output lines so far containing `substr`.
@@ -398,4 +415,16 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// Whether `line` is the event `name` with every `key=value` of `fields` (`src/event.rs` writes
+/// `event=<name> key=value …` under the log target `event`).
+fn is_event(line: &str, name: &str, fields: &[(&str, &str)]) -> bool {
+    let Some((_, rest)) = line.split_once(" event: ") else { return false };
+    let mut words = rest.split(' ');
+    if words.next().and_then(|w| w.strip_prefix("event=")) != Some(name) {
+        return false;
+    }
+    let pairs: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+    fields.iter().all(|f| pairs.contains(f))
 }

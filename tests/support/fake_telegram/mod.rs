@@ -407,6 +407,12 @@ impl FakeTelegram {
         }
     }
 
+    /// The `text` of every recorded call of `method`, in order (calls without one are skipped).
+    pub fn texts_of(&self, method: &str) -> Vec<String> {
+        let st = self.shared.lock();
+        st.sent.iter().filter(|s| s.method == method).filter_map(|s| s.text().map(str::to_string)).collect()
+    }
+
     /// Texts of sendMessage and editMessageText calls addressed to `chat_id`, in order.
     pub fn messages_to(&self, chat_id: i64) -> Vec<String> {
         self.shared
