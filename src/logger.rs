@@ -148,12 +148,31 @@ impl RotatingFile {
     }
 }
 
+/// `LOG_FILE` could not be opened for appending.
+#[derive(Debug)]
+pub struct LogFileError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for LogFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot open LOG_FILE '{}': {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for LogFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// Installs the logger. Call once, before anything logs. An unwritable `LOG_FILE` is returned as
 /// an error naming it; stderr logging works regardless.
-pub fn init(file: Option<FileSink>) -> Result<(), String> {
+pub fn init(file: Option<FileSink>) -> Result<(), LogFileError> {
     let (file, error) = match file.map(|sink| {
-        let path = sink.path.display().to_string();
-        RotatingFile::open(sink).map_err(|e| format!("cannot open LOG_FILE '{path}': {e}"))
+        let path = sink.path.clone();
+        RotatingFile::open(sink).map_err(|error| LogFileError { path, error })
     }) {
         None => (None, None),
         Some(Ok(f)) => (Some(f), None),

@@ -46,7 +46,7 @@ pub enum StartError {
     /// Direct mode cannot log in over MTProto (`--check`).
     Direct(String),
     /// `DATA_DIR` cannot be created or written (`--check`).
-    DataDir(std::path::PathBuf, String),
+    DataDir(std::path::PathBuf, std::io::Error),
 }
 
 impl StartError {
@@ -150,11 +150,11 @@ fn transport(config: &Config) -> Result<Transport, StartError> {
 }
 
 /// Whether the bot can write in `dir` (created if missing), probed with a file it removes.
-fn data_dir_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+fn data_dir_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let probe = dir.join(".streambot-check");
-    std::fs::write(&probe, b"ok").map_err(|e| e.to_string())?;
-    std::fs::remove_file(&probe).map_err(|e| e.to_string())
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
 }
 
 /// The `--check` text once [`preflight`] passed: the settings a newcomer wants confirmed, then
