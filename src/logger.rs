@@ -266,4 +266,12 @@ mod tests {
         assert!(std::fs::read_to_string(&path).unwrap().ends_with("line number 049\n"));
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn an_unopenable_log_file_is_named_and_keeps_the_io_error_as_its_source() {
+        use std::error::Error;
+        let e = LogFileError { path: "/nope/bot.log".into(), error: io::ErrorKind::NotFound.into() };
+        assert_eq!(e.to_string(), "cannot open LOG_FILE '/nope/bot.log': entity not found");
+        assert!(e.source().is_some_and(|s| s.is::<io::Error>()));
+    }
 }

@@ -112,7 +112,20 @@ impl fmt::Display for StartError {
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Store(e) => Some(e),
+            StartError::Telegram(e) => Some(e),
+            StartError::Bind(_, e)
+            | StartError::Signals(e)
+            | StartError::LocalFiles(_, e)
+            | StartError::DataDir(_, e) => Some(e),
+            StartError::Locked(e) => Some(e),
+            StartError::Secret(_) | StartError::CaFile(..) | StartError::Direct(_) => None,
+        }
+    }
+}
 
 /// `--check`: validates the token against Telegram and says what the bot would run with.
 pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<String, StartError> {
@@ -552,5 +565,20 @@ mod tests {
         assert!(report.contains("(public: replies carry Download"), "{report}");
         assert!(report.contains("admins         7, 8"), "{report}");
         assert!(report.contains("warning: BASE_URL has a path (/files)"), "{report}");
+    }
+
+    #[test]
+    fn start_errors_that_wrap_an_error_give_it_as_their_source() {
+        use std::error::Error;
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        for e in [
+            StartError::DataDir("/data".into(), io()),
+            StartError::Signals(io()),
+            StartError::Telegram(TelegramError::Timeout),
+            StartError::Store(StoreError::Create("/data".into(), io())),
+        ] {
+            assert!(e.source().is_some(), "{e:?}");
+        }
+        assert!(StartError::Secret("short".into()).source().is_none());
     }
 }
