@@ -2,6 +2,7 @@
 //! journals updates and runs them chat by chat (lanes, flood holds, reply retries), file access and
 //! `file_id` decoding.
 
+pub mod calls;
 pub mod direct;
 pub mod dispatch;
 // Groundwork for reading file bytes over MTProto; nothing calls the decoder until that path lands.

@@ -23,6 +23,7 @@ use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use http_types::{Body, Method, Request, Response, Url};
 use smol::lock::Semaphore;
 
+use super::calls::{self, CallPolicy, Deadline, Patience};
 use super::flood::FloodTable;
 use super::multipart;
 
@@ -126,13 +127,6 @@ fn api_error(status: u16, body: &[u8]) -> TelegramError {
             retry_after: None,
         },
     }
-}
-
-/// Whether a call waits out 429s (up to [`MAX_RATE_RETRIES`] of [`MAX_RETRY_AFTER`]) or gives up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Patience {
-    Wait,
-    Skip,
 }
 
 /// The JSON body of a call and the chat it writes to.
@@ -300,15 +294,16 @@ impl Transport {
         &self,
         method: &str,
         chat: Option<i64>,
-        patience: Patience,
+        policy: CallPolicy,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<Output, TelegramError> {
+        let patience = policy.patience;
         let mut attempt = 0;
         loop {
             if let Some(chat) = chat {
                 self.wait_for_chat(chat, patience).await?;
             }
-            let (status, body) = self.exchange_in_turn(method, &make).await?;
+            let (status, body) = self.exchange_in_turn(policy, &make).await?;
             if (200..300).contains(&status) {
                 return serde_json::from_slice(&body).map_err(|e| TelegramError::Decode(format!("{method}: {e}")));
             }
@@ -346,13 +341,14 @@ impl Transport {
     /// long poll runs one at a time and never waits behind replies).
     async fn exchange_in_turn(
         &self,
-        method: &str,
+        policy: CallPolicy,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<(u16, Vec<u8>), TelegramError> {
-        let long_poll = method == "getUpdates";
-        let deadline = if long_poll { self.inner.long_poll_deadline } else { CALL_DEADLINE };
-        let needs_turn = !long_poll && method != "getFile";
-        let _turn = if needs_turn { Some(self.inner.wire.acquire().await) } else { None };
+        let deadline = match policy.deadline {
+            Deadline::LongPoll => self.inner.long_poll_deadline,
+            Deadline::Call => CALL_DEADLINE,
+        };
+        let _turn = if policy.wire_turn { Some(self.inner.wire.acquire().await) } else { None };
         self.exchange(make)
             .or(async {
                 async_io::Timer::after(deadline).await;
@@ -386,10 +382,10 @@ impl Transport {
         method: &str,
         json: Vec<u8>,
         chat: Option<i64>,
-        patience: Patience,
+        policy: CallPolicy,
     ) -> Result<Output, TelegramError> {
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, patience, || {
+        self.call(method, chat, policy, || {
             let mut req = Request::new(Method::Post, url.clone());
             if !json.is_empty() {
                 req.insert_header("content-type", "application/json");
@@ -409,7 +405,7 @@ impl Transport {
         Output: serde::de::DeserializeOwned,
     {
         let (json, chat) = json_body(Some(params))?;
-        self.post_json(method, json, chat, Patience::Skip).await
+        self.post_json(method, json, chat, calls::policy(method).or_skip()).await
     }
 
     /// Records whether the last `getUpdates` failed (the poller sets it after every poll).
@@ -468,7 +464,7 @@ impl AsyncTelegramApi for Transport {
         Output: serde::de::DeserializeOwned,
     {
         let (json, chat) = json_body(params.as_ref())?;
-        self.post_json(method, json, chat, Patience::Wait).await
+        self.post_json(method, json, chat, calls::policy(method)).await
     }
 
     async fn request_with_form_data<Params, Output>(
@@ -484,7 +480,7 @@ impl AsyncTelegramApi for Transport {
         let chat = serde_json::to_value(&params).ok().as_ref().and_then(chat_of);
         let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, Patience::Wait, || {
+        self.call(method, chat, calls::policy(method), || {
             let mut req = Request::new(Method::Post, url.clone());
             req.insert_header("content-type", form.content_type());
             req.set_body(form.body().map_err(network)?);
