@@ -40,7 +40,7 @@ pub enum StartError {
     /// Another instance runs on this `DATA_DIR`.
     Locked(LockError),
     /// `TELEGRAM_CA_FILE` cannot be read or holds no usable certificate.
-    CaFile(std::path::PathBuf, String),
+    CaFile(std::path::PathBuf, transport::CaFileError),
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
     /// Direct mode cannot log in over MTProto (`--check`).
@@ -122,7 +122,8 @@ impl std::error::Error for StartError {
             | StartError::LocalFiles(_, e)
             | StartError::DataDir(_, e) => Some(e),
             StartError::Locked(e) => Some(e),
-            StartError::Secret(_) | StartError::CaFile(..) | StartError::Direct(_) => None,
+            StartError::CaFile(_, e) => Some(e),
+            StartError::Secret(_) | StartError::Direct(_) => None,
         }
     }
 }

@@ -98,17 +98,53 @@ fn handshake_error(host: &str, e: io::Error) -> TelegramError {
     }
 }
 
+/// Why `TELEGRAM_CA_FILE` holds no usable root.
+#[derive(Debug)]
+pub enum CaFileError {
+    Read(io::Error),
+    Pem(rustls::pki_types::pem::Error),
+    Empty,
+    /// `refused` of `total` certificates are not usable as roots.
+    Unusable {
+        refused: usize,
+        total: usize,
+    },
+}
+
+impl std::fmt::Display for CaFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaFileError::Read(e) => write!(f, "{e}"),
+            CaFileError::Pem(e) => write!(f, "{e:?}"),
+            CaFileError::Empty => write!(f, "no PEM CERTIFICATE block found"),
+            CaFileError::Unusable { refused, total } => {
+                write!(f, "{refused} of {total} certificates are not usable as a root")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaFileError::Read(e) => Some(e),
+            CaFileError::Pem(e) => Some(e),
+            CaFileError::Empty | CaFileError::Unusable { .. } => None,
+        }
+    }
+}
+
 /// Reads `TELEGRAM_CA_FILE`: one or more PEM `CERTIFICATE` blocks that rustls accepts as roots.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
-    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("{e:?}"))?;
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let pem = std::fs::read(path).map_err(CaFileError::Read)?;
+    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(CaFileError::Pem)?;
     if certs.is_empty() {
-        return Err("no PEM CERTIFICATE block found".into());
+        return Err(CaFileError::Empty);
     }
     let mut probe = rustls::RootCertStore::empty();
     let (_, refused) = probe.add_parsable_certificates(certs.iter().cloned());
     if refused > 0 {
-        return Err(format!("{refused} of {} certificates are not usable as a root", certs.len()));
+        return Err(CaFileError::Unusable { refused, total: certs.len() });
     }
     Ok(certs)
 }
@@ -550,5 +586,11 @@ mod tests {
         let t = Transport::new("https://api.telegram.org", "1:x", 5, Vec::new()).unwrap();
         assert!(t.inner.tls.is_some());
         assert_eq!(t.inner.endpoint.port, 443);
+    }
+
+    #[test]
+    fn an_unreadable_ca_file_keeps_the_io_error_as_its_source() {
+        let e = read_ca_file(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<io::Error>()), "{e}");
     }
 }
