@@ -3,7 +3,6 @@
 //! stops them in order, drains downloads, flushes bandwidth and checkpoints the store.
 
 use std::fmt;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
@@ -33,7 +32,7 @@ use crate::{bot, http};
 #[derive(Debug)]
 pub enum StartError {
     Store(StoreError),
-    Secret(String),
+    Secret(crate::secret::SecretError),
     Telegram(TelegramError),
     Bind(SocketAddr, std::io::Error),
     Signals(std::io::Error),
@@ -123,7 +122,8 @@ impl std::error::Error for StartError {
             | StartError::DataDir(_, e) => Some(e),
             StartError::Locked(e) => Some(e),
             StartError::CaFile(_, e) => Some(e),
-            StartError::Secret(_) | StartError::Direct(_) => None,
+            StartError::Secret(e) => Some(e),
+            StartError::Direct(_) => None,
         }
     }
 }
@@ -220,55 +220,6 @@ fn check_report(config: &Config, username: &str) -> String {
     out
 }
 
-/// Loads `LINK_SECRET`, or the secret file in `DATA_DIR`, creating it (mode 0600) on first run.
-fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
-    if let Some(secret) = &config.link_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = config.data_dir.join("link_secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => {
-            warn_if_shared(&path);
-            return Ok(s.trim().as_bytes().to_vec());
-        }
-        Ok(_) => {
-            return Err(format!(
-                "{} is too short; delete it to make a new one (old links stop working)",
-                path.display()
-            ));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
-        Err(_) => {}
-    }
-    let bytes = crate::links::random_bytes::<32>().ok_or("the system random generator failed")?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, hex.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    log::info!("created a new link secret in {}", path.display());
-    Ok(hex.into_bytes())
-}
-
-/// The secret signs every link and the database holds every user's files: say so if other users
-/// can read them.
-fn warn_if_shared(path: &Path) {
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
-        if mode & 0o077 != 0 {
-            log::warn!("{} is readable by other users (mode {mode:o}): run chmod 600 on it", path.display());
-        }
-    }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 /// Calls `getMe` until it answers: network errors are retried with backoff (the bot may start
 /// before the network, and links already made are served meanwhile; `/health` says Telegram is
 /// unreachable), an answer that rejects the token is fatal.
@@ -312,8 +263,8 @@ enum Interrupted {
 /// Opens what the bot runs on, binds the port, and builds the state (not logged in yet).
 async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, TcpListener, SocketAddr), StartError> {
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
-    warn_if_shared(&config.data_dir.join(crate::store::DB_FILE));
-    let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
+    crate::secret::warn_if_shared(&config.data_dir.join(crate::store::DB_FILE));
+    let signer = Signer::new(&crate::secret::link_secret(&config).map_err(StartError::Secret)?);
     let api = transport(&config)?;
     let addr = SocketAddr::new(config.bind_address, config.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
@@ -580,6 +531,6 @@ mod tests {
         ] {
             assert!(e.source().is_some(), "{e:?}");
         }
-        assert!(StartError::Secret("short".into()).source().is_none());
+        assert!(StartError::Direct("no login".into()).source().is_none());
     }
 }
