@@ -43,7 +43,7 @@ pub enum StartError {
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
     /// Direct mode cannot log in over MTProto (`--check`).
-    Direct(String),
+    Direct(crate::sessions::LoginError),
     /// `DATA_DIR` cannot be created or written (`--check`).
     DataDir(std::path::PathBuf, std::io::Error),
 }
@@ -123,7 +123,7 @@ impl std::error::Error for StartError {
             StartError::Locked(e) => Some(e),
             StartError::CaFile(_, e) => Some(e),
             StartError::Secret(e) => Some(e),
-            StartError::Direct(_) => None,
+            StartError::Direct(e) => Some(e),
         }
     }
 }
@@ -531,6 +531,5 @@ mod tests {
         ] {
             assert!(e.source().is_some(), "{e:?}");
         }
-        assert!(StartError::Direct("no login".into()).source().is_none());
     }
 }
