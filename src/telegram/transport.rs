@@ -44,49 +44,10 @@ const MAX_RATE_RETRIES: u32 = 3;
 /// Largest Bot API JSON answer we read (a getUpdates batch of 100 fits many times).
 const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
 
-/// A failed Telegram call. Never contains the token or a file URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TelegramError {
-    /// Telegram answered `ok: false`.
-    Api { code: u64, description: String, retry_after: Option<u16> },
-    /// Could not connect, the TLS handshake failed for a reason other than the certificate, or
-    /// the connection broke.
-    Network(String),
-    /// The server's TLS certificate was refused (unknown issuer, wrong name, expired): a setup
-    /// problem that retrying does not fix.
-    Certificate(String),
-    /// The call's deadline passed.
-    Timeout,
-    /// The answer was not the JSON we expected.
-    Decode(String),
-}
+pub use super::error::{NetworkError, TelegramError};
 
-impl std::fmt::Display for TelegramError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TelegramError::Api { code, description, retry_after: Some(s) } => {
-                write!(f, "telegram error {code}: {description} (retry after {s}s)")
-            }
-            TelegramError::Api { code, description, .. } => write!(f, "telegram error {code}: {description}"),
-            TelegramError::Network(e) => write!(f, "network error: {e}"),
-            TelegramError::Certificate(e) => write!(f, "tls certificate refused: {e}"),
-            TelegramError::Timeout => write!(f, "telegram call timed out"),
-            TelegramError::Decode(e) => write!(f, "unexpected answer from telegram: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for TelegramError {}
-
-impl TelegramError {
-    /// Whether the API description contains `text` (Telegram's error texts are stable phrases).
-    pub fn description_contains(&self, text: &str) -> bool {
-        matches!(self, TelegramError::Api { description, .. } if description.contains(text))
-    }
-}
-
-fn network(e: impl std::fmt::Display) -> TelegramError {
-    TelegramError::Network(e.to_string())
+fn network(e: impl Into<NetworkError>) -> TelegramError {
+    TelegramError::Network(e.into())
 }
 
 /// A failed handshake: a refused certificate (rustls reports it as the io error's inner
@@ -216,7 +177,7 @@ impl Transport {
         extra_roots: Vec<CertificateDer<'static>>,
     ) -> Result<Transport, TelegramError> {
         let base = Url::parse(&format!("{}/", api_url.trim_end_matches('/')))
-            .map_err(|e| TelegramError::Network(format!("bad api url: {e}")))?;
+            .map_err(|e| network(format!("bad api url: {e}")))?;
         let tls = base.scheme() == "https";
         let host = base.host_str().ok_or_else(|| network("api url has no host"))?.to_owned();
         let port = base.port_or_known_default().ok_or_else(|| network("api url has no port"))?;
@@ -258,7 +219,7 @@ impl Transport {
         let stream = match &self.inner.tls {
             None => Stream::Plain(tcp),
             Some(connector) => {
-                let name = ServerName::try_from(ep.host.clone()).map_err(network)?;
+                let name = ServerName::try_from(ep.host.clone()).map_err(|e| network(NetworkError::from_error(e)))?;
                 Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(|e| handshake_error(&ep.host, e))?))
             }
         };
