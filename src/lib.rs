@@ -46,6 +46,8 @@ pub mod panics;
 pub(crate) mod players;
 /// Start-up, `--check`, the poll loop and shutdown: the wiring.
 pub mod run;
+/// The link secret (`LINK_SECRET` or the secret file) and the check that private files stay private.
+pub mod secret;
 /// Direct mode's wiring: MTProto sessions over the store's keys, `--check`'s login.
 pub(crate) mod sessions;
 /// One shutdown signal for every task.

@@ -53,6 +53,15 @@ impl fmt::Display for LockError {
     }
 }
 
+impl std::error::Error for LockError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LockError::Io { error, .. } => Some(error),
+            LockError::Held { .. } => None,
+        }
+    }
+}
+
 /// The user and group this process runs as: `/proc/self` belongs to the process's effective
 /// uid and gid (proc(5)). `None` without a mounted `/proc`.
 pub fn running_as() -> Option<(u32, u32)> {
@@ -149,5 +158,13 @@ mod tests {
             "streambot runs as uid 10001, gid 10001, which must own DATA_DIR or be allowed to write in it: `chown 10001:10001 /data` (for a Docker bind mount: on the host, to the directory mounted there), chmod it, or set DATA_DIR to a directory it can write"
         );
         assert!(fix_for(path, None).contains("chown or chmod"));
+    }
+
+    #[test]
+    fn an_io_failure_keeps_the_io_error_as_its_source() {
+        use std::error::Error;
+        let e = LockError::Io { path: "/d/x".into(), error: std::io::ErrorKind::PermissionDenied.into() };
+        assert!(e.source().is_some_and(|s| s.is::<std::io::Error>()));
+        assert!(LockError::Held { path: "/d/x".into(), pid: None }.source().is_none());
     }
 }

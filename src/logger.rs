@@ -150,12 +150,31 @@ impl RotatingFile {
     }
 }
 
+/// `LOG_FILE` could not be opened for appending.
+#[derive(Debug)]
+pub struct LogFileError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for LogFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot open LOG_FILE '{}': {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for LogFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// Installs the logger. Call once, before anything logs. An unwritable `LOG_FILE` is returned as
 /// an error naming it; stderr logging works regardless.
-pub fn init(file: Option<FileSink>) -> Result<(), String> {
+pub fn init(file: Option<FileSink>) -> Result<(), LogFileError> {
     let (file, error) = match file.map(|sink| {
-        let path = sink.path.display().to_string();
-        RotatingFile::open(sink).map_err(|e| format!("cannot open LOG_FILE '{path}': {e}"))
+        let path = sink.path.clone();
+        RotatingFile::open(sink).map_err(|error| LogFileError { path, error })
     }) {
         None => (None, None),
         Some(Ok(f)) => (Some(f), None),
@@ -248,5 +267,13 @@ mod tests {
         assert!(main <= 100 && old <= 100, "{main} {old}");
         assert!(std::fs::read_to_string(&path).unwrap().ends_with("line number 049\n"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unopenable_log_file_is_named_and_keeps_the_io_error_as_its_source() {
+        use std::error::Error;
+        let e = LogFileError { path: "/nope/bot.log".into(), error: io::ErrorKind::NotFound.into() };
+        assert_eq!(e.to_string(), "cannot open LOG_FILE '/nope/bot.log': entity not found");
+        assert!(e.source().is_some_and(|s| s.is::<io::Error>()));
     }
 }

@@ -3,7 +3,6 @@
 //! stops them in order, drains downloads, flushes bandwidth and checkpoints the store.
 
 use std::fmt;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
@@ -33,20 +32,20 @@ use crate::{bot, http};
 #[derive(Debug)]
 pub enum StartError {
     Store(StoreError),
-    Secret(String),
+    Secret(crate::secret::SecretError),
     Telegram(TelegramError),
     Bind(SocketAddr, std::io::Error),
     Signals(std::io::Error),
     /// Another instance runs on this `DATA_DIR`.
     Locked(LockError),
     /// `TELEGRAM_CA_FILE` cannot be read or holds no usable certificate.
-    CaFile(std::path::PathBuf, String),
+    CaFile(std::path::PathBuf, transport::CaFileError),
     /// `TELEGRAM_LOCAL_FILES` is not a directory we can resolve.
     LocalFiles(std::path::PathBuf, std::io::Error),
     /// Direct mode cannot log in over MTProto (`--check`).
-    Direct(String),
+    Direct(crate::sessions::LoginError),
     /// `DATA_DIR` cannot be created or written (`--check`).
-    DataDir(std::path::PathBuf, String),
+    DataDir(std::path::PathBuf, std::io::Error),
 }
 
 impl StartError {
@@ -112,7 +111,22 @@ impl fmt::Display for StartError {
     }
 }
 
-impl std::error::Error for StartError {}
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Store(e) => Some(e),
+            StartError::Telegram(e) => Some(e),
+            StartError::Bind(_, e)
+            | StartError::Signals(e)
+            | StartError::LocalFiles(_, e)
+            | StartError::DataDir(_, e) => Some(e),
+            StartError::Locked(e) => Some(e),
+            StartError::CaFile(_, e) => Some(e),
+            StartError::Secret(e) => Some(e),
+            StartError::Direct(e) => Some(e),
+        }
+    }
+}
 
 /// `--check`: validates the token against Telegram and says what the bot would run with.
 pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<String, StartError> {
@@ -150,11 +164,11 @@ fn transport(config: &Config) -> Result<Transport, StartError> {
 }
 
 /// Whether the bot can write in `dir` (created if missing), probed with a file it removes.
-fn data_dir_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+fn data_dir_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let probe = dir.join(".streambot-check");
-    std::fs::write(&probe, b"ok").map_err(|e| e.to_string())?;
-    std::fs::remove_file(&probe).map_err(|e| e.to_string())
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(&probe)
 }
 
 /// The `--check` text once [`preflight`] passed: the settings a newcomer wants confirmed, then
@@ -206,55 +220,6 @@ fn check_report(config: &Config, username: &str) -> String {
     out
 }
 
-/// Loads `LINK_SECRET`, or the secret file in `DATA_DIR`, creating it (mode 0600) on first run.
-fn link_secret(config: &Config) -> Result<Vec<u8>, String> {
-    if let Some(secret) = &config.link_secret {
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let path = config.data_dir.join("link_secret");
-    match std::fs::read_to_string(&path) {
-        Ok(s) if s.trim().len() >= 32 => {
-            warn_if_shared(&path);
-            return Ok(s.trim().as_bytes().to_vec());
-        }
-        Ok(_) => {
-            return Err(format!(
-                "{} is too short; delete it to make a new one (old links stop working)",
-                path.display()
-            ));
-        }
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
-        Err(_) => {}
-    }
-    let bytes = crate::links::random_bytes::<32>().ok_or("the system random generator failed")?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, hex.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    log::info!("created a new link secret in {}", path.display());
-    Ok(hex.into_bytes())
-}
-
-/// The secret signs every link and the database holds every user's files: say so if other users
-/// can read them.
-fn warn_if_shared(path: &Path) {
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
-        if mode & 0o077 != 0 {
-            log::warn!("{} is readable by other users (mode {mode:o}): run chmod 600 on it", path.display());
-        }
-    }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 /// Calls `getMe` until it answers: network errors are retried with backoff (the bot may start
 /// before the network, and links already made are served meanwhile; `/health` says Telegram is
 /// unreachable), an answer that rejects the token is fatal.
@@ -298,8 +263,8 @@ enum Interrupted {
 /// Opens what the bot runs on, binds the port, and builds the state (not logged in yet).
 async fn open(ex: &Rc<LocalExecutor<'static>>, config: Config) -> Result<(App, TcpListener, SocketAddr), StartError> {
     let store = Store::open(&config.data_dir).map_err(StartError::Store)?;
-    warn_if_shared(&config.data_dir.join(crate::store::DB_FILE));
-    let signer = Signer::new(&link_secret(&config).map_err(StartError::Secret)?);
+    crate::secret::warn_if_shared(&config.data_dir.join(crate::store::DB_FILE));
+    let signer = Signer::new(&crate::secret::link_secret(&config).map_err(StartError::Secret)?);
     let api = transport(&config)?;
     let addr = SocketAddr::new(config.bind_address, config.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e))?;
@@ -557,5 +522,19 @@ mod tests {
         assert!(report.contains("(public: replies carry Download"), "{report}");
         assert!(report.contains("admins         7, 8"), "{report}");
         assert!(report.contains("warning: BASE_URL has a path (/files)"), "{report}");
+    }
+
+    #[test]
+    fn start_errors_that_wrap_an_error_give_it_as_their_source() {
+        use std::error::Error;
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        for e in [
+            StartError::DataDir("/data".into(), io()),
+            StartError::Signals(io()),
+            StartError::Telegram(TelegramError::Timeout),
+            StartError::Store(StoreError::Create("/data".into(), io())),
+        ] {
+            assert!(e.source().is_some(), "{e:?}");
+        }
     }
 }

@@ -84,26 +84,52 @@ impl KeyStore for Store {
 }
 
 /// `--check` in direct mode: logs in over MTProto; the bot's home DC, or why not.
-pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<Option<i32>, String> {
+pub async fn check(config: &Config, ex: &Rc<LocalExecutor<'static>>) -> Result<Option<i32>, LoginError> {
     if config.direct.is_none() {
         return Ok(None);
     }
-    let store = Store::open(&config.data_dir).map_err(|e| format!("cannot open the database: {e}"))?;
-    let read = Store::open(&config.data_dir).map_err(|e| format!("cannot open the database: {e}"))?;
-    let Some(pool) = pool(config, &read, ex, Box::new(store)).map_err(|e| e.to_string())? else { return Ok(None) };
-    pool.check().await.map(Some).map_err(|e| login_error(&e))
+    let store = Store::open(&config.data_dir).map_err(LoginError::Open)?;
+    let read = Store::open(&config.data_dir).map_err(LoginError::Open)?;
+    let Some(pool) = pool(config, &read, ex, Box::new(store)).map_err(LoginError::Keys)? else { return Ok(None) };
+    pool.check().await.map(Some).map_err(LoginError::Login)
+}
+
+/// Why `--check` could not log in over MTProto.
+#[derive(Debug)]
+pub enum LoginError {
+    /// The database did not open.
+    Open(StoreError),
+    /// The stored auth keys could not be read.
+    Keys(StoreError),
+    /// Telegram or the connection refused the login.
+    Login(InvokeError),
 }
 
 /// What an MTProto login failure means for the operator.
-fn login_error(e: &InvokeError) -> String {
-    match e {
-        InvokeError::Rpc { name, .. } if name.starts_with("API_ID") => {
-            format!("telegram refused TELEGRAM_API_ID / TELEGRAM_API_HASH ({e}): copy both from my.telegram.org")
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::Open(e) => write!(f, "cannot open the database: {e}"),
+            LoginError::Keys(e) => write!(f, "{e}"),
+            LoginError::Login(e @ InvokeError::Rpc { name, .. }) if name.starts_with("API_ID") => {
+                write!(f, "telegram refused TELEGRAM_API_ID / TELEGRAM_API_HASH ({e}): copy both from my.telegram.org")
+            }
+            LoginError::Login(e @ InvokeError::Rpc { name, .. })
+                if name.starts_with("ACCESS_TOKEN") || name.starts_with("AUTH_KEY") =>
+            {
+                write!(f, "telegram refused the MTProto login with BOT_TOKEN ({e})")
+            }
+            LoginError::Login(e) => write!(f, "cannot log in over MTProto: {e}"),
         }
-        InvokeError::Rpc { name, .. } if name.starts_with("ACCESS_TOKEN") || name.starts_with("AUTH_KEY") => {
-            format!("telegram refused the MTProto login with BOT_TOKEN ({e})")
+    }
+}
+
+impl std::error::Error for LoginError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoginError::Open(e) | LoginError::Keys(e) => Some(e),
+            LoginError::Login(e) => Some(e),
         }
-        _ => format!("cannot log in over MTProto: {e}"),
     }
 }
 
@@ -118,4 +144,22 @@ pub(crate) fn attach(app: &Rc<App>) {
 /// Closes idle MTProto connections; how many stay open.
 pub(crate) fn sweep(app: &App) -> usize {
     app.files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_login_says_what_to_fix_and_keeps_the_rpc_error_as_its_source() {
+        use std::error::Error;
+        let rpc = InvokeError::Rpc { code: 400, name: "API_ID_INVALID".into(), value: None };
+        let e = LoginError::Login(rpc.clone());
+        assert!(
+            e.to_string().starts_with("telegram refused TELEGRAM_API_ID / TELEGRAM_API_HASH (rpc error 400"),
+            "{e}"
+        );
+        assert!(e.source().and_then(|s| s.downcast_ref::<InvokeError>()) == Some(&rpc));
+        assert_eq!(LoginError::Login(InvokeError::Timeout).to_string(), "cannot log in over MTProto: timed out");
+    }
 }

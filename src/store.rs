@@ -2,7 +2,7 @@
 //! typed queries. Calls are synchronous and short; no transaction is held across an `.await`.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -110,21 +110,37 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX links_owner_file ON links(owner, file_unique_id);",
 ];
 
-/// A failed store call. The message comes from SQLite and never carries secrets.
+/// A failed store call. Never carries secrets: SQLite's messages name tables and columns, not
+/// values.
 #[derive(Debug)]
-pub struct StoreError(String);
+pub enum StoreError {
+    /// SQLite refused or failed a call.
+    Sqlite(rusqlite::Error),
+    /// The data directory or database file could not be created.
+    Create(PathBuf, std::io::Error),
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store: {}", self.0)
+        match self {
+            StoreError::Sqlite(e) => write!(f, "store: {e}"),
+            StoreError::Create(path, e) => write!(f, "store: cannot create {}: {e}", path.display()),
+        }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Sqlite(e) => Some(e),
+            StoreError::Create(_, e) => Some(e),
+        }
+    }
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
+        StoreError::Sqlite(e)
     }
 }
 
@@ -216,9 +232,9 @@ impl Store {
     /// file's permissions (unix VFS), so none of them is readable by other users whatever the
     /// umask; an existing file keeps its mode (an operator may share it on purpose).
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Create(dir.to_path_buf(), e))?;
         let path = dir.join(DB_FILE);
-        create_private(&path).map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
+        create_private(&path).map_err(|e| StoreError::Create(path.clone(), e))?;
         Store::with_connection(Connection::open(path)?)
     }
 
@@ -565,5 +581,15 @@ mod tests {
             "a user's link from that channel is not"
         );
         assert_eq!(store.links_made_since(0).unwrap(), 1, "only the user's link made an event");
+    }
+
+    #[test]
+    fn store_errors_keep_the_sqlite_or_io_error_as_their_source() {
+        use std::error::Error;
+        let sqlite = StoreError::from(Connection::open_in_memory().unwrap().execute_batch("NOT SQL").unwrap_err());
+        assert!(sqlite.source().is_some_and(|s| s.is::<rusqlite::Error>()), "{sqlite}");
+        let io = StoreError::Create("/x".into(), std::io::ErrorKind::PermissionDenied.into());
+        assert!(io.source().is_some_and(|s| s.is::<std::io::Error>()));
+        assert_eq!(io.to_string(), "store: cannot create /x: permission denied");
     }
 }

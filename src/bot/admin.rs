@@ -55,7 +55,7 @@ pub fn memory_text(v: &MemoryView) -> String {
         };
         text.push_str(&format!(
             "\n• {}: every {}\n  last {}, next {}",
-            t.name,
+            t.job.name(),
             human_duration(t.interval.as_secs()),
             last,
             utc_minute(t.next_run)
@@ -87,19 +87,38 @@ pub struct LogQuery {
     pub filter: Option<String>,
 }
 
+/// Why `/logs` options cannot be read; shown to the admin as the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogQueryError {
+    Limit,
+    Level,
+    /// An option other than `limit`, `level` and `filter`, as written.
+    Unknown(String),
+}
+
+impl std::fmt::Display for LogQueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogQueryError::Limit => write!(f, "limit must be 1-100"),
+            LogQueryError::Level => write!(f, "level must be error, warn, info, debug or trace"),
+            LogQueryError::Unknown(word) => write!(f, "unknown option '{word}': use limit=N, level=L, filter=TEXT"),
+        }
+    }
+}
+
+impl std::error::Error for LogQueryError {}
+
 /// Parses the words after `/logs`; an unknown option is an error that says what is allowed.
-pub fn parse_log_query(args: &str) -> Result<LogQuery, String> {
+pub fn parse_log_query(args: &str) -> Result<LogQuery, LogQueryError> {
     let mut q = LogQuery { limit: 20, level: None, filter: None };
     for word in args.split_whitespace() {
         match word.split_once('=') {
             Some(("limit", n)) => {
-                q.limit = n.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or("limit must be 1-100")?;
+                q.limit = n.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or(LogQueryError::Limit)?;
             }
-            Some(("level", l)) => {
-                q.level = Some(l.parse().map_err(|_| "level must be error, warn, info, debug or trace")?)
-            }
+            Some(("level", l)) => q.level = Some(l.parse().map_err(|_| LogQueryError::Level)?),
             Some(("filter", t)) if !t.is_empty() => q.filter = Some(t.to_owned()),
-            _ => return Err(format!("unknown option '{word}': use limit=N, level=L, filter=TEXT")),
+            _ => return Err(LogQueryError::Unknown(word.to_owned())),
         }
     }
     Ok(q)
@@ -128,7 +147,7 @@ pub fn select_lines(lines: &[String], q: &LogQuery) -> Vec<String> {
 pub fn logs_text(args: &str) -> String {
     let q = match parse_log_query(args) {
         Ok(q) => q,
-        Err(e) => return crate::html::escape(&e),
+        Err(e) => return crate::html::escape(&e.to_string()),
     };
     let lines = select_lines(&crate::logger::recent_lines(), &q);
     if lines.is_empty() {
@@ -215,9 +234,9 @@ mod tests {
         assert_eq!(parse_log_query("").unwrap(), LogQuery { limit: 20, level: None, filter: None });
         let q = parse_log_query("limit=5 level=warn filter=getUpdates").unwrap();
         assert_eq!(q, LogQuery { limit: 5, level: Some(log::Level::Warn), filter: Some("getUpdates".into()) });
-        assert!(parse_log_query("limit=0").is_err());
-        assert!(parse_log_query("level=loud").is_err());
-        assert!(parse_log_query("colour=red").unwrap_err().contains("colour=red"));
+        assert_eq!(parse_log_query("limit=0"), Err(LogQueryError::Limit));
+        assert_eq!(parse_log_query("level=loud"), Err(LogQueryError::Level));
+        assert!(parse_log_query("colour=red").unwrap_err().to_string().contains("colour=red"));
     }
 
     #[test]
@@ -265,13 +284,13 @@ mod tests {
             cache: CacheStats { used: 12, capacity: 1000, suppressed: 3 },
             uptime_secs: 90_000,
             tasks: vec![TaskState {
-                name: "streams",
+                job: crate::memory::scheduler::Job::Streams,
                 interval: Duration::from_secs(600),
                 last_run: Some(0),
                 next_run: 600,
                 runs: 1,
                 failures: 1,
-                last_outcome: Some(Err("x".into())),
+                last_outcome: Some(Err(std::rc::Rc::new(crate::memory::scheduler::JobError::NoSample))),
             }],
         };
         let text = memory_text(&view);

@@ -28,22 +28,42 @@ pub struct BanArgs {
     pub revoke: bool,
 }
 
+/// Why `/ban` or `/unban` words name no user; shown to the admin as the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BanArgsError {
+    /// The word is not a user id.
+    NotAnId(String),
+    /// A second id after the first.
+    TooMany(String),
+}
+
+impl std::fmt::Display for BanArgsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BanArgsError::NotAnId(word) => write!(f, "'{word}' is not a user id: user ids are numbers like 123456789."),
+            BanArgsError::TooMany(word) => write!(f, "'{word}' is one word too many: ban one user at a time."),
+        }
+    }
+}
+
+impl std::error::Error for BanArgsError {}
+
 /// A user id: a number within SQLite's integers (Telegram's ids fit in 52 bits).
-pub fn parse_id(word: &str) -> Result<u64, String> {
+pub fn parse_id(word: &str) -> Result<u64, BanArgsError> {
     word.parse::<u64>()
         .ok()
         .filter(|&id| id > 0 && i64::try_from(id).is_ok())
-        .ok_or_else(|| format!("'{word}' is not a user id: user ids are numbers like 123456789."))
+        .ok_or_else(|| BanArgsError::NotAnId(word.to_owned()))
 }
 
 /// Parses the words after `/ban`: at most one id, and `revoke`.
-pub fn parse_ban(args: &str) -> Result<BanArgs, String> {
+pub fn parse_ban(args: &str) -> Result<BanArgs, BanArgsError> {
     let mut parsed = BanArgs { user: None, revoke: false };
     for word in args.split_whitespace() {
         if word.eq_ignore_ascii_case("revoke") {
             parsed.revoke = true;
         } else if parsed.user.is_some() {
-            return Err(format!("'{word}' is one word too many: ban one user at a time."));
+            return Err(BanArgsError::TooMany(word.to_owned()));
         } else {
             parsed.user = Some(parse_id(word)?);
         }
@@ -68,7 +88,7 @@ fn forwarded_user(message: &Message) -> Result<Option<u64>, &'static str> {
 /// `/ban`; admins only (checked by the caller).
 pub async fn ban_command(app: &App, message: &Message, admin: u64, text: &str) -> Result<(), TelegramError> {
     let reply = match parse_ban(commands::args(text)) {
-        Err(e) => escape(&e),
+        Err(e) => escape(&e.to_string()),
         Ok(BanArgs { user: Some(user), revoke }) => ban(app, admin, user, revoke),
         Ok(BanArgs { user: None, revoke }) => match forwarded_user(message) {
             Ok(Some(user)) => ban(app, admin, user, revoke),
@@ -135,7 +155,7 @@ fn unban(app: &App, args: &str) -> String {
     let (Some(word), None) = (words.next(), words.next()) else { return UNBAN_USAGE.to_owned() };
     let user = match parse_id(word) {
         Ok(user) => user,
-        Err(e) => return escape(&e),
+        Err(e) => return escape(&e.to_string()),
     };
     match app.store.unban(user) {
         Ok(true) => {
@@ -216,8 +236,8 @@ mod tests {
         assert_eq!(parse_ban("42").unwrap(), BanArgs { user: Some(42), revoke: false });
         assert_eq!(parse_ban("REVOKE 42").unwrap(), BanArgs { user: Some(42), revoke: true });
         assert_eq!(parse_ban("").unwrap(), BanArgs { user: None, revoke: false });
-        assert!(parse_ban("alice").unwrap_err().contains("'alice' is not a user id"));
-        assert!(parse_ban("1 2").unwrap_err().contains("one user at a time"));
+        assert!(parse_ban("alice").unwrap_err().to_string().contains("'alice' is not a user id"));
+        assert!(parse_ban("1 2").unwrap_err().to_string().contains("one user at a time"));
         assert!(parse_id("0").is_err() && parse_id("-5").is_err() && parse_id(&u64::MAX.to_string()).is_err());
     }
 

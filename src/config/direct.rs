@@ -51,7 +51,7 @@ pub(super) fn from_vars(vars: &Lookup<impl Fn(&str) -> Option<String>>) -> Resul
     }
     let key = vars.set("TELEGRAM_SERVER_KEY").map(|path| server_key(vars, &path)).transpose()?;
     let dc_overrides = match vars.set("TELEGRAM_DC_ADDRESS") {
-        Some(v) => parse_overrides(&v).map_err(|why| reason(vars, "TELEGRAM_DC_ADDRESS", v, why))?,
+        Some(v) => parse_overrides(&v).map_err(|why| reason(vars, "TELEGRAM_DC_ADDRESS", v, why.to_string()))?,
         None => Vec::new(),
     };
     let (api_id, api_hash) = match (api_id, api_hash) {

@@ -376,7 +376,7 @@ async fn stream(
         Opened::Direct(file) => {
             let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
-            body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.to_string())))?;
+            body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.into())))?;
             return Ok(SideBody::Direct(Tracked::new(body, guard, &load)));
         }
     };

@@ -7,7 +7,7 @@ use std::time::Instant;
 use smol::{LocalExecutor, Task};
 
 use super::monitor;
-use super::scheduler::{self, BANDWIDTH, LOG_CACHE, MEMORY, STORE, STREAMS};
+use super::scheduler::{self, Job, JobError};
 use crate::app::App;
 use crate::shutdown::Shutdown;
 use crate::units::{human_size, month_key_before, now_unix};
@@ -17,24 +17,29 @@ const BANDWIDTH_MONTHS_KEPT: u32 = 2;
 
 /// Starts every task on `ex`; they end when `shutdown` fires.
 pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown) -> Vec<Task<()>> {
-    let task = |name: &'static str, quiet: bool, job: fn(&App) -> Result<String, String>| {
-        let (app, shutdown) = (app.clone(), shutdown.clone());
-        ex.spawn(async move {
-            scheduler::run(&app.schedule, name, quiet, &shutdown, now_unix, async || job(&app)).await;
+    Job::ALL
+        .iter()
+        .map(|&job| {
+            let (app, shutdown) = (app.clone(), shutdown.clone());
+            ex.spawn(async move {
+                scheduler::run(&app.schedule, job, &shutdown, now_unix, async || work(job, &app)).await;
+            })
         })
-    };
-    vec![
-        task(STREAMS, false, end_stalled_streams),
-        task(LOG_CACHE, false, sweep_log_cache),
-        task(MEMORY, false, trim_memory),
-        task(STORE, false, purge_store),
-        task(BANDWIDTH, true, |app| {
-            app.flush_bandwidth(now_unix()).map(|n| format!("{} counted", human_size(n))).map_err(|e| e.to_string())
-        }),
-    ]
+        .collect()
 }
 
-fn end_stalled_streams(app: &App) -> Result<String, String> {
+/// One run of `job`: a one-line account of what it did.
+fn work(job: Job, app: &App) -> Result<String, JobError> {
+    match job {
+        Job::Streams => end_stalled_streams(app),
+        Job::LogCache => sweep_log_cache(app),
+        Job::Memory => trim_memory(app),
+        Job::Store => purge_store(app),
+        Job::BandwidthFlush => Ok(format!("{} counted", human_size(app.flush_bandwidth(now_unix())?))),
+    }
+}
+
+fn end_stalled_streams(app: &App) -> Result<String, JobError> {
     let idle = app.config.timers.stream_idle;
     let ended = app.streams.end_idle(Instant::now(), idle);
     for s in &ended {
@@ -51,22 +56,22 @@ fn end_stalled_streams(app: &App) -> Result<String, String> {
     Ok(format!("ended {} stalled of {} active streams", ended.len(), app.streams.active()))
 }
 
-fn sweep_log_cache(_app: &App) -> Result<String, String> {
+fn sweep_log_cache(_app: &App) -> Result<String, JobError> {
     let freed = crate::logger::sweep_cache();
     let stats = crate::logger::cache_stats();
     Ok(format!("freed {freed} slots, {}/{} in use, {} suppressed so far", stats.used, stats.capacity, stats.suppressed))
 }
 
-fn trim_memory(app: &App) -> Result<String, String> {
+fn trim_memory(app: &App) -> Result<String, JobError> {
     let mut monitor = app.monitor.borrow_mut();
-    let monitor = monitor.as_mut().ok_or("memory figures are not available on this system")?;
-    let before = monitor.sample().ok_or("cannot read this process's memory")?;
+    let monitor = monitor.as_mut().ok_or(JobError::NoMemoryFigures)?;
+    let before = monitor.sample().ok_or(JobError::NoSample)?;
     app.api.clear_idle();
     let paths = app.files.sweep();
     let mtproto = crate::sessions::sweep(app);
-    app.store.shrink_memory().map_err(|e| e.to_string())?;
+    app.store.shrink_memory()?;
     let trimmed = monitor::trim_heap();
-    let after = monitor.sample().ok_or("cannot read this process's memory")?;
+    let after = monitor.sample().ok_or(JobError::NoSample)?;
     Ok(format!(
         "rss {} -> {}, vms {}, {:.1}% of ram; {paths} file paths cached{}{}",
         human_size(before.rss),
@@ -78,11 +83,11 @@ fn trim_memory(app: &App) -> Result<String, String> {
     ))
 }
 
-fn purge_store(app: &App) -> Result<String, String> {
+fn purge_store(app: &App) -> Result<String, JobError> {
     let now = now_unix();
-    let links = app.store.purge_expired_links(now).map_err(|e| e.to_string())?;
+    let links = app.store.purge_expired_links(now)?;
     let oldest_kept = month_key_before(now, BANDWIDTH_MONTHS_KEPT);
-    let months = app.store.purge_bandwidth_before(&oldest_kept).map_err(|e| e.to_string())?;
+    let months = app.store.purge_bandwidth_before(&oldest_kept)?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
 }
 

@@ -48,16 +48,49 @@ impl DcTable {
     }
 }
 
+/// A `TELEGRAM_DC_ADDRESS` entry that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OverrideError {
+    /// The entry as written.
+    pub entry: String,
+    pub why: OverrideFault,
+}
+
+/// What is wrong with one override entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OverrideFault {
+    /// The entry does not read as `DC=host:port`; the text says which part.
+    Malformed(&'static str),
+    /// A second entry for this DC.
+    Twice(i32),
+    /// More than [`MAX_OVERRIDES`] entries.
+    TooMany,
+}
+
+impl std::fmt::Display for OverrideError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entry = &self.entry;
+        match self.why {
+            OverrideFault::Malformed(why) => write!(f, "`{entry}`: {why}"),
+            OverrideFault::Twice(dc) => write!(f, "`{entry}`: DC {dc} given twice"),
+            OverrideFault::TooMany => write!(f, "`{entry}`: more than {MAX_OVERRIDES} entries"),
+        }
+    }
+}
+
+impl std::error::Error for OverrideError {}
+
 /// `2=host:port,4=[::1]:443` into overrides; the error names the bad entry.
-pub(crate) fn parse_overrides(value: &str) -> Result<Vec<DcAddress>, String> {
+pub(crate) fn parse_overrides(value: &str) -> Result<Vec<DcAddress>, OverrideError> {
     let mut out: Vec<DcAddress> = Vec::new();
     for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let parsed = parse_entry(entry).map_err(|why| format!("`{entry}`: {why}"))?;
+        let fault = |why| OverrideError { entry: entry.to_owned(), why };
+        let parsed = parse_entry(entry).map_err(|why| fault(OverrideFault::Malformed(why)))?;
         if out.iter().any(|a| a.dc == parsed.dc) {
-            return Err(format!("`{entry}`: DC {} given twice", parsed.dc));
+            return Err(fault(OverrideFault::Twice(parsed.dc)));
         }
         if out.len() == MAX_OVERRIDES {
-            return Err(format!("`{entry}`: more than {MAX_OVERRIDES} entries"));
+            return Err(fault(OverrideFault::TooMany));
         }
         out.push(parsed);
     }
@@ -106,7 +139,7 @@ mod tests {
             ("0=a:1", "`0=a:1`"),
             ("2=a:99999", "`2=a:99999`"),
         ] {
-            let error = parse_overrides(value).unwrap_err();
+            let error = parse_overrides(value).unwrap_err().to_string();
             assert!(error.starts_with(bad), "{value}: {error}");
         }
     }
@@ -114,7 +147,9 @@ mod tests {
     #[test]
     fn more_than_the_bound_of_entries_is_refused() {
         let value: Vec<String> = (1..=17).map(|dc| format!("{dc}=h:1")).collect();
-        assert!(parse_overrides(&value.join(",")).unwrap_err().contains("more than 16"));
+        let error = parse_overrides(&value.join(",")).unwrap_err();
+        assert_eq!(error.why, OverrideFault::TooMany);
+        assert!(error.to_string().contains("more than 16"), "{error}");
     }
 
     #[test]

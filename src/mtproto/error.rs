@@ -6,7 +6,7 @@ use super::handshake::HandshakeError;
 
 /// Why an `invoke` did not return the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum InvokeError {
+pub enum InvokeError {
     /// Telegram answered `rpc_error`: `303 FILE_MIGRATE_4` is `{303, "FILE_MIGRATE", Some(4)}`.
     Rpc { code: i32, name: String, value: Option<u32> },
     /// The connection died (or was dropped) before the answer came.
@@ -56,6 +56,15 @@ impl std::fmt::Display for InvokeError {
     }
 }
 
+impl std::error::Error for InvokeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InvokeError::Handshake(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// `FILE_MIGRATE_4` → `("FILE_MIGRATE", Some(4))`, `2FA_CONFIRM_WAIT_60` → `("2FA_CONFIRM_WAIT", Some(60))`
 /// (the first digits-only `_` part counts), `FILE_REFERENCE_EXPIRED` → unchanged, `None`.
 pub(crate) fn split_rpc_message(message: &str) -> (String, Option<u32>) {
@@ -97,5 +106,12 @@ mod tests {
         assert_eq!(split_rpc_message("EMAIL_UNCONFIRMED_6_X"), ("EMAIL_UNCONFIRMED_X".into(), Some(6)));
         assert_eq!(split_rpc_message("2FA_CONFIRM_WAIT_60"), ("2FA_CONFIRM_WAIT".into(), Some(60)));
         assert_eq!(split_rpc_message("FLOOD_WAIT_99999999999"), ("FLOOD_WAIT_99999999999".into(), None));
+    }
+
+    #[test]
+    fn a_failed_handshake_is_the_source_of_the_invoke_error() {
+        let e = InvokeError::Handshake(HandshakeError::Nonce);
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<HandshakeError>()));
+        assert!(std::error::Error::source(&InvokeError::Timeout).is_none());
     }
 }

@@ -19,7 +19,7 @@ const MAX_ANSWER_LEN: usize = 1024;
 
 /// Why a handshake failed; the connection is dropped and may be retried from step 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum HandshakeError {
+pub enum HandshakeError {
     /// A server answer did not parse as the expected TL type.
     Malformed(&'static str),
     /// The client nonce came back different.
@@ -63,6 +63,8 @@ impl std::fmt::Display for HandshakeError {
         }
     }
 }
+
+impl std::error::Error for HandshakeError {}
 
 /// After step 1: waiting for `resPQ`.
 pub(crate) struct Step1 {

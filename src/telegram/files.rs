@@ -78,6 +78,16 @@ impl std::fmt::Display for FileError {
     }
 }
 
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Telegram(e) => Some(e),
+            FileError::Io(e) => Some(e),
+            FileError::Outside(_) | FileError::Missing(_) => None,
+        }
+    }
+}
+
 /// A file ready to stream.
 pub enum Opened {
     /// Download `path` from the Bot API file URL.
@@ -364,5 +374,13 @@ mod tests {
         files.prewarm("again");
         assert_eq!(files.prewarms(), 1);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn file_errors_keep_the_telegram_or_io_error_as_their_source() {
+        use std::error::Error;
+        assert!(FileError::Telegram(TelegramError::Timeout).source().is_some_and(|s| s.is::<TelegramError>()));
+        assert!(FileError::Io(std::io::ErrorKind::NotFound.into()).source().is_some_and(|s| s.is::<std::io::Error>()));
+        assert!(FileError::Missing("a".into()).source().is_none());
     }
 }

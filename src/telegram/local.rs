@@ -36,6 +36,15 @@ impl std::fmt::Display for LocalError {
     }
 }
 
+impl std::error::Error for LocalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LocalError::Io(e) => Some(e),
+            LocalError::Outside(_) | LocalError::Missing => None,
+        }
+    }
+}
+
 /// `path` for a log line: a local Bot API server keeps files under `<dir>/<bot token>/…`, so
 /// every component shaped like a token is masked (`123456:***`).
 pub fn loggable_path(path: &Path) -> String {
@@ -449,5 +458,12 @@ mod tests {
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         swapper.join().unwrap();
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_io_failure_keeps_the_io_error_as_its_source() {
+        use std::error::Error;
+        assert!(LocalError::Io(io::ErrorKind::NotFound.into()).source().is_some_and(|s| s.is::<io::Error>()));
+        assert!(LocalError::Missing.source().is_none());
     }
 }

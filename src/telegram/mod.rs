@@ -2,8 +2,10 @@
 //! journals updates and runs them chat by chat (lanes, flood holds, reply retries), file access and
 //! `file_id` decoding.
 
+pub mod calls;
 pub mod direct;
 pub mod dispatch;
+pub mod error;
 // Groundwork for reading file bytes over MTProto; nothing calls the decoder until that path lands.
 #[allow(dead_code)]
 pub mod file_id;

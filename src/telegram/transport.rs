@@ -23,6 +23,7 @@ use futures_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use http_types::{Body, Method, Request, Response, Url};
 use smol::lock::Semaphore;
 
+use super::calls::{self, CallPolicy, Deadline, Patience};
 use super::flood::FloodTable;
 use super::multipart;
 
@@ -43,49 +44,10 @@ const MAX_RATE_RETRIES: u32 = 3;
 /// Largest Bot API JSON answer we read (a getUpdates batch of 100 fits many times).
 const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
 
-/// A failed Telegram call. Never contains the token or a file URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TelegramError {
-    /// Telegram answered `ok: false`.
-    Api { code: u64, description: String, retry_after: Option<u16> },
-    /// Could not connect, the TLS handshake failed for a reason other than the certificate, or
-    /// the connection broke.
-    Network(String),
-    /// The server's TLS certificate was refused (unknown issuer, wrong name, expired): a setup
-    /// problem that retrying does not fix.
-    Certificate(String),
-    /// The call's deadline passed.
-    Timeout,
-    /// The answer was not the JSON we expected.
-    Decode(String),
-}
+pub use super::error::{NetworkError, TelegramError};
 
-impl std::fmt::Display for TelegramError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TelegramError::Api { code, description, retry_after: Some(s) } => {
-                write!(f, "telegram error {code}: {description} (retry after {s}s)")
-            }
-            TelegramError::Api { code, description, .. } => write!(f, "telegram error {code}: {description}"),
-            TelegramError::Network(e) => write!(f, "network error: {e}"),
-            TelegramError::Certificate(e) => write!(f, "tls certificate refused: {e}"),
-            TelegramError::Timeout => write!(f, "telegram call timed out"),
-            TelegramError::Decode(e) => write!(f, "unexpected answer from telegram: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for TelegramError {}
-
-impl TelegramError {
-    /// Whether the API description contains `text` (Telegram's error texts are stable phrases).
-    pub fn description_contains(&self, text: &str) -> bool {
-        matches!(self, TelegramError::Api { description, .. } if description.contains(text))
-    }
-}
-
-fn network(e: impl std::fmt::Display) -> TelegramError {
-    TelegramError::Network(e.to_string())
+fn network(e: impl Into<NetworkError>) -> TelegramError {
+    TelegramError::Network(e.into())
 }
 
 /// A failed handshake: a refused certificate (rustls reports it as the io error's inner
@@ -97,17 +59,53 @@ fn handshake_error(host: &str, e: io::Error) -> TelegramError {
     }
 }
 
+/// Why `TELEGRAM_CA_FILE` holds no usable root.
+#[derive(Debug)]
+pub enum CaFileError {
+    Read(io::Error),
+    Pem(rustls::pki_types::pem::Error),
+    Empty,
+    /// `refused` of `total` certificates are not usable as roots.
+    Unusable {
+        refused: usize,
+        total: usize,
+    },
+}
+
+impl std::fmt::Display for CaFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaFileError::Read(e) => write!(f, "{e}"),
+            CaFileError::Pem(e) => write!(f, "{e:?}"),
+            CaFileError::Empty => write!(f, "no PEM CERTIFICATE block found"),
+            CaFileError::Unusable { refused, total } => {
+                write!(f, "{refused} of {total} certificates are not usable as a root")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CaFileError::Read(e) => Some(e),
+            CaFileError::Pem(e) => Some(e),
+            CaFileError::Empty | CaFileError::Unusable { .. } => None,
+        }
+    }
+}
+
 /// Reads `TELEGRAM_CA_FILE`: one or more PEM `CERTIFICATE` blocks that rustls accepts as roots.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
-    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("{e:?}"))?;
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
+    let pem = std::fs::read(path).map_err(CaFileError::Read)?;
+    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>().map_err(CaFileError::Pem)?;
     if certs.is_empty() {
-        return Err("no PEM CERTIFICATE block found".into());
+        return Err(CaFileError::Empty);
     }
     let mut probe = rustls::RootCertStore::empty();
     let (_, refused) = probe.add_parsable_certificates(certs.iter().cloned());
     if refused > 0 {
-        return Err(format!("{refused} of {} certificates are not usable as a root", certs.len()));
+        return Err(CaFileError::Unusable { refused, total: certs.len() });
     }
     Ok(certs)
 }
@@ -126,13 +124,6 @@ fn api_error(status: u16, body: &[u8]) -> TelegramError {
             retry_after: None,
         },
     }
-}
-
-/// Whether a call waits out 429s (up to [`MAX_RATE_RETRIES`] of [`MAX_RETRY_AFTER`]) or gives up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Patience {
-    Wait,
-    Skip,
 }
 
 /// The JSON body of a call and the chat it writes to.
@@ -186,7 +177,7 @@ impl Transport {
         extra_roots: Vec<CertificateDer<'static>>,
     ) -> Result<Transport, TelegramError> {
         let base = Url::parse(&format!("{}/", api_url.trim_end_matches('/')))
-            .map_err(|e| TelegramError::Network(format!("bad api url: {e}")))?;
+            .map_err(|e| network(format!("bad api url: {e}")))?;
         let tls = base.scheme() == "https";
         let host = base.host_str().ok_or_else(|| network("api url has no host"))?.to_owned();
         let port = base.port_or_known_default().ok_or_else(|| network("api url has no port"))?;
@@ -228,7 +219,7 @@ impl Transport {
         let stream = match &self.inner.tls {
             None => Stream::Plain(tcp),
             Some(connector) => {
-                let name = ServerName::try_from(ep.host.clone()).map_err(network)?;
+                let name = ServerName::try_from(ep.host.clone()).map_err(|e| network(NetworkError::from_error(e)))?;
                 Stream::Tls(Box::new(connector.connect(name, tcp).await.map_err(|e| handshake_error(&ep.host, e))?))
             }
         };
@@ -300,15 +291,16 @@ impl Transport {
         &self,
         method: &str,
         chat: Option<i64>,
-        patience: Patience,
+        policy: CallPolicy,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<Output, TelegramError> {
+        let patience = policy.patience;
         let mut attempt = 0;
         loop {
             if let Some(chat) = chat {
                 self.wait_for_chat(chat, patience).await?;
             }
-            let (status, body) = self.exchange_in_turn(method, &make).await?;
+            let (status, body) = self.exchange_in_turn(policy, &make).await?;
             if (200..300).contains(&status) {
                 return serde_json::from_slice(&body).map_err(|e| TelegramError::Decode(format!("{method}: {e}")));
             }
@@ -347,13 +339,14 @@ impl Transport {
     /// long poll runs one at a time and never waits behind replies).
     async fn exchange_in_turn(
         &self,
-        method: &str,
+        policy: CallPolicy,
         make: impl Fn() -> Result<Request, TelegramError>,
     ) -> Result<(u16, Vec<u8>), TelegramError> {
-        let long_poll = method == "getUpdates";
-        let deadline = if long_poll { self.inner.long_poll_deadline } else { CALL_DEADLINE };
-        let needs_turn = !long_poll && method != "getFile";
-        let _turn = if needs_turn { Some(self.inner.wire.acquire().await) } else { None };
+        let deadline = match policy.deadline {
+            Deadline::LongPoll => self.inner.long_poll_deadline,
+            Deadline::Call => CALL_DEADLINE,
+        };
+        let _turn = if policy.wire_turn { Some(self.inner.wire.acquire().await) } else { None };
         self.exchange(make)
             .or(async {
                 async_io::Timer::after(deadline).await;
@@ -387,10 +380,10 @@ impl Transport {
         method: &str,
         json: Vec<u8>,
         chat: Option<i64>,
-        patience: Patience,
+        policy: CallPolicy,
     ) -> Result<Output, TelegramError> {
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, patience, || {
+        self.call(method, chat, policy, || {
             let mut req = Request::new(Method::Post, url.clone());
             if !json.is_empty() {
                 req.insert_header("content-type", "application/json");
@@ -410,7 +403,7 @@ impl Transport {
         Output: serde::de::DeserializeOwned,
     {
         let (json, chat) = json_body(Some(params))?;
-        self.post_json(method, json, chat, Patience::Skip).await
+        self.post_json(method, json, chat, calls::policy(method).or_skip()).await
     }
 
     /// Records whether the last `getUpdates` failed (the poller sets it after every poll).
@@ -469,7 +462,7 @@ impl AsyncTelegramApi for Transport {
         Output: serde::de::DeserializeOwned,
     {
         let (json, chat) = json_body(params.as_ref())?;
-        self.post_json(method, json, chat, Patience::Wait).await
+        self.post_json(method, json, chat, calls::policy(method)).await
     }
 
     async fn request_with_form_data<Params, Output>(
@@ -485,7 +478,7 @@ impl AsyncTelegramApi for Transport {
         let chat = serde_json::to_value(&params).ok().as_ref().and_then(chat_of);
         let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
-        self.call(method, chat, Patience::Wait, || {
+        self.call(method, chat, calls::policy(method), || {
             let mut req = Request::new(Method::Post, url.clone());
             req.insert_header("content-type", form.content_type());
             req.set_body(form.body().map_err(network)?);
@@ -555,5 +548,11 @@ mod tests {
         let t = Transport::new("https://api.telegram.org", "1:x", 5, Vec::new()).unwrap();
         assert!(t.inner.tls.is_some());
         assert_eq!(t.inner.endpoint.port, 443);
+    }
+
+    #[test]
+    fn an_unreadable_ca_file_keeps_the_io_error_as_its_source() {
+        let e = read_ca_file(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<io::Error>()), "{e}");
     }
 }
