@@ -26,6 +26,7 @@ NS_VIEW=sbview$$
 if [ -z "${STREAMBOT_BIN:-}" ]; then cargo build --release --quiet; fi
 cargo build --release --quiet --example fake_dc --example delay_line
 BIN=${STREAMBOT_BIN:-$ROOT/target/release/streambot}
+source "$ROOT/bench/common.sh"
 FAKE_DC=$ROOT/target/release/examples/fake_dc
 DELAY_LINE=$ROOT/target/release/examples/delay_line
 
@@ -42,16 +43,6 @@ trap cleanup EXIT
 mkdir -p "$WORK/data" "$(dirname "$OUT")"
 
 # veth pairs: 10.231.0.1 (bot) <-> 10.231.0.2 (DCs, delayed), 10.231.1.1 (bot) <-> 10.231.1.2 (viewer).
-pair() { # namespace host-if ns-if host-addr ns-addr
-    ip netns add "$1"
-    ip link add "$2" type veth peer name "$3"
-    ip link set "$3" netns "$1"
-    ip addr add "$4/30" dev "$2"
-    ip link set "$2" up
-    ip -n "$1" addr add "$5/30" dev "$3"
-    ip -n "$1" link set "$3" up
-    ip -n "$1" link set lo up
-}
 pair "$NS_DC" sbd0$$ sbd1$$ 10.231.0.1 10.231.0.2
 pair "$NS_VIEW" sbv0$$ sbv1$$ 10.231.1.1 10.231.1.2
 ip netns exec "$NS_DC" "$FAKE_DC" --listen 127.0.0.1 --dcs 2,4 --token 1:bench --size "$SIZE" >"$WORK/dc.out" 2>"$WORK/dc.err" &
@@ -86,31 +77,27 @@ URL=$(grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" | head -1 | sed 
 [ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" >&2; exit 1; }
 
 view() { ip netns exec "$NS_VIEW" curl -s --max-time 600 "$@"; }
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-TICK=$(getconf CLK_TCK)
 IDLE_RSS=$(rss_kib "$BOT_PID")
 # Warm: the first request makes the auth key and logs in.
 view -o /dev/null -r 0-0 "$URL"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 : >"$WORK/ttfb"
 for i in $(seq "$ROUNDS"); do
     offset=$(( (RANDOM * 32768 + RANDOM) % (SIZE - 1048576) ))
     view -o /dev/null -w '%{time_starttransfer}\n' -r "$offset-$((offset + 1048575))" "$URL" >>"$WORK/ttfb"
 done
-TTFB=$(median <"$WORK/ttfb")
+TTFB=$(spread <"$WORK/ttfb")
 
 streams() { # n -> "MiB/s cpu_seconds_per_gib peak_rss_kib" for one round of n whole downloads
     local n=$1 c0 c1 t peak=0 curls=()
     : >"$WORK/times"
-    c0=$(cpu "$BOT_PID")
+    c0=$(proc_ticks "$BOT_PID")
     for _ in $(seq "$n"); do view -o /dev/null -w '%{time_total}\n' "$URL" >>"$WORK/times" & curls+=($!); done
     while kill -0 "${curls[0]}" 2>/dev/null; do
         r=$(rss_kib "$BOT_PID"); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2
     done
     wait "${curls[@]}"
-    c1=$(cpu "$BOT_PID")
+    c1=$(proc_ticks "$BOT_PID")
     t=$(sort -g "$WORK/times" | tail -1)
     awk -v n="$n" -v s="$SIZE" -v t="$t" -v c="$((c1 - c0))" -v tick="$TICK" -v peak="$peak" \
         'BEGIN { printf "%.2f %.3f %d\n", n * s / t / 1048576, c / tick / (n * s / 1073741824), peak }'
@@ -121,7 +108,7 @@ report() { # n label
         read -r mibs cpus peak < <(streams "$1")
         echo "$mibs" >>"$WORK/mibs"; echo "$cpus" >>"$WORK/cpus"; echo "$peak" >>"$WORK/rss"
     done
-    echo "$(median <"$WORK/mibs") $(median <"$WORK/cpus") $(sort -g "$WORK/rss" | tail -1)"
+    echo "$(spread <"$WORK/mibs") $(spread <"$WORK/cpus") $(sort -g "$WORK/rss" | tail -1)"
 }
 read -r ONE_MIBS ONE_MIN ONE_MAX ONE_CPU ONE_CPU_MIN ONE_CPU_MAX ONE_RSS < <(report 1)
 read -r EIGHT_MIBS EIGHT_MIN EIGHT_MAX EIGHT_CPU EIGHT_CPU_MIN EIGHT_CPU_MAX EIGHT_RSS < <(report 8)

@@ -4,6 +4,8 @@ update for FILE (an absolute path, as `telegram-bot-api --local` does), answers 
 path, and prints the text of every sendMessage on stdout (the script reads the link from it).
 
 Usage: streaming_fake.py PORT FILE
+       FILE_PATH=documents/x streaming_fake.py PORT FILE   (cloud mode: getFile answers this
+           relative path, which the bot fetches from /file/bot<token>/ on the same server)
        FILE_ID=... FILE_SIZE=... streaming_fake.py PORT -   (a file the bot reads over MTProto)
 """
 import json
@@ -39,7 +41,7 @@ def result_for(method, params):
         return []
     if method == "getFile":
         return {"file_id": DOC["file_id"], "file_unique_id": DOC["file_unique_id"], "file_size": SIZE,
-                "file_path": FILE}
+                "file_path": os.environ.get("FILE_PATH", FILE)}
     if method == "sendMessage":
         print(params.get("text", "").replace("\n", " "), flush=True)
         next_id[0] += 1
