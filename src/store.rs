@@ -10,6 +10,7 @@ mod bandwidth;
 mod bans;
 mod cache;
 mod dcs;
+pub mod download_counts;
 mod journal;
 mod public;
 
