@@ -384,6 +384,7 @@ impl DcState {
         let until = Instant::now() + pause;
         if self.flood_until.get().is_none_or(|t| t < until) {
             log::warn!("telegram DC {} asks for a {} s pause; its downloads wait", self.id, pause.as_secs());
+            crate::event::emit(crate::event::Event::DcFloodWait { dc: self.id, secs: pause.as_secs() });
             self.flood_until.set(Some(until));
         }
     }
