@@ -15,7 +15,8 @@ pub(crate) enum Event<'a> {
     /// The bot chose where files come from at startup: `local` (API id and hash set too).
     FilesMode { mode: &'a str },
     /// A download was refused because its file could not be read: `outside` the local root,
-    /// `missing` from this disk, an `io` error, or `telegram` failing to provide it.
+    /// `missing` from this disk, `not_regular` (a directory, FIFO, ...), another `io` error, or
+    /// `telegram` failing to provide it.
     FileUnreadable { reason: &'a str },
     /// Direct mode could not decode a `file_id` and asked the Bot API instead.
     DirectFallback,
