@@ -285,7 +285,7 @@ fn health(app: &App) -> Response {
 /// The link a token names, if it may be served now: the token's expiry and the row's are both
 /// checked (the row is the record; a token minted before its row changed still carries the old
 /// expiry), and a revoked link is refused.
-fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
+fn find_link(app: &App, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     let now = now_unix();
     let claims = app.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
