@@ -10,17 +10,17 @@ use std::time::Instant;
 use crate::bandwidth::Bandwidth;
 use crate::config::Config;
 use crate::links::Signer;
-use crate::memory::download_counts::DownloadCounts;
-use crate::memory::member_cache::MemberCache;
 use crate::memory::monitor::Monitor;
 use crate::memory::scheduler::Schedule;
 use crate::memory::stream_tracker::{Full, StreamGuard, StreamTracker};
-use crate::memory::told::Told;
 use crate::shutdown::Trigger;
 use crate::status::STATUSES;
 use crate::store::Store;
+use crate::store::download_counts::DownloadCounts;
 use crate::telegram::files::Files;
 use crate::telegram::transport::Transport;
+use crate::users::member_cache::MemberCache;
+use crate::users::told::Told;
 
 /// Shared state of the running bot. Owned by one thread; handed around as `Rc<App>`.
 pub struct App {

@@ -2,8 +2,10 @@
 //! memory, how much of that is flushed to the store, and this month's stored total kept here, so
 //! a download or an intake asks [`Bandwidth::blocked_until`] without reading SQLite. The store is
 //! read once at start and written by [`Bandwidth::flush`] (every minute and at shutdown), with
-//! the bytes per link owner; one owner's links may use `BANDWIDTH_USER_SHARE` percent of the
-//! limit ([`Bandwidth::owner_blocked_until`]).
+//! the bytes per link owner ([`owner_bytes`], counted by the stream tracker); one owner's links
+//! may use `BANDWIDTH_USER_SHARE` percent of the limit ([`Bandwidth::owner_blocked_until`]).
+
+pub mod owner_bytes;
 
 use std::cell::Cell;
 

@@ -15,7 +15,8 @@ pub(crate) enum Event<'a> {
     /// The bot chose where files come from at startup: `local` (API id and hash set too).
     FilesMode { mode: &'a str },
     /// A download was refused because its file could not be read: `outside` the local root,
-    /// `missing` from this disk, an `io` error, or `telegram` failing to provide it.
+    /// `missing` from this disk, `not_regular` (a directory, FIFO, ...), another `io` error, or
+    /// `telegram` failing to provide it.
     FileUnreadable { reason: &'a str },
     /// Direct mode could not decode a `file_id` and asked the Bot API instead.
     DirectFallback,
@@ -45,6 +46,19 @@ pub(crate) enum Event<'a> {
     MemoryReport { when: &'a str },
     /// Shutdown is waiting up to `grace_secs` for `downloads` running downloads.
     ShutdownDraining { downloads: usize, grace_secs: u64 },
+    /// A force-subscribe check could not be made, so the request went through unchecked:
+    /// `reason` is `not_admin`, `no_channel`, `removed`, `refused`, `unreachable`,
+    /// `certificate` or `undecodable`.
+    MembershipUnchecked { reason: &'a str },
+    /// A file was not copied to `LOG_CHANNEL`: the forward `failed` (429 and held chat too) or
+    /// the copy had `no_file`; the link serves the user's message.
+    BackupSkipped { channel: i64, reason: &'a str },
+    /// Telegram asked for a pause (`FLOOD_WAIT_X`) on MTProto DC `dc`; its downloads wait.
+    DcFloodWait { dc: i32, secs: u64 },
+    /// MTProto DC `dc` no longer knows the login: the next connection imports it again.
+    DcLoginAgain { dc: i32 },
+    /// `getMe` failed at start-up and is tried again in `secs`.
+    LoginRetry { secs: u64 },
 }
 
 impl Event<'_> {
@@ -67,6 +81,11 @@ impl Event<'_> {
             Event::Cleanup { .. } => "cleanup",
             Event::MemoryReport { .. } => "memory_report",
             Event::ShutdownDraining { .. } => "shutdown_draining",
+            Event::MembershipUnchecked { .. } => "membership_unchecked",
+            Event::BackupSkipped { .. } => "backup_skipped",
+            Event::DcFloodWait { .. } => "dc_flood_wait",
+            Event::DcLoginAgain { .. } => "dc_login_again",
+            Event::LoginRetry { .. } => "login_retry",
         }
     }
 
@@ -105,6 +124,17 @@ impl Event<'_> {
                 field(out, "downloads", downloads);
                 field(out, "grace_secs", grace_secs);
             }
+            Event::MembershipUnchecked { reason } => field(out, "reason", reason),
+            Event::BackupSkipped { channel, reason } => {
+                field(out, "channel", channel);
+                field(out, "reason", reason);
+            }
+            Event::DcFloodWait { dc, secs } => {
+                field(out, "dc", dc);
+                field(out, "secs", secs);
+            }
+            Event::DcLoginAgain { dc } => field(out, "dc", dc),
+            Event::LoginRetry { secs } => field(out, "secs", secs),
         }
     }
 

@@ -32,7 +32,7 @@ pub mod links;
 pub(crate) mod lock;
 /// The logger: env_logger format, with the HTTP library's URL-carrying lines capped.
 pub mod logger;
-/// Fixed-bound tables and their sweeps: stream tracker.
+/// Memory management: the stream tracker, sweeps, trimming, the log cache, the fixed table.
 pub(crate) mod memory;
 /// MIME types safe for headers and for inline display (pure).
 pub(crate) mod mime;
@@ -64,6 +64,8 @@ mod testing;
 pub(crate) mod units;
 /// Link URLs and route prefixes, for the bot and the HTTP side (pure).
 pub(crate) mod urls;
+/// What the bot remembers about Telegram users between updates: force-subscribe answers, refusals told (pure).
+pub(crate) mod users;
 
 /// Sets the allocator up for a long-running small process (glibc: one arena); call first in `main`.
 pub use memory::monitor::tune_allocator;

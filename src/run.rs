@@ -247,6 +247,7 @@ async fn log_in(app: &App) -> Result<(), StartError> {
                     "getMe failed: {e}; retrying in {}s (links already made are served meanwhile)",
                     backoff.as_secs()
                 );
+                crate::event::emit(crate::event::Event::LoginRetry { secs: backoff.as_secs() });
                 app.login.set(Login::Retrying { at: crate::units::now_unix() + backoff.as_secs() });
                 async_io::Timer::after(backoff).await;
             }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -10,6 +11,7 @@ mod bandwidth;
 mod bans;
 mod cache;
 mod dcs;
+pub mod download_counts;
 mod journal;
 mod public;
 
@@ -353,16 +355,15 @@ impl Store {
         Ok(())
     }
 
-    pub fn link(&self, id: u64) -> Result<Option<LinkRow>, StoreError> {
+    pub fn link(&self, id: u64) -> Result<Option<Rc<LinkRow>>, StoreError> {
         if let Some(row) = self.links.borrow().get(id) {
-            return Ok(Some(row.clone()));
+            return Ok(Some(Rc::clone(row)));
         }
         let Ok(sql_id) = i64::try_from(id) else { return Ok(None) };
-        let row = self.link_where("id = ?1", sql_id)?;
-        if let Some(row) = &row {
-            self.links.borrow_mut().put(row.clone());
-        }
-        Ok(row)
+        let Some(row) = self.link_where("id = ?1", sql_id)? else { return Ok(None) };
+        let row = Rc::new(row);
+        self.links.borrow_mut().put(Rc::clone(&row));
+        Ok(Some(row))
     }
 
     /// The link update `update_id` made, if it got that far before (a replayed update).
@@ -487,7 +488,9 @@ mod tests {
     fn link_round_trips() {
         let store = Store::open_in_memory().unwrap();
         store.insert_link(&link(9)).unwrap();
-        assert_eq!(store.link(9).unwrap(), Some(link(9)));
+        assert_eq!(store.link(9).unwrap().as_deref(), Some(&link(9)));
+        let (first, again) = (store.link(9).unwrap().unwrap(), store.link(9).unwrap().unwrap());
+        assert!(Rc::ptr_eq(&first, &again), "a cache hit shares the row instead of copying it");
         assert_eq!(store.link(10).unwrap(), None);
         assert_eq!(store.link(u64::MAX).unwrap(), None);
         assert!(store.insert_link(&link(9)).is_err(), "ids are unique");

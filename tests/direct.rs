@@ -150,8 +150,8 @@ fn flood_waits_migrations_lost_logins_and_dropped_connections_only_stall_a_downl
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(res.body == data, "body differs ({} bytes)", res.body.len());
     assert!(w.dc.get_file_calls(4) > 0, "the download followed the file to DC 4");
-    assert!(bot.count_lines("asks for a 1 s pause") > 0, "the flood wait was waited out");
-    assert!(bot.count_lines("asks to log in again") > 0, "the lost login was imported again");
+    assert!(bot.count_events("dc_flood_wait", &[("secs", "1")]) > 0, "the flood wait was waited out");
+    assert!(bot.count_events("dc_login_again", &[]) > 0, "the lost login was imported again");
 }
 
 #[test]

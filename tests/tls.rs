@@ -35,7 +35,7 @@ fn over_tls_without_the_ca_file_the_bot_stops_with_one_line_naming_the_certifica
     let lines: Vec<String> = bot.lines().into_iter().filter(|l| l.contains("not trusted")).collect();
     assert_eq!(lines.len(), 1, "one line names the problem:\n{}", bot.output());
     assert!(lines[0].contains("UnknownIssuer") && lines[0].contains("TELEGRAM_CA_FILE"), "{}", lines[0]);
-    assert_eq!(bot.count_lines("retrying"), 0, "{}", bot.output());
+    assert_eq!(bot.count_events("login_retry", &[]), 0, "{}", bot.output());
     assert_eq!(front.handshakes(), 0);
 }
 

@@ -27,12 +27,41 @@ pub const NOT_ALLOWED_TEXT: &str = "Sorry, this bot is private: you cannot use i
 /// What a banned user is told.
 pub const BANNED_TEXT: &str = "You have been banned: you cannot use this bot.";
 
+/// Why a user is refused: what they are told depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    NotAllowed,
+    Banned,
+}
+
 impl Verdict {
-    fn text(self) -> Option<&'static str> {
+    /// The refusal, `None` for a user who passes.
+    fn refusal(self) -> Option<Refusal> {
         match self {
             Verdict::Pass => None,
-            Verdict::NotAllowed => Some(NOT_ALLOWED_TEXT),
-            Verdict::Banned => Some(BANNED_TEXT),
+            Verdict::NotAllowed => Some(Refusal::NotAllowed),
+            Verdict::Banned => Some(Refusal::Banned),
+        }
+    }
+}
+
+impl Refusal {
+    /// The short text (a button's answer, the log line).
+    fn text(self) -> &'static str {
+        match self {
+            Refusal::NotAllowed => NOT_ALLOWED_TEXT,
+            Refusal::Banned => BANNED_TEXT,
+        }
+    }
+
+    /// The message `user` gets in a private chat. `/id` is refused too, so the private bot's
+    /// refusal says the id the operator lists.
+    fn message(self, user: u64) -> String {
+        match self {
+            Refusal::NotAllowed => format!(
+                "{NOT_ALLOWED_TEXT} Your user id is <code>{user}</code>, if the operator wants to add it to ALLOWED_USERS."
+            ),
+            Refusal::Banned => BANNED_TEXT.to_owned(),
         }
     }
 }
@@ -58,27 +87,18 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
     match update {
         UpdateContent::Message(message) => {
             let from = message.from.as_deref()?;
-            let text = verdict(app, from.id).text()?;
+            let refusal = verdict(app, from.id).refusal()?;
             let private = message.chat.type_field == ChatType::Private;
             if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
                 log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
                 crate::event::emit(crate::event::Event::RefusedSilently { user: from.id });
                 return Some(Ok(()));
             }
-            log::info!("user {} refused: {text}", from.id);
-            // `/id` is refused too, so the private bot's refusal says the id the operator lists.
-            let text = if text == NOT_ALLOWED_TEXT {
-                format!(
-                    "{text} Your user id is <code>{}</code>, if the operator wants to add it to ALLOWED_USERS.",
-                    from.id
-                )
-            } else {
-                text.to_owned()
-            };
-            Some(send(app, message.chat.id, text, None).await.map(drop))
+            log::info!("user {} refused: {}", from.id, refusal.text());
+            Some(send(app, message.chat.id, refusal.message(from.id), None).await.map(drop))
         }
         UpdateContent::CallbackQuery(query) => {
-            let text = verdict(app, query.from.id).text()?;
+            let text = verdict(app, query.from.id).refusal()?.text();
             let tell = app.told.borrow_mut().tell(query.from.id, now_unix());
             let answer = AnswerCallbackQueryParams::builder()
                 .callback_query_id(query.id.clone())
@@ -148,5 +168,13 @@ mod tests {
             .map(|s| s.params["text"].clone())
             .collect();
         assert_eq!(answers, [json!(null), json!(null)], "answered without a text: told already");
+    }
+
+    #[test]
+    fn only_the_private_bot_s_refusal_names_the_user_id() {
+        assert!(Refusal::NotAllowed.message(42).contains("<code>42</code>"));
+        assert!(Refusal::NotAllowed.message(42).starts_with(NOT_ALLOWED_TEXT));
+        assert_eq!(Refusal::Banned.message(42), BANNED_TEXT);
+        assert_eq!(Verdict::Pass.refusal(), None);
     }
 }

@@ -87,26 +87,30 @@ async fn join_url(app: &App, channel: &str) -> Result<String, TelegramError> {
 /// next request, this user's or another's, is checked again. The cause is logged once (the
 /// logger drops repeats of one cause within its window).
 fn broken(channel: &str, e: &TelegramError) -> Gate {
-    let cause = cause(e);
+    let (reason, cause) = cause(e);
     log::error!(
         rate_key = cause;
         "force-subscribe: cannot check membership of {channel}: {cause} ({e}); letting this request through unchecked"
     );
+    crate::event::emit(crate::event::Event::MembershipUnchecked { reason });
     Gate::Pass
 }
 
-/// What the operator must fix, from Telegram's answer.
-fn cause(e: &TelegramError) -> &'static str {
+/// What the operator must fix, from Telegram's answer: a one-word reason for the event, and the
+/// operator's text.
+fn cause(e: &TelegramError) -> (&'static str, &'static str) {
     match e {
         _ if e.description_contains("member list is inaccessible") || e.description_contains("not enough rights") => {
-            "the bot is not an admin of FORCE_SUB_CHANNEL"
+            ("not_admin", "the bot is not an admin of FORCE_SUB_CHANNEL")
         }
-        _ if e.description_contains("chat not found") => "FORCE_SUB_CHANNEL does not exist or the bot is not in it",
-        TelegramError::Api { code: 403, .. } => "the bot was removed from FORCE_SUB_CHANNEL",
-        TelegramError::Api { .. } => "telegram refused the check",
-        TelegramError::Network(_) | TelegramError::Timeout => "telegram is unreachable",
-        TelegramError::Certificate(_) => "the TLS certificate of TELEGRAM_API_URL is not trusted",
-        TelegramError::Decode(_) => "telegram's answer was not understood",
+        _ if e.description_contains("chat not found") => {
+            ("no_channel", "FORCE_SUB_CHANNEL does not exist or the bot is not in it")
+        }
+        TelegramError::Api { code: 403, .. } => ("removed", "the bot was removed from FORCE_SUB_CHANNEL"),
+        TelegramError::Api { .. } => ("refused", "telegram refused the check"),
+        TelegramError::Network(_) | TelegramError::Timeout => ("unreachable", "telegram is unreachable"),
+        TelegramError::Certificate(_) => ("certificate", "the TLS certificate of TELEGRAM_API_URL is not trusted"),
+        TelegramError::Decode(_) => ("undecodable", "telegram's answer was not understood"),
     }
 }
 
@@ -129,10 +133,10 @@ mod tests {
         let api = |code, d: &str| TelegramError::Api { code, description: d.into(), retry_after: None };
         assert_eq!(
             cause(&api(400, "Bad Request: member list is inaccessible")),
-            "the bot is not an admin of FORCE_SUB_CHANNEL"
+            ("not_admin", "the bot is not an admin of FORCE_SUB_CHANNEL")
         );
-        assert!(cause(&api(400, "Bad Request: chat not found")).contains("does not exist"));
-        assert!(cause(&TelegramError::Timeout).contains("unreachable"));
+        assert!(cause(&api(400, "Bad Request: chat not found")).1.contains("does not exist"));
+        assert_eq!(cause(&TelegramError::Timeout), ("unreachable", "telegram is unreachable"));
         assert_eq!(chat_id("-1001"), json!(-1001));
         assert_eq!(chat_id("@chan_nel"), json!("@chan_nel"));
     }

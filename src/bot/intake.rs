@@ -187,9 +187,15 @@ async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
                 media.file_id = backup.file_id;
                 return (copy.result.chat.id, copy.result.message_id);
             }
-            None => log::warn!("the LOG_CHANNEL copy carries no file; using the original"),
+            None => {
+                log::warn!("the LOG_CHANNEL copy carries no file; using the original");
+                crate::event::emit(crate::event::Event::BackupSkipped { channel, reason: "no_file" });
+            }
         },
-        Err(e) => log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file"),
+        Err(e) => {
+            log::warn!("cannot forward to LOG_CHANNEL {channel}: {e}; using the original file");
+            crate::event::emit(crate::event::Event::BackupSkipped { channel, reason: "failed" });
+        }
     }
     own
 }

@@ -3,6 +3,8 @@
 //! links served this month and their share. Revoking stops the link on every face at once,
 //! running downloads included.
 
+use std::rc::Rc;
+
 use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup, Message, User};
 
 use super::commands::{self, Callback};
@@ -38,7 +40,7 @@ impl Refused {
 
 /// Revokes link `id` for `user` (its owner or an admin): stored as revoked, its running
 /// downloads ended, its cached file path forgotten.
-pub fn revoke(app: &App, user: u64, id: u64) -> Result<LinkRow, Refused> {
+pub fn revoke(app: &App, user: u64, id: u64) -> Result<Rc<LinkRow>, Refused> {
     let link = app.store.link(id).map_err(|_| Refused::StoreFailed)?.ok_or(Refused::NoSuchLink)?;
     if link.owner != user && !app.config.is_admin(user) {
         return Err(Refused::NotYours);

@@ -58,9 +58,10 @@ pub enum RouteError {
 }
 
 impl RouteError {
-    fn into_response(self) -> Response {
-        let (status, body) = match &self {
-            RouteError::NotFound(what) => (StatusCode::NotFound, *what),
+    /// The status and the short text the client gets.
+    fn answer(&self) -> (StatusCode, &'static str) {
+        match self {
+            RouteError::NotFound(what) => (StatusCode::NotFound, what),
             RouteError::BadToken => (StatusCode::NotFound, "link not found"),
             RouteError::TooMany(_) => (StatusCode::TooManyRequests, "too many requests, slow down"),
             RouteError::TooManyDownloads => {
@@ -79,30 +80,40 @@ impl RouteError {
             RouteError::Busy => (StatusCode::ServiceUnavailable, "too many downloads right now, try again shortly"),
             RouteError::MethodNotAllowed => (StatusCode::MethodNotAllowed, "method not allowed"),
             RouteError::Forbidden => (StatusCode::Forbidden, "not available from your address"),
-            RouteError::Store(e) => {
-                log::error!("store error while serving a request: {e}");
-                (StatusCode::InternalServerError, "internal error")
-            }
+            RouteError::Store(_) => (StatusCode::InternalServerError, "internal error"),
+            // A local Bot API server answers getFile only once it holds the whole file.
             RouteError::Upstream(TelegramError::Timeout) => {
-                // A local Bot API server answers getFile only once it holds the whole file.
-                log::warn!("getFile timed out: the Bot API server is still fetching the file or is down");
                 (StatusCode::ServiceUnavailable, "the file is being prepared, try again in a minute")
             }
-            RouteError::Upstream(e) => {
-                log::warn!("telegram could not provide a file: {e}");
+            RouteError::Upstream(_) | RouteError::File(FileError::Telegram(_)) => {
                 (StatusCode::BadGateway, "telegram could not provide the file, try again later")
             }
-            RouteError::File(e @ FileError::Telegram(_)) => {
-                log::warn!("{e}");
-                crate::event::emit(crate::event::Event::FileUnreadable { reason: e.reason() });
-                (StatusCode::BadGateway, "telegram could not provide the file, try again later")
+            RouteError::File(_) => (StatusCode::InternalServerError, "internal error"),
+        }
+    }
+
+    /// Logs what the operator needs to know about a failure the client only gets a short text for.
+    fn report(&self) {
+        match self {
+            RouteError::Store(e) => log::error!("store error while serving a request: {e}"),
+            RouteError::Upstream(TelegramError::Timeout) => {
+                log::warn!("getFile timed out: the Bot API server is still fetching the file or is down")
             }
+            RouteError::Upstream(e) => log::warn!("telegram could not provide a file: {e}"),
             RouteError::File(e) => {
-                log::error!("{e}");
+                match e {
+                    FileError::Telegram(_) => log::warn!("{e}"),
+                    _ => log::error!("{e}"),
+                }
                 crate::event::emit(crate::event::Event::FileUnreadable { reason: e.reason() });
-                (StatusCode::InternalServerError, "internal error")
             }
-        };
+            _ => {}
+        }
+    }
+
+    fn into_response(self) -> Response {
+        self.report();
+        let (status, body) = self.answer();
         let mut res = text(status, body);
         match self {
             RouteError::MethodNotAllowed => {
@@ -120,6 +131,29 @@ impl RouteError {
             _ => {}
         }
         res
+    }
+}
+
+/// The client's text, or for a failure that wraps another error the operator's text with it.
+impl std::fmt::Display for RouteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteError::Store(e) => write!(f, "store error while serving a request: {e}"),
+            RouteError::Upstream(e) => write!(f, "telegram could not provide a file: {e}"),
+            RouteError::File(e) => write!(f, "{e}"),
+            other => f.write_str(other.answer().1),
+        }
+    }
+}
+
+impl std::error::Error for RouteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RouteError::Store(e) => Some(e),
+            RouteError::Upstream(e) => Some(e),
+            RouteError::File(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -251,7 +285,7 @@ fn health(app: &App) -> Response {
 /// The link a token names, if it may be served now: the token's expiry and the row's are both
 /// checked (the row is the record; a token minted before its row changed still carries the old
 /// expiry), and a revoked link is refused.
-fn find_link(app: &App, token: &str) -> Result<LinkRow, RouteError> {
+fn find_link(app: &App, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     let now = now_unix();
     let claims = app.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
@@ -409,7 +443,9 @@ async fn cloud(
         206 => {
             let served = header_of(&upstream, "content-range").unwrap_or_default();
             if !served.starts_with(&format!("bytes {start}-")) {
-                return Err(RouteError::Upstream(TelegramError::Decode(format!("upstream sent range '{served}'"))));
+                return Err(RouteError::Upstream(TelegramError::Decode(
+                    format!("upstream sent range '{served}'").into(),
+                )));
             }
             0
         }
@@ -525,5 +561,15 @@ mod tests {
     fn tokens_are_cut_in_logs() {
         assert_eq!(loggable("/dl/abcdefghijklmnop"), "/dl/abcdefgh…");
         assert_eq!(loggable("/health"), "/health");
+    }
+
+    #[test]
+    fn a_route_error_reads_as_its_answer_and_keeps_a_wrapped_error_as_the_source() {
+        use std::error::Error;
+        assert_eq!(RouteError::Gone.to_string(), "link expired");
+        assert!(RouteError::Gone.source().is_none());
+        let upstream = RouteError::Upstream(TelegramError::Timeout);
+        assert!(upstream.source().is_some_and(|s| s.is::<TelegramError>()));
+        assert_eq!(upstream.to_string(), "telegram could not provide a file: telegram call timed out");
     }
 }

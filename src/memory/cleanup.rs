@@ -99,7 +99,7 @@ mod tests {
     use smol::LocalExecutor;
 
     use super::*;
-    use crate::memory::owner_bytes::SPARE_OWNERS;
+    use crate::bandwidth::owner_bytes::SPARE_OWNERS;
     use crate::store::LinkRow;
     use crate::testing;
     use crate::units::month_key;

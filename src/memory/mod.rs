@@ -1,15 +1,13 @@
-//! Memory management: every long-lived table has a fixed bound, timers sweep them, and the
-//! monitor reports what the process holds.
+//! Memory management: the stream tracker, timers that sweep the long-lived tables, trimming,
+//! the log cache, and the monitor that reports what the process holds. [`fixed_table`] is the
+//! bounded table the feature caches share (`users::member_cache`, `users::told`,
+//! `store::download_counts`, the request limiter, the `getFile` path cache).
 
 pub mod cleanup;
-pub mod download_counts;
 pub mod fixed_table;
 pub mod line_ring;
 pub mod log_cache;
-pub mod member_cache;
 pub mod monitor;
-pub mod owner_bytes;
 pub mod scheduler;
 pub mod stream_tracker;
-pub mod told;
 mod trim;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::owner_bytes::OwnerBytes;
+use crate::bandwidth::owner_bytes::OwnerBytes;
 use crate::net::ClientKey;
 use crate::shutdown::Trigger;
 

@@ -16,7 +16,7 @@ use grammers_tl_types::{self as tl, Deserializable, RemoteCall, Serializable};
 use smol::LocalExecutor;
 use smol::channel;
 
-use super::error::InvokeError;
+use super::error::{InvokeError, TransportError};
 use super::handshake::Finished;
 use super::keys::ServerKey;
 use super::plain::{self, Io};
@@ -181,14 +181,18 @@ impl Io {
             self.fill_write(shared, mtp, ping.take());
             if !self.write.is_empty() {
                 let write = self.stream.write_all(&self.write[..]);
-                async { write.await.map_err(|e| InvokeError::Transport(format!("write: {e}"))) }
+                async { write.await.map_err(|e| InvokeError::Transport(TransportError::during("write", e))) }
                     .or(expire(WRITE_TIMEOUT))
                     .await?;
                 self.write.clear();
             }
             let (stream, spare) = (&mut self.stream, self.reader.spare());
             let read = async {
-                stream.read(spare).await.map(Event::Read).map_err(|e| InvokeError::Transport(format!("read: {e}")))
+                stream
+                    .read(spare)
+                    .await
+                    .map(Event::Read)
+                    .map_err(|e| InvokeError::Transport(TransportError::during("read", e)))
             };
             let wake = async { woken.recv().await.map(|()| Event::Wake).map_err(|_| InvokeError::Dropped) };
             let timer = async {
@@ -245,7 +249,7 @@ impl Io {
             let payload = &mut self.reader.buf[frame.data_range.clone()];
             let events = match catch_unwind(AssertUnwindSafe(|| mtp.deserialize(payload))) {
                 Ok(Ok(events)) => events,
-                Ok(Err(error)) => return Err(InvokeError::Transport(format!("server message: {error}"))),
+                Ok(Err(error)) => return Err(InvokeError::Transport(TransportError::during("server message", error))),
                 Err(_) => return Err(InvokeError::Transport("a server message panicked the parser".into())),
             };
             dispatch(events, &mut shared.borrow_mut());
@@ -328,7 +332,7 @@ mod tests {
                 server
             });
             let result = conn.invoke_raw(tl::functions::help::GetConfig {}.to_bytes(), Duration::from_secs(10)).await;
-            assert_eq!(result, Err(InvokeError::Transport(format!("a frame of {} bytes", 2 * 1024 * 1024))));
+            assert_eq!(result, Err(InvokeError::Transport(format!("a frame of {} bytes", 2 * 1024 * 1024).into())));
         });
     }
 
@@ -345,7 +349,7 @@ mod tests {
             });
             let result = conn.invoke_raw(tl::functions::help::GetConfig {}.to_bytes(), Duration::from_secs(10)).await;
             assert!(
-                matches!(&result, Err(InvokeError::Transport(why)) if why.starts_with("server message")),
+                matches!(&result, Err(InvokeError::Transport(why)) if why.to_string().starts_with("server message")),
                 "{result:?}"
             );
         });

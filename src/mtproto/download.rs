@@ -226,6 +226,7 @@ async fn get_part(pool: &Pool, file: &RefCell<RemoteFile>, part: Part) -> Result
             Next::Authorize if logins < 1 => {
                 logins += 1;
                 log::info!("telegram DC {dc} asks to log in again ({error})");
+                crate::event::emit(crate::event::Event::DcLoginAgain { dc });
                 state.unauthorized();
             }
             // Another part of this download may have refreshed it meanwhile.

@@ -2,7 +2,62 @@
 //! (like grammers-mtsender's `RpcError::from`, but only a whole `_`-separated digits part counts:
 //! mtsender reads `2FA_CONFIRM_WAIT_60` as value 2).
 
+use std::sync::Arc;
+
 use super::handshake::HandshakeError;
+
+/// A socket, transport or protocol failure: its text, and the error it came from when there is
+/// one (an io, transport or deserialization error; shared, so [`InvokeError`] stays `Clone`).
+#[derive(Clone, Debug)]
+pub struct TransportError {
+    text: String,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TransportError {
+    /// A failure from `cause`, shown as its text.
+    pub(crate) fn from_error(cause: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+        TransportError { text: cause.to_string(), cause: Some(Arc::new(cause)) }
+    }
+
+    /// A failure from `cause` during `step` (`connect`, `read`, ...), shown as `step: cause`.
+    pub(crate) fn during(step: &str, cause: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+        TransportError { text: format!("{step}: {cause}"), cause: Some(Arc::new(cause)) }
+    }
+}
+
+/// Two transport errors are the same failure when they read the same.
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for TransportError {}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<&str> for TransportError {
+    fn from(text: &str) -> Self {
+        TransportError { text: text.to_owned(), cause: None }
+    }
+}
+
+impl From<String> for TransportError {
+    fn from(text: String) -> Self {
+        TransportError { text, cause: None }
+    }
+}
 
 /// Why an `invoke` did not return the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,7 +67,7 @@ pub enum InvokeError {
     /// The connection died (or was dropped) before the answer came.
     Dropped,
     /// Socket, transport or protocol failure; the connection is dead.
-    Transport(String),
+    Transport(TransportError),
     /// No answer within the call's deadline.
     Timeout,
     /// Already `MAX_IN_FLIGHT` calls waiting on this connection.
@@ -60,6 +115,7 @@ impl std::error::Error for InvokeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             InvokeError::Handshake(e) => Some(e),
+            InvokeError::Transport(e) => Some(e),
             _ => None,
         }
     }
@@ -113,5 +169,16 @@ mod tests {
         let e = InvokeError::Handshake(HandshakeError::Nonce);
         assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<HandshakeError>()));
         assert!(std::error::Error::source(&InvokeError::Timeout).is_none());
+    }
+
+    #[test]
+    fn a_socket_failure_is_the_source_of_the_transport_error() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let e = InvokeError::Transport(TransportError::during("read", io));
+        assert_eq!(e.to_string(), "transport: read: connection reset");
+        let inner = std::error::Error::source(&e).and_then(|s| s.source());
+        assert!(inner.is_some_and(|s| s.is::<std::io::Error>()), "{e:?}");
+        let plain = InvokeError::Transport("closed by the server".into());
+        assert!(std::error::Error::source(&plain).and_then(|s| s.source()).is_none());
     }
 }

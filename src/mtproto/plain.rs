@@ -10,7 +10,7 @@ use grammers_mtproto::mtp::{self, Deserialization, Mtp};
 use grammers_mtproto::transport::{self, Full, Transport, UnpackedOffset};
 use grammers_tl_types::Serializable;
 
-use super::error::InvokeError;
+use super::error::{InvokeError, TransportError};
 use super::handshake::{self, Finished as Session};
 use super::keys::ServerKey;
 
@@ -46,7 +46,9 @@ pub(super) async fn open(
     session: Option<Session>,
     keys: &[ServerKey],
 ) -> Result<(Io, Session), InvokeError> {
-    let stream = TcpStream::connect((host, port)).await.map_err(|e| InvokeError::Transport(format!("connect: {e}")))?;
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| InvokeError::Transport(TransportError::during("connect", e)))?;
     let mut io =
         Io { stream, transport: Full::new(), reader: Reader::new(), write: DequeBuffer::with_capacity(1024, HEADROOM) };
     let session = match session {
@@ -116,7 +118,10 @@ impl Io {
         plain.push(&mut buf, request);
         plain.finalize(&mut buf);
         self.transport.pack(&mut buf);
-        self.stream.write_all(&buf[..]).await.map_err(|e| InvokeError::Transport(format!("write: {e}")))?;
+        self.stream
+            .write_all(&buf[..])
+            .await
+            .map_err(|e| InvokeError::Transport(TransportError::during("write", e)))?;
         loop {
             if let Some(frame) = self.reader.frame(&mut self.transport)? {
                 let payload = &mut self.reader.buf[frame.data_range.clone()];
@@ -125,7 +130,7 @@ impl Io {
                         Some(Deserialization::RpcResult(result)) => Ok(result.body),
                         _ => Err(InvokeError::Transport("no answer in a plain message".into())),
                     },
-                    Ok(Err(error)) => Err(InvokeError::Transport(format!("plain message: {error}"))),
+                    Ok(Err(error)) => Err(InvokeError::Transport(TransportError::during("plain message", error))),
                     Err(_) => Err(InvokeError::Transport("a plain message panicked the parser".into())),
                 };
                 self.reader.consume(frame.next_offset);
@@ -135,7 +140,7 @@ impl Io {
                 .stream
                 .read(self.reader.spare())
                 .await
-                .map_err(|e| InvokeError::Transport(format!("read: {e}")))?;
+                .map_err(|e| InvokeError::Transport(TransportError::during("read", e)))?;
             if n == 0 {
                 return Err(InvokeError::Transport("closed by the server".into()));
             }
@@ -160,7 +165,7 @@ impl Reader {
         if self.filled >= 4 {
             let declared = i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
             if declared > MAX_FRAME as i32 {
-                return Err(InvokeError::Transport(format!("a frame of {declared} bytes")));
+                return Err(InvokeError::Transport(format!("a frame of {declared} bytes").into()));
             }
         }
         match transport.unpack(&mut self.buf[..self.filled]) {
@@ -175,7 +180,7 @@ impl Reader {
                 Ok(None)
             }
             Err(transport::Error::BadStatus { status }) => Err(InvokeError::Status(status)),
-            Err(error) => Err(InvokeError::Transport(error.to_string())),
+            Err(error) => Err(InvokeError::Transport(TransportError::from_error(error))),
         }
     }
 

@@ -167,11 +167,11 @@ impl Pool {
             return Ok(state.clone());
         }
         if self.0.settings.dcs.address(id).is_none() {
-            return Err(InvokeError::Transport(format!("no address for DC {id} (TELEGRAM_DC_ADDRESS)")));
+            return Err(InvokeError::Transport(format!("no address for DC {id} (TELEGRAM_DC_ADDRESS)").into()));
         }
         let mut dcs = self.0.dcs.borrow_mut();
         if dcs.len() >= MAX_DCS {
-            return Err(InvokeError::Transport(format!("more than {MAX_DCS} DCs")));
+            return Err(InvokeError::Transport(format!("more than {MAX_DCS} DCs").into()));
         }
         let state = Rc::new(DcState {
             id,
@@ -384,6 +384,7 @@ impl DcState {
         let until = Instant::now() + pause;
         if self.flood_until.get().is_none_or(|t| t < until) {
             log::warn!("telegram DC {} asks for a {} s pause; its downloads wait", self.id, pause.as_secs());
+            crate::event::emit(crate::event::Event::DcFloodWait { dc: self.id, secs: pause.as_secs() });
             self.flood_until.set(Some(until));
         }
     }

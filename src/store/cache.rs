@@ -2,14 +2,17 @@
 //! transaction (each takes and drops a WAL read lock: 2 `fcntl` calls): the link's row, and its
 //! owner's bytes this month. Both change only through the store, which forgets what changed.
 
+use std::rc::Rc;
+
 use super::LinkRow;
 
 /// Rows kept at most: a direct-mapped table (slot = id mod this), allocated once.
 pub const LINK_CACHE_SLOTS: usize = 256;
 
-/// A fixed table of link rows by id; a row evicts whatever held its slot.
+/// A fixed table of link rows by id; a row evicts whatever held its slot. Rows are shared, so a
+/// hit hands out a reference count, not a copy of the row's strings.
 pub struct LinkCache {
-    slots: Box<[Option<LinkRow>]>,
+    slots: Box<[Option<Rc<LinkRow>>]>,
 }
 
 impl LinkCache {
@@ -22,11 +25,11 @@ impl LinkCache {
     }
 
     /// The cached row of link `id`, if its slot holds it.
-    pub fn get(&self, id: u64) -> Option<&LinkRow> {
+    pub fn get(&self, id: u64) -> Option<&Rc<LinkRow>> {
         self.slots[Self::slot(id)].as_ref().filter(|row| row.id == id)
     }
 
-    pub fn put(&mut self, row: LinkRow) {
+    pub fn put(&mut self, row: Rc<LinkRow>) {
         let slot = Self::slot(row.id);
         self.slots[slot] = Some(row);
     }
@@ -96,15 +99,15 @@ mod tests {
     #[test]
     fn a_row_is_found_by_its_id_only_and_a_colliding_id_takes_its_slot() {
         let mut cache = LinkCache::new();
-        cache.put(row(3));
+        cache.put(Rc::new(row(3)));
         assert_eq!(cache.get(3).map(|r| r.id), Some(3));
         assert!(cache.get(3 + LINK_CACHE_SLOTS as u64).is_none(), "same slot, another id");
-        cache.put(row(3 + LINK_CACHE_SLOTS as u64));
+        cache.put(Rc::new(row(3 + LINK_CACHE_SLOTS as u64)));
         assert!(cache.get(3).is_none(), "evicted");
         cache.forget(3);
         assert!(cache.get(3 + LINK_CACHE_SLOTS as u64).is_some(), "forgetting another id leaves the slot");
         cache.forget(3 + LINK_CACHE_SLOTS as u64);
-        cache.put(row(4));
+        cache.put(Rc::new(row(4)));
         cache.clear();
         assert!(cache.get(4).is_none());
     }

@@ -1,5 +1,6 @@
-//! What a failed Bot API call ends with: [`TelegramError`], and for a network failure the
-//! error it came from ([`NetworkError`], its text shown, the cause kept as its `source()`).
+//! What a failed Bot API call ends with: [`TelegramError`], and for a network failure or an
+//! answer that did not decode the error it came from ([`NetworkError`], [`DecodeError`]: its
+//! text shown, the cause kept as its `source()`).
 
 use std::sync::Arc;
 
@@ -65,6 +66,65 @@ impl From<std::io::Error> for NetworkError {
     }
 }
 
+/// An answer that was not what we expected: its text, and the error it came from when there is
+/// one (a `serde_json` or multipart error; shared, so the error stays `Clone` and `Send`).
+#[derive(Debug, Clone)]
+pub struct DecodeError {
+    text: String,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DecodeError {
+    /// A failure from `cause`, shown as its text.
+    pub fn from_error(cause: impl std::error::Error + Send + Sync + 'static) -> DecodeError {
+        DecodeError { text: cause.to_string(), cause: Some(Arc::new(cause)) }
+    }
+
+    /// A failure from `cause` while reading the answer to `method`, shown as `method: cause`.
+    pub fn in_answer_to(method: &str, cause: impl std::error::Error + Send + Sync + 'static) -> DecodeError {
+        DecodeError { text: format!("{method}: {cause}"), cause: Some(Arc::new(cause)) }
+    }
+}
+
+/// Two decode errors are the same failure when they read the same.
+impl PartialEq for DecodeError {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for DecodeError {}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<&str> for DecodeError {
+    fn from(text: &str) -> Self {
+        DecodeError { text: text.to_owned(), cause: None }
+    }
+}
+
+impl From<String> for DecodeError {
+    fn from(text: String) -> Self {
+        DecodeError { text, cause: None }
+    }
+}
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(e: serde_json::Error) -> Self {
+        DecodeError::from_error(e)
+    }
+}
+
 /// A failed Telegram call. Never contains the token or a file URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TelegramError {
@@ -79,7 +139,7 @@ pub enum TelegramError {
     /// The call's deadline passed.
     Timeout,
     /// The answer was not the JSON we expected.
-    Decode(String),
+    Decode(DecodeError),
 }
 
 impl std::fmt::Display for TelegramError {
@@ -101,6 +161,7 @@ impl std::error::Error for TelegramError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             TelegramError::Network(e) => Some(e),
+            TelegramError::Decode(e) => Some(e),
             _ => None,
         }
     }
@@ -127,5 +188,19 @@ mod tests {
         assert_eq!(e.clone(), TelegramError::Network("connection reset".into()));
         assert!(TelegramError::Network("no host".into()).source().and_then(|s| s.source()).is_none());
         assert!(TelegramError::Timeout.source().is_none());
+    }
+
+    #[test]
+    fn an_answer_that_did_not_decode_keeps_the_json_error_as_the_source() {
+        let json = serde_json::from_slice::<u64>(b"{").unwrap_err();
+        let text = json.to_string();
+        let e = TelegramError::Decode(DecodeError::in_answer_to("getMe", json));
+        assert_eq!(e.to_string(), format!("unexpected answer from telegram: getMe: {text}"));
+        let inner = e.source().and_then(|s| s.source());
+        assert!(inner.is_some_and(|s| s.is::<serde_json::Error>()), "{e:?}");
+        let io = DecodeError::from_error(std::io::Error::other("too long"));
+        assert!(io.source().is_some_and(|s| s.is::<std::io::Error>()));
+        assert!(TelegramError::Decode("answer too large".into()).source().is_some());
+        assert!(TelegramError::Decode("answer too large".into()).source().and_then(|s| s.source()).is_none());
     }
 }

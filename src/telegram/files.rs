@@ -43,6 +43,8 @@ pub enum FileError {
     Outside(std::path::PathBuf),
     /// Local mode: `getFile` named a path that is not on our disk, even after asking again.
     Missing(String),
+    /// Local mode: the path names a directory, FIFO, socket or device.
+    NotRegular,
     Io(std::io::Error),
 }
 
@@ -53,6 +55,7 @@ impl FileError {
             FileError::Telegram(_) => "telegram",
             FileError::Outside(_) => "outside",
             FileError::Missing(_) => "missing",
+            FileError::NotRegular => "not_regular",
             FileError::Io(_) => "io",
         }
     }
@@ -73,6 +76,7 @@ impl std::fmt::Display for FileError {
                 "the Bot API server names '{}' but it is not on this disk: mount its working directory at the same path (TELEGRAM_LOCAL_FILES)",
                 super::local::loggable_path(Path::new(path))
             ),
+            FileError::NotRegular => write!(f, "cannot read a local file: not a regular file"),
             FileError::Io(e) => write!(f, "cannot read a local file: {e}"),
         }
     }
@@ -83,7 +87,7 @@ impl std::error::Error for FileError {
         match self {
             FileError::Telegram(e) => Some(e),
             FileError::Io(e) => Some(e),
-            FileError::Outside(_) | FileError::Missing(_) => None,
+            FileError::Outside(_) | FileError::Missing(_) | FileError::NotRegular => None,
         }
     }
 }
@@ -261,6 +265,7 @@ impl Files {
                 }
                 Err(LocalError::Missing) => return Err(FileError::Missing(located.path)),
                 Err(LocalError::Outside(path)) => return Err(FileError::Outside(path)),
+                Err(LocalError::NotRegular) => return Err(FileError::NotRegular),
                 Err(LocalError::Io(e)) => return Err(FileError::Io(e)),
             }
         }

@@ -23,6 +23,8 @@ pub enum LocalError {
     Outside(PathBuf),
     /// Not there (any more): the server may have cleaned it up.
     Missing,
+    /// There, but a directory, FIFO, socket or device: never read (a FIFO would block the thread).
+    NotRegular,
     Io(io::Error),
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Display for LocalError {
         match self {
             LocalError::Outside(p) => write!(f, "'{}' is outside TELEGRAM_LOCAL_FILES", loggable_path(p)),
             LocalError::Missing => write!(f, "the file is not on disk"),
+            LocalError::NotRegular => write!(f, "not a regular file"),
             LocalError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -40,7 +43,7 @@ impl std::error::Error for LocalError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LocalError::Io(e) => Some(e),
-            LocalError::Outside(_) | LocalError::Missing => None,
+            LocalError::Outside(_) | LocalError::Missing | LocalError::NotRegular => None,
         }
     }
 }
@@ -207,7 +210,7 @@ fn finish(opened: rustix::io::Result<OwnedFd>, path: &str) -> Result<(File, u64)
     })?;
     let stat = rustix::fs::fstat(&fd).map_err(|e| LocalError::Io(e.into()))?;
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-        return Err(LocalError::Io(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")));
+        return Err(LocalError::NotRegular);
     }
     let flags = rustix::fs::fcntl_getfl(&fd).map_err(|e| LocalError::Io(e.into()))?;
     rustix::fs::fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(|e| LocalError::Io(e.into()))?;
@@ -394,7 +397,7 @@ mod tests {
             }
         }
         for got in both(&root, "documents") {
-            assert!(matches!(got, Err(LocalError::Io(_))), "{got:?}");
+            assert!(matches!(got, Err(LocalError::NotRegular | LocalError::Io(_))), "{got:?}");
         }
         std::fs::remove_dir_all(dir).unwrap();
     }

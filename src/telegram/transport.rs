@@ -44,7 +44,7 @@ const MAX_RATE_RETRIES: u32 = 3;
 /// Largest Bot API JSON answer we read (a getUpdates batch of 100 fits many times).
 const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
 
-pub use super::error::{NetworkError, TelegramError};
+pub use super::error::{DecodeError, NetworkError, TelegramError};
 
 fn network(e: impl Into<NetworkError>) -> TelegramError {
     TelegramError::Network(e.into())
@@ -129,8 +129,8 @@ fn api_error(status: u16, body: &[u8]) -> TelegramError {
 /// The JSON body of a call and the chat it writes to.
 fn json_body<P: serde::Serialize>(params: Option<&P>) -> Result<(Vec<u8>, Option<i64>), TelegramError> {
     let Some(params) = params else { return Ok((Vec::new(), None)) };
-    let value = serde_json::to_value(params).map_err(|e| TelegramError::Decode(e.to_string()))?;
-    let json = serde_json::to_vec(&value).map_err(|e| TelegramError::Decode(e.to_string()))?;
+    let value = serde_json::to_value(params).map_err(|e| TelegramError::Decode(e.into()))?;
+    let json = serde_json::to_vec(&value).map_err(|e| TelegramError::Decode(e.into()))?;
     Ok((json, chat_of(&value)))
 }
 
@@ -302,7 +302,8 @@ impl Transport {
             }
             let (status, body) = self.exchange_in_turn(policy, &make).await?;
             if (200..300).contains(&status) {
-                return serde_json::from_slice(&body).map_err(|e| TelegramError::Decode(format!("{method}: {e}")));
+                return serde_json::from_slice(&body)
+                    .map_err(|e| TelegramError::Decode(DecodeError::in_answer_to(method, e)));
             }
             match api_error(status, &body) {
                 TelegramError::Api { code: 429, retry_after: Some(secs), .. }
@@ -476,7 +477,8 @@ impl AsyncTelegramApi for Transport {
         Output: serde::de::DeserializeOwned,
     {
         let chat = serde_json::to_value(&params).ok().as_ref().and_then(chat_of);
-        let form = multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(e.to_string()))?;
+        let form =
+            multipart::Form::new(&params, &files).map_err(|e| TelegramError::Decode(DecodeError::from_error(e)))?;
         let url = self.url(&format!("bot{}/{}", self.inner.token, method))?;
         self.call(method, chat, calls::policy(method), || {
             let mut req = Request::new(Method::Post, url.clone());

@@ -1,8 +1,8 @@
 //! Per-link download counters kept in memory between flushes (a GET that starts a body counts
-//! one): a fixed table, written to the store with the bandwidth. Pure; the store call is the
-//! caller's.
+//! one): a fixed table `App` holds, written to the store with the bandwidth. Pure; the store
+//! call is the caller's.
 
-use super::fixed_table::FixedTable;
+use crate::memory::fixed_table::FixedTable;
 
 /// Links counted between two flushes, at most; a download of another link when all are taken
 /// flushes early (see [`DownloadCounts::bump`]).

@@ -1,7 +1,7 @@
 //! When each refused user (banned, or not in `ALLOWED_USERS`) was last told so, in a fixed table:
 //! they get one short reply per [`TOLD_EVERY`], then silence. Pure: every call takes `now`.
 
-use super::fixed_table::FixedTable;
+use crate::memory::fixed_table::FixedTable;
 
 /// Refused users remembered at once; past this the one told longest ago gives way (and may be
 /// told again before the hour is out).

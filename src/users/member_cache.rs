@@ -1,7 +1,7 @@
 //! Force-subscribe answers: whether a user is a member of `FORCE_SUB_CHANNEL`, as `getChatMember`
 //! said at some moment, kept for [`MEMBER_TTL`] in a fixed table. Pure: every call takes `now`.
 
-use super::fixed_table::FixedTable;
+use crate::memory::fixed_table::FixedTable;
 
 /// Users whose answer is kept at once; past this the oldest answer gives way.
 pub const MEMBER_SLOTS: usize = 1024;
