@@ -47,8 +47,9 @@ else
     CG_MEM=/sys/fs/cgroup/memory/$CG
     CG_KIND="cgroup v1: cpu.cfs_quota_us 25000/100000, memory.limit_in_bytes 32M"
 fi
-oom_kills() { awk '$1 == "oom_kill" { print $2; f = 1 } END { if (!f) print 0 }' "$CG_MEM/memory.events" "$CG_MEM/memory.oom_control" 2>/dev/null; }
-peak_mem_kib() { cat "$CG_MEM/memory.peak" "$CG_MEM/memory.max_usage_in_bytes" 2>/dev/null | awk '{ print int($1 / 1024); exit }'; }
+cg_file() { for f in "$@"; do [ ! -f "$CG_MEM/$f" ] || { echo "$CG_MEM/$f"; return; }; done; echo /dev/null; }
+oom_kills() { awk '$1 == "oom_kill" { print $2; f = 1 } END { if (!f) print 0 }' "$(cg_file memory.events memory.oom_control)"; }
+peak_mem_kib() { awk '{ print int($1 / 1024); f = 1 } END { if (!f) print "null" }' "$(cg_file memory.peak memory.max_usage_in_bytes)"; }
 
 WORK=$(mktemp -d /tmp/streambot-pi.XXXXXX)
 PIDS=()
@@ -78,6 +79,7 @@ URL=$( (grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" || true) | hea
 [ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" "$WORK/fake.err" >&2; exit 1; }
 cat "$FILE" >/dev/null   # the file is in the page cache, as a file served for a while is
 IDLE=$(rss_kib "$BOT_PID")
+links_sent() { grep -o "/dl/" "$WORK/fake.out" | wc -l; }
 alive() { kill -0 "$BOT_PID" 2>/dev/null || { echo "streambot was killed:" >&2; tail -5 "$WORK/bot.log" >&2; exit 1; }; }
 
 # 1. Eight whole downloads at once.
@@ -102,15 +104,15 @@ SLOW_MIB=$(cat "$WORK"/slow/* | awk '{ b += $1 } END { printf "%.1f", b / 104857
 [ "$STILL" = 100 ] || { echo "$((100 - STILL)) of 100 slow downloads ended early:" >&2; sort "$WORK"/slow/* | uniq -c | head >&2; exit 1; }
 
 # 3. A burst of files from as many users: every link must arrive.
-before=$(grep -c "/dl/" "$WORK/fake.out")
+before=$(links_sent)
 t0=$(date +%s.%N)
 curl -sf "http://127.0.0.1:$FAKE_PORT/burst/$BURST"
 deadline=$((SECONDS + 600))
-while [ "$(grep -c "/dl/" "$WORK/fake.out")" -lt $((before + BURST)) ] && [ "$SECONDS" -lt "$deadline" ]; do
+while [ "$(links_sent)" -lt $((before + BURST)) ] && [ "$SECONDS" -lt "$deadline" ]; do
     alive; r=$(rss_kib "$BOT_PID"); [ "$r" -le "$RSS_PEAK" ] || RSS_PEAK=$r; sleep 0.2
 done
 t1=$(date +%s.%N)
-LINKS=$(( $(grep -c "/dl/" "$WORK/fake.out") - before ))
+LINKS=$(( $(links_sent) - before ))
 BURST_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 alive
 [ "$LINKS" = "$BURST" ] || { echo "$LINKS of $BURST links arrived in 600 s" >&2; exit 1; }
