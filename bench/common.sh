@@ -40,12 +40,12 @@ view_round() { # url streams expected_bytes curl-options
         url=$1 n=$2 want=$3 out=$4 opts=$5
         : >"$out"
         t0=$(date +%s.%N)
-        for _ in $(seq "$n"); do curl $opts -sf --max-time 600 -o /dev/null -w "%{size_download}\n" "$url" >>"$out" & done
+        for _ in $(seq "$n"); do curl $opts -sf --max-time 600 -o /dev/null -w "%{size_download} %{http_code}\n" "$url" >>"$out" & done
         wait
         t1=$(date +%s.%N)
         bad=$(awk -v w="$want" "\$1 != w" "$out" | wc -l)
         got=$(wc -l <"$out")
-        [ "$bad" = 0 ] && [ "$got" = "$n" ] || { echo "$((n - got + bad)) of $n downloads failed or came short" >&2; exit 1; }
+        [ "$bad" = 0 ] && [ "$got" = "$n" ] || { echo "$((n - got + bad)) of $n downloads failed or came short (count, bytes, HTTP status):" >&2; sort "$out" | uniq -c >&2; exit 1; }
         awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.4f\n\", b - a }"' _ "$1" "$2" "$3" "$WORK/sizes" "${4:-}"
 }
 

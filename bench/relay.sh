@@ -81,7 +81,7 @@ FILE_PATH=documents/big.bin python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT"
 sleep 0.5   # the upstream listens before the bot's first call
 (cd "$WORK" && exec env -i PATH="$PATH" BOT_TOKEN=$TOKEN TELEGRAM_API_URL="https://127.0.0.1:$UP_PORT" \
     TELEGRAM_CA_FILE="$WORK/tls/ca.pem" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS="$HOST_ADDR" \
-    REQUESTS_PER_MINUTE=0 MAX_CONNECTIONS_PER_IP=256 MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn \
+    REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS_PER_IP=256 MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn \
     "$BIN" >"$WORK/bot.log" 2>&1) & PIDS+=($!)
 BOT_PID=$!
 for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done

@@ -48,7 +48,7 @@ start_bot() {
     local log="$WORK/bot.$STARTS.log"
     (cd "$WORK" && exec env -i PATH="$PATH" BOT_TOKEN=1:bench TELEGRAM_API_URL="http://127.0.0.1:$FAKE_PORT" \
         TELEGRAM_LOCAL_FILES="$WORK/files" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS=127.0.0.1 \
-        REQUESTS_PER_MINUTE=0 MAX_CONNECTIONS=256 MAX_CONNECTIONS_PER_IP=256 RUST_LOG=info "$BIN" >"$log" 2>&1) &
+        REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS=256 MAX_CONNECTIONS_PER_IP=256 RUST_LOG=info "$BIN" >"$log" 2>&1) &
     BOT_PID=$!
     PIDS+=("$BOT_PID")
     for _ in $(seq 100); do
