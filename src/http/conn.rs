@@ -36,12 +36,6 @@ const LINGER_BYTES: usize = 64 * 1024;
 /// transient buffer of at most this much per response being written).
 const INLINE_BODY: u64 = 16 * 1024;
 
-/// Most bytes one call (one `sendfile(2)`, or one mapped window's `send(2)`) may send before the
-/// task lets the others run; nginx's `sendfile_max_chunk` (2 MiB) serves the same end. 1 MiB: with
-/// mapped windows on loopback, one stream ran at 1.53, 1.58 and 1.45× nginx's speed with 512 KiB,
-/// 1 MiB and 2 MiB windows (medians of 9), eight streams at 1.58, 1.58 and 1.24×.
-const SEND_CHUNK: usize = 1024 * 1024;
-
 /// What one connection task owns.
 pub(crate) struct Connection {
     pub app: Rc<App>,
@@ -293,7 +287,7 @@ async fn send_file(io: &mut Guarded, body: FileBody) -> io::Result<()> {
 
 async fn send_chunks(io: &mut Guarded, mut body: FileBody) -> io::Result<()> {
     while body.left() > 0 {
-        let count = usize::try_from(body.left()).unwrap_or(usize::MAX).min(SEND_CHUNK);
+        let count = usize::try_from(body.left()).unwrap_or(usize::MAX).min(io.send_chunk());
         let sent = future::poll_fn(|cx| io.poll_send_file(cx, body.file(), count)).await;
         match sent {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended before its length")),
