@@ -32,21 +32,28 @@ viewer_ns() {
 }
 drop_viewer_ns() { [ -z "${NS_VIEW:-}" ] || ip netns del "$NS_VIEW" 2>/dev/null || true; }
 
-# A round of $2 whole downloads of url $1 at once, as the viewer (curl options in $4): prints the
-# wall-clock seconds from the first start to the last end (one shell starts the curls, so
-# `ip netns exec` is paid once). Every transfer must be whole (--fail, size checked against $3).
+# A round of $2 downloads of url $1 at once, each fetching the file ${REPEAT:-1} times one after
+# another, as the viewer (curl options in $4): prints the wall-clock seconds from the first start
+# to the last end (one shell starts the curls, so `ip netns exec` is paid once). Every transfer
+# must be whole (--fail, size checked against $3).
 view_round() { # url streams expected_bytes curl-options
     ${VIEW_EXEC:-} bash -c '
-        url=$1 n=$2 want=$3 out=$4 opts=$5
+        url=$1 n=$2 want=$3 out=$4 opts=$5 repeat=$6
         : >"$out"
         t0=$(date +%s.%N)
-        for _ in $(seq "$n"); do curl $opts -sf --max-time 600 -o /dev/null -w "%{size_download} %{http_code}\n" "$url" >>"$out" & done
+        for _ in $(seq "$n"); do
+            for _ in $(seq "$repeat"); do
+                curl $opts -sf --max-time 600 -o /dev/null -w "%{size_download} %{http_code}\n" "$url" >>"$out"
+            done &
+        done
         wait
         t1=$(date +%s.%N)
         bad=$(awk -v w="$want" "\$1 != w" "$out" | wc -l)
         got=$(wc -l <"$out")
-        [ "$bad" = 0 ] && [ "$got" = "$n" ] || { echo "$((n - got + bad)) of $n downloads failed or came short (count, bytes, HTTP status):" >&2; sort "$out" | uniq -c >&2; exit 1; }
-        awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.4f\n\", b - a }"' _ "$1" "$2" "$3" "$WORK/sizes" "${4:-}"
+        [ "$bad" = 0 ] && [ "$got" = "$((n * repeat))" ] || {
+            echo "$((n * repeat - got + bad)) of $((n * repeat)) downloads failed or came short (count, bytes, HTTP status):" >&2
+            sort "$out" | uniq -c >&2; exit 1; }
+        awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.4f\n\", b - a }"' _ "$1" "$2" "$3" "$WORK/sizes" "${4:-}" "${REPEAT:-1}"
 }
 
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }          # a process's user + system
@@ -73,8 +80,8 @@ measure_round() { # label url streams pid curl-options
     p1=$(proc_ticks "$4"); m1=$(machine_ticks)
     kill "$sampler"; wait "$sampler" 2>/dev/null || true
     awk -v s="$secs" -v n="$3" -v b="$SIZE" -v p="$((p1 - p0))" -v m="$((m1 - m0))" -v t="$TICK" \
-        -v r="$(( $(cat "$WORK/peak") - rss0 ))" 'BEGIN {
-        gib = n * b / 1073741824; printf "%.1f %.4f %.4f %.1f\n", n * b / 1048576 / s, p / t / gib, m / t / gib, r / n }' >>"$WORK/r.$1"
+        -v r="$(( $(cat "$WORK/peak") - rss0 ))" -v k="${REPEAT:-1}" 'BEGIN {
+        gib = n * k * b / 1073741824; printf "%.1f %.4f %.4f %.1f\n", n * k * b / 1048576 / s, p / t / gib, m / t / gib, r / n }' >>"$WORK/r.$1"
 }
 
 # Time to first byte of a 1 MiB range at a random offset, ROUNDS times: "median min max" in ms.

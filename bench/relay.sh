@@ -8,7 +8,7 @@
 # network namespace behind a veth pair. Alternating rounds at 1, 8 and 32 streams of a 20 MiB
 # file (the cloud Bot API's getFile limit); per path: throughput, the relay's CPU s/GiB and the
 # whole machine's, peak RSS growth per stream, time to first byte. Writes target/bench/relay.json.
-# Usage: sudo bench/relay.sh   (env: ROUNDS=5 STREAMS="1 8 32" BENCH_PORT=18720 OUT=path,
+# Usage: sudo bench/relay.sh   (env: ROUNDS=5 STREAMS="1 8 32" REPEAT=10 BENCH_PORT=18720 OUT=path,
 # STREAMBOT_BIN=path to measure another build). Needs root, nginx, openssl, curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ FAKE_PORT=$((BOT_PORT + 2))
 UP_PORT=$((BOT_PORT + 3))
 OUT=${OUT:-$ROOT/target/bench/relay.json}
 SIZE=$((20 * 1024 * 1024))
+REPEAT=${REPEAT:-10}   # each stream fetches the file this many times a round: CPU ticks of 10 ms need the bytes
 TOKEN=1:bench
 
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
