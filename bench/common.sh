@@ -60,6 +60,8 @@ proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }          # a process
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }  # all cores, busy
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 TICK=$(getconf CLK_TCK)
+# A signal becomes an exit, so the scripts' EXIT traps remove their namespaces and processes.
+trap 'exit 130' INT TERM
 
 # "median min max" of the numbers on stdin.
 spread() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'; }
