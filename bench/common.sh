@@ -56,6 +56,38 @@ view_round() { # url streams expected_bytes curl-options
         awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.4f\n\", b - a }"' _ "$1" "$2" "$3" "$WORK/sizes" "${4:-}" "${REPEAT:-1}"
 }
 
+# Removes what a script started: the processes in PIDS, the viewer's namespace, and $WORK unless
+# KEEP=1 (to read the logs afterwards).
+bench_cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    drop_viewer_ns
+    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+
+# Starts streambot ($BIN) on $HOST_ADDR:$BOT_PORT against the fake Bot API on $FAKE_PORT, with no
+# request, bandwidth or per-address limits and warnings only; the VAR=value words given are
+# added (later ones win). BOT_WRAP (an array) runs before it, e.g. to join a cgroup, and must
+# exec it. Sets BOT_PID and adds it to PIDS.
+start_bot() { # VAR=value...
+    (cd "$WORK" && exec "${BOT_WRAP[@]}" env -i PATH="$PATH" BOT_TOKEN=1:bench \
+        TELEGRAM_API_URL="http://127.0.0.1:$FAKE_PORT" DATA_DIR="$WORK/data" PORT="$BOT_PORT" \
+        BIND_ADDRESS="$HOST_ADDR" REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS_PER_IP=256 \
+        MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn "$@" "$BIN" >"$WORK/bot.log" 2>&1) &
+    BOT_PID=$!
+    PIDS+=("$BOT_PID")
+}
+BOT_WRAP=()
+
+# Waits up to 10 s for the link the fake Bot API printed (bench/streaming_fake.py writes every
+# reply to $WORK/fake.out) and sets URL to it, on $HOST_ADDR:$BOT_PORT.
+wait_link() {
+    for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done
+    URL=$( (grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" || true) | head -1 \
+        | sed -E "s#http://[^/]+#http://$HOST_ADDR:$BOT_PORT#")
+    [ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" "$WORK/fake.err" >&2; exit 1; }
+}
+
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }          # a process's user + system
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }  # all cores, busy
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }

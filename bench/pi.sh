@@ -54,12 +54,9 @@ peak_mem_kib() { awk '{ print int($1 / 1024); f = 1 } END { if (!f) print "null"
 WORK=$(mktemp -d /tmp/streambot-pi.XXXXXX)
 PIDS=()
 cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    drop_viewer_ns
+    bench_cleanup
     sleep 0.2
     for d in $CG_DIRS; do rmdir "$d" 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 mkdir -p "$WORK/files" "$WORK/data" "$(dirname "$OUT")"
@@ -68,15 +65,10 @@ head -c "$SIZE" /dev/urandom >"$FILE"
 chmod -R a+rX "$WORK"
 viewer_ns
 python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
-(cd "$WORK" && exec sh -c 'for d in $0; do echo $$ >"$d/cgroup.procs"; done; exec "$@"' "$CG_DIRS" \
-    env -i PATH="$PATH" BOT_TOKEN=1:bench TELEGRAM_API_URL="http://127.0.0.1:$FAKE_PORT" \
-    TELEGRAM_LOCAL_FILES="$WORK/files" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS="$HOST_ADDR" \
-    REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS_PER_IP=256 MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn \
-    "$BIN" >"$WORK/bot.log" 2>&1) & PIDS+=($!)
-BOT_PID=$!
-for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done
-URL=$( (grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" || true) | head -1 | sed -E "s#http://[^/]+#http://$HOST_ADDR:$BOT_PORT#")
-[ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" "$WORK/fake.err" >&2; exit 1; }
+# The bot joins the cgroup before it starts: the shell writes its own pid, then execs it.
+BOT_WRAP=(sh -c 'for d in $0; do echo $$ >"$d/cgroup.procs"; done; exec "$@"' "$CG_DIRS")
+start_bot TELEGRAM_LOCAL_FILES="$WORK/files"
+wait_link
 cat "$FILE" >/dev/null   # the file is in the page cache, as a file served for a while is
 IDLE=$(rss_kib "$BOT_PID")
 links_sent() { grep -o "/dl/" "$WORK/fake.out" | wc -l; }

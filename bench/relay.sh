@@ -32,13 +32,7 @@ source "$ROOT/bench/nginx.sh"
 
 WORK=$(mktemp -d /tmp/streambot-relay.XXXXXX)
 PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    drop_viewer_ns
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 mkdir -p "$WORK/files/documents" "$WORK/data" "$WORK/tls" "$(dirname "$OUT")"
 FILE="$WORK/files/documents/big.bin"
 head -c "$SIZE" /dev/urandom >"$FILE"
@@ -80,14 +74,8 @@ PROXY_PID=$NGINX_PID
 FILE_PATH=documents/big.bin python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" \
     >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
 sleep 0.5   # the upstream listens before the bot's first call
-(cd "$WORK" && exec env -i PATH="$PATH" BOT_TOKEN=$TOKEN TELEGRAM_API_URL="https://127.0.0.1:$UP_PORT" \
-    TELEGRAM_CA_FILE="$WORK/tls/ca.pem" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS="$HOST_ADDR" \
-    REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS_PER_IP=256 MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn \
-    "$BIN" >"$WORK/bot.log" 2>&1) & PIDS+=($!)
-BOT_PID=$!
-for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done
-URL=$( (grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" || true) | head -1 | sed -E "s#http://[^/]+#http://$HOST_ADDR:$BOT_PORT#")
-[ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" "$WORK/fake.err" >&2; exit 1; }
+start_bot BOT_TOKEN=$TOKEN TELEGRAM_API_URL="https://127.0.0.1:$UP_PORT" TELEGRAM_CA_FILE="$WORK/tls/ca.pem"
+wait_link
 PROXY_WORKER=$(pgrep -P "$PROXY_PID" | head -1)
 cat "$FILE" >/dev/null   # the upstream reads from the page cache
 

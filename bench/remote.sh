@@ -36,13 +36,7 @@ source "$ROOT/bench/nginx.sh"
 
 WORK=$(mktemp -d /tmp/streambot-remote.XXXXXX)
 PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    drop_viewer_ns
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 mkdir -p "$WORK/files" "$WORK/data" "$(dirname "$OUT")"
 FILE="$WORK/files/big.bin"
 head -c "$SIZE" /dev/urandom >"$FILE"
@@ -57,14 +51,8 @@ if [ "$VIEWER" = same-host ]; then
 fi
 NGINX_LISTEN=$HOST_ADDR start_nginx
 python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
-(cd "$WORK" && exec env -i PATH="$PATH" BOT_TOKEN=1:bench TELEGRAM_API_URL="http://127.0.0.1:$FAKE_PORT" \
-    TELEGRAM_LOCAL_FILES="$WORK/files" DATA_DIR="$WORK/data" PORT="$BOT_PORT" BIND_ADDRESS="$HOST_ADDR" \
-    REQUESTS_PER_MINUTE=0 BANDWIDTH_LIMIT_GB=0 MAX_CONNECTIONS_PER_IP=256 MAX_DOWNLOADS_PER_IP=256 RUST_LOG=warn \
-    "$BIN" >"$WORK/bot.log" 2>&1) & PIDS+=($!)
-BOT_PID=$!
-for _ in $(seq 100); do grep -q "/dl/" "$WORK/fake.out" 2>/dev/null && break; sleep 0.1; done
-URL=$( (grep -o "http://[^ ]*/dl/[A-Za-z0-9_-]*" "$WORK/fake.out" || true) | head -1 | sed -E "s#http://[^/]+#http://$HOST_ADDR:$BOT_PORT#")
-[ -n "$URL" ] || { echo "no link from the bot" >&2; cat "$WORK/bot.log" "$WORK/fake.err" >&2; exit 1; }
+start_bot TELEGRAM_LOCAL_FILES="$WORK/files"
+wait_link
 NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 cat "$FILE" >/dev/null   # both read from the page cache
 

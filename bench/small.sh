@@ -5,7 +5,8 @@
 # Prints requests/s and p99 latency per round and the medians, with streambot over nginx.
 # VIEWER=remote (default) runs the clients in their own network namespace behind a veth pair, as
 # a viewer on another host (needs root); VIEWER=same-host runs them on loopback.
-# Usage: sudo bench/small.sh   (env: VIEWER=remote ROUNDS=5 DURATION=5 BENCH_PORT=18690
+# Writes every round as JSON (target/bench/small.json).
+# Usage: sudo bench/small.sh   (env: VIEWER=remote ROUNDS=5 DURATION=5 BENCH_PORT=18690 OUT=path
 # STREAMBOT_BIN=path to measure another build instead of building this tree). Needs nginx, wrk,
 # ab (apache2-utils) and python3; the first three are installed with apt-get if missing.
 set -euo pipefail
@@ -16,6 +17,8 @@ DURATION=${DURATION:-5}
 BOT_PORT=${BENCH_PORT:-18690}
 NGINX_PORT=$((BOT_PORT + 1))
 FAKE_PORT=$((BOT_PORT + 2))
+OUT=${OUT:-$ROOT/target/bench/small.json}
+mkdir -p "$(dirname "$OUT")"
 
 if ! command -v wrk >/dev/null 2>&1 || ! command -v ab >/dev/null 2>&1; then
     sudo=""
@@ -67,6 +70,7 @@ bench() { # url method
         END { printf "%.0f %.2f\n", rps, p99 }'
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+printf '{"rounds": %s, "duration_s": %s' "$ROUNDS" "$DURATION" >"$OUT"
 for method in GET HEAD; do
     : >"$WORK/n"; : >"$WORK/b"
     for r in $(seq "$ROUNDS"); do   # alternating rounds, so drifts of the machine hit both alike
@@ -80,4 +84,9 @@ for method in GET HEAD; do
     awk -v m="$method" -v rn="$rn" -v rb="$rb" -v pn="$pn" -v pb="$pb" -v lo="$lo" -v hi="$hi" 'BEGIN{
         printf "%s 4 KiB, 64 connections: nginx %.0f/s (p99 %.2f ms), streambot %.0f/s (%.0f-%.0f, p99 %.2f ms): %.2fx the rate, %.2fx the p99\n",
             m, rn, pn, rb, lo, hi, pb, rb / rn, pb / pn }'
+    printf ', "%s": {"nginx_rps": [%s], "streambot_rps": [%s], "nginx_p99_ms": [%s], "streambot_p99_ms": [%s]}' "$method" \
+        "$(cut -d' ' -f1 "$WORK/n" | paste -sd,)" "$(cut -d' ' -f1 "$WORK/b" | paste -sd,)" \
+        "$(cut -d' ' -f2 "$WORK/n" | paste -sd,)" "$(cut -d' ' -f2 "$WORK/b" | paste -sd,)" >>"$OUT"
 done
+echo "}" >>"$OUT"
+echo "json: $OUT"
