@@ -1,5 +1,6 @@
 # Sourced by the bench scripts: the nginx they compare against (one worker). `start_nginx` serves
-# $WORK/files with sendfile on ${NGINX_LISTEN:-127.0.0.1}:$NGINX_PORT; `run_nginx name body` runs
+# $WORK/files with sendfile on ${NGINX_LISTEN:-127.0.0.1}:$NGINX_PORT, `tcp_nopush` ${NGINX_NOPUSH:-on}
+# (Debian's nginx.conf sets both); `run_nginx name body` runs
 # one more instance with its own directory under $WORK and `body` inside `http { }`. Each sets
 # NGINX_PID and adds it to PIDS. Installs nginx with apt-get if it is missing.
 run_nginx() { # name http-body
@@ -28,6 +29,6 @@ CONF
 
 start_nginx() {
     run_nginx nginx "    sendfile on;
-    tcp_nopush on;
+    tcp_nopush ${NGINX_NOPUSH:-on};
     server { listen ${NGINX_LISTEN:-127.0.0.1}:$NGINX_PORT; root $WORK/files; }"
 }
