@@ -41,7 +41,7 @@ pub(crate) struct AppKeys(pub(crate) Weak<App>);
 impl AppKeys {
     fn with(&self, what: &str, write: impl FnOnce(&Store) -> Result<(), StoreError>) {
         if let Some(app) = self.0.upgrade()
-            && let Err(e) = write(&app.store)
+            && let Err(e) = write(&app.core.store)
         {
             log::error!("cannot store {what}: {e}");
         }
@@ -136,14 +136,14 @@ impl std::error::Error for LoginError {
 /// Gives the running bot's sessions its store, and closes their idle connections from now on
 /// (called by the cleanup schedule).
 pub(crate) fn attach(app: &Rc<App>) {
-    if let Some(pool) = app.files.direct() {
+    if let Some(pool) = app.core.files.direct() {
         pool.set_key_store(Box::new(AppKeys(Rc::downgrade(app))));
     }
 }
 
 /// Closes idle MTProto connections; how many stay open.
 pub(crate) fn sweep(app: &App) -> usize {
-    app.files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
+    app.core.files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
 }
 
 #[cfg(test)]

@@ -29,10 +29,10 @@ const BATCH: u32 = 100;
 /// by the caller).
 pub async fn command(app: &Rc<App>, message: &Message, text: &str) -> Result<(), TelegramError> {
     let chat = message.chat.id;
-    let running = app.broadcast.running.get();
+    let running = app.bot.broadcast.running.get();
     if commands::args(text).eq_ignore_ascii_case("cancel") {
         let reply = if running {
-            app.broadcast.cancel.set(true);
+            app.bot.broadcast.cancel.set(true);
             "Stopping the broadcast…"
         } else {
             "No broadcast is running."
@@ -59,7 +59,7 @@ pub async fn command(app: &Rc<App>, message: &Message, text: &str) -> Result<(),
         blocked: 0,
         started_at: now_unix(),
     };
-    if let Err(e) = app.store.save_broadcast(&row) {
+    if let Err(e) = app.core.store.save_broadcast(&row) {
         log::error!("cannot store the broadcast: {e}");
         return edit(app, chat, progress.message_id, "Sorry, I could not start the broadcast.".into(), None).await;
     }
@@ -69,7 +69,7 @@ pub async fn command(app: &Rc<App>, message: &Message, text: &str) -> Result<(),
 
 /// A broadcast a restart cut off goes on with the users it had not reached, and says so.
 pub async fn resume(app: &Rc<App>) {
-    let row = match app.store.broadcast() {
+    let row = match app.core.store.broadcast() {
         Ok(Some(row)) => row,
         Ok(None) => return,
         Err(e) => return log::error!("cannot read the stored broadcast: {e}"),
@@ -83,14 +83,15 @@ pub async fn resume(app: &Rc<App>) {
 }
 
 fn spawn(app: &Rc<App>, row: BroadcastRow) {
-    app.broadcast.running.set(true);
-    app.broadcast.cancel.set(false);
+    app.bot.broadcast.running.set(true);
+    app.bot.broadcast.cancel.set(false);
     let task_app = app.clone();
-    app.files
+    app.core
+        .files
         .executor()
         .spawn(async move {
             run(&task_app, row).await;
-            task_app.broadcast.running.set(false);
+            task_app.bot.broadcast.running.set(false);
         })
         .detach();
 }
@@ -108,7 +109,7 @@ async fn copy(app: &App, row: &BroadcastRow, user: u64) -> Outcome {
         CopyMessageParams::builder().chat_id(chat).from_chat_id(row.from_chat).message_id(row.message_id).build();
     // A 429 is waited out inside the call (the transport holds that chat for `retry_after`), and
     // this loop sends one message at a time, so the whole broadcast waits with it.
-    match app.api.copy_message(&params).await {
+    match app.core.api.copy_message(&params).await {
         Ok(_) => Outcome::Sent,
         // "Forbidden: bot was blocked by the user" / "user is deactivated": never again.
         Err(TelegramError::Api { code: 403, .. }) => Outcome::Blocked,
@@ -125,17 +126,17 @@ fn progress_text(row: &BroadcastRow, left: u64) -> String {
 
 /// Walks the users above the stored cursor until done or cancelled, then reports.
 async fn run(app: &App, mut row: BroadcastRow) {
-    let total = app.store.reachable_user_count_after(row.cursor).unwrap_or(0);
+    let total = app.core.store.reachable_user_count_after(row.cursor).unwrap_or(0);
     let (mut done, mut next, mut edited) = (0u64, Instant::now(), Instant::now());
     let mut cancelled = false;
     'users: loop {
-        let users = match app.store.reachable_users_after(row.cursor, BATCH) {
+        let users = match app.core.store.reachable_users_after(row.cursor, BATCH) {
             Ok(users) if !users.is_empty() => users,
             Ok(_) => break,
             Err(e) => return log::error!("broadcast stopped: cannot read users: {e}"),
         };
         for user in users {
-            if app.broadcast.cancel.get() {
+            if app.bot.broadcast.cancel.get() {
                 cancelled = true;
                 break 'users;
             }
@@ -144,7 +145,7 @@ async fn run(app: &App, mut row: BroadcastRow) {
             // The cursor is stored before the copy (with the counts so far): a crash mid-copy
             // may miss this user, but a restart never sends to anyone twice.
             (row.cursor, done) = (user, done + 1);
-            if let Err(e) = app.store.save_broadcast(&row) {
+            if let Err(e) = app.core.store.save_broadcast(&row) {
                 log::warn!("cannot store the broadcast's progress: {e}");
             }
             match copy(app, &row, user).await {
@@ -152,7 +153,7 @@ async fn run(app: &App, mut row: BroadcastRow) {
                 Outcome::Failed => row.failed += 1,
                 Outcome::Blocked => {
                     row.blocked += 1;
-                    if let Err(e) = app.store.mark_blocked(user) {
+                    if let Err(e) = app.core.store.mark_blocked(user) {
                         log::warn!("cannot mark user {user} blocked: {e}");
                     }
                 }
@@ -170,7 +171,7 @@ async fn run(app: &App, mut row: BroadcastRow) {
 }
 
 async fn finish(app: &App, row: &BroadcastRow, left: u64, cancelled: bool) {
-    if let Err(e) = app.store.clear_broadcast() {
+    if let Err(e) = app.core.store.clear_broadcast() {
         log::error!("cannot clear the finished broadcast (a restart would resume it): {e}");
     }
     let took = human_duration(now_unix().saturating_sub(row.started_at));

@@ -23,10 +23,11 @@ pub const ALREADY: &str = "You already have a link to this file: here it is agai
 
 /// Replies with the link of `row` (and a Watch link for media) under `heading`.
 pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, heading: &str) -> Result<(), TelegramError> {
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = Face::Download.url(&app.base_url, &token, &row.file_name);
-    let watch = is_playable(media)
-        .then(|| watch_url(&app.base_url, &token, &row.file_name, app.config.http.video_frontend_url.as_deref()));
+    let token = app.core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
+    let url = Face::Download.url(&app.core.base_url, &token, &row.file_name);
+    let watch = is_playable(media).then(|| {
+        watch_url(&app.core.base_url, &token, &row.file_name, app.core.config.http.video_frontend_url.as_deref())
+    });
     log::info!(
         "link {} for user {} ({:?}, {})",
         token_prefix(&token),
@@ -45,7 +46,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
     if let Some(watch) = &watch {
         text.push_str(&format!("\n<b>Watch:</b> {}", escape(watch)));
     }
-    if app.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
+    if app.core.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
         // A local Bot API server answers getFile only once it has the whole file.
         text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
     }
@@ -53,7 +54,7 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
         link_buttons(app, row, media, &token),
         app_buttons(
             &url,
-            is_playable(media).then(|| Face::Watch.url(&app.base_url, &token, &row.file_name)).as_deref(),
+            is_playable(media).then(|| Face::Watch.url(&app.core.base_url, &token, &row.file_name)).as_deref(),
         ),
         vec![revoke_button(row.id)],
     ];
@@ -65,13 +66,13 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
 /// The Download button of link `token` (of `row`, named after its file) and, for media, the
 /// Watch button; none when Telegram would refuse the Download URL (a loopback `BASE_URL`).
 pub fn link_buttons(app: &App, row: &LinkRow, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
-    let url = Face::Download.url(&app.base_url, token, &row.file_name);
+    let url = Face::Download.url(&app.core.base_url, token, &row.file_name);
     if !button_url_allowed(&url) {
         return Vec::new();
     }
     let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url).build()];
-    let frontend = app.config.http.video_frontend_url.as_deref();
-    let watch = is_playable(media).then(|| watch_url(&app.base_url, token, &row.file_name, frontend));
+    let frontend = app.core.config.http.video_frontend_url.as_deref();
+    let watch = is_playable(media).then(|| watch_url(&app.core.base_url, token, &row.file_name, frontend));
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }

@@ -39,14 +39,15 @@ pub async fn send_reply(
             reply_to.map(|id| ReplyParameters::builder().message_id(id).allow_sending_without_reply(true).build()),
         )
         .build();
-    let sent = persist("sendMessage", app.config.timers.reply_retry, || app.api.send_message(&params)).await?;
+    let sent =
+        persist("sendMessage", app.core.config.timers.reply_retry, || app.core.api.send_message(&params)).await?;
     Ok(sent.result)
 }
 
 /// Sends a short plain message once, without retrying (the last word after retries failed).
 pub async fn send_once(app: &App, chat_id: i64, text: &str) -> Result<(), TelegramError> {
     let params = SendMessageParams::builder().chat_id(chat_id).text(text).build();
-    app.api.send_message(&params).await.map(drop)
+    app.core.api.send_message(&params).await.map(drop)
 }
 
 /// Replaces a message's text (HTML, no previews) and buttons. Showing the same text again is
@@ -66,7 +67,9 @@ pub async fn edit(
         .link_preview_options(LinkPreviewOptions::builder().is_disabled(true).build())
         .maybe_reply_markup(markup)
         .build();
-    match persist("editMessageText", app.config.timers.reply_retry, || app.api.edit_message_text(&params)).await {
+    match persist("editMessageText", app.core.config.timers.reply_retry, || app.core.api.edit_message_text(&params))
+        .await
+    {
         Err(e) if e.description_contains("message is not modified") => Ok(()),
         other => other.map(drop),
     }
@@ -82,8 +85,8 @@ pub async fn edit_buttons(
 ) -> Result<(), TelegramError> {
     let params =
         EditMessageReplyMarkupParams::builder().chat_id(chat_id).message_id(message_id).reply_markup(markup).build();
-    let edit = || app.api.edit_message_reply_markup(&params);
-    match persist("editMessageReplyMarkup", app.config.timers.reply_retry, edit).await {
+    let edit = || app.core.api.edit_message_reply_markup(&params);
+    match persist("editMessageReplyMarkup", app.core.config.timers.reply_retry, edit).await {
         Err(e) if e.description_contains("message is not modified") => Ok(()),
         other => other.map(drop),
     }

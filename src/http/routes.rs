@@ -171,7 +171,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
-    let ip = app.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
+    let ip = app.core.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
     // Behind a trusted proxy the stream table shows the real client, not the proxy.
     let client = Client { peer: SocketAddr::new(ip, client.peer.port()), ..client };
     let decision =
@@ -189,7 +189,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
             e.into_response()
         }
     };
-    let cors = &app.config.http.cors_origins;
+    let cors = &app.core.config.http.cors_origins;
     if let Some(origin) = access::allowed_origin(cors, header(&req, "origin")) {
         for (name, value) in access::cors_headers(origin, method == Method::Options) {
             res.insert_header(name, value);
@@ -198,7 +198,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
         // The answer differs by origin: caches must not hand this one to an allowed origin.
         res.insert_header("vary", "Origin");
     }
-    app.responses.count(u16::from(res.status()));
+    app.serving.responses.count(u16::from(res.status()));
     log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
     res
 }
@@ -225,7 +225,7 @@ pub struct Client {
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
     let method = req.method();
     if method == Method::Options
-        && access::allowed_origin(&app.config.http.cors_origins, header(req, "origin")).is_some()
+        && access::allowed_origin(&app.core.config.http.cors_origins, header(req, "origin")).is_some()
     {
         // A CORS preflight from an allowed origin; `handle` adds the headers.
         return Ok(Response::new(StatusCode::NoContent));
@@ -243,7 +243,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         };
     }
     let private = matches!(path, "/metrics" | "/api/info");
-    if private && !app.config.http.metrics_allowed(client.peer.ip()) {
+    if private && !app.core.config.http.metrics_allowed(client.peer.ip()) {
         return Err(RouteError::Forbidden);
     }
     match path {
@@ -262,7 +262,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
-            res.insert_header("location", format!("https://t.me/{}", app.username()));
+            res.insert_header("location", format!("https://t.me/{}", app.bot.username()));
             Ok(res)
         }
         _ => Err(RouteError::NotFound("not found")),
@@ -272,7 +272,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
 /// `/health`: 200 once logged in to Telegram; before that 503, saying why (links already made
 /// are served meanwhile, so a restart loop would only make things worse).
 fn health(app: &App) -> Response {
-    match app.login.get() {
+    match app.bot.login.get() {
         Login::LoggedIn => text(StatusCode::Ok, "ok"),
         Login::Connecting => text(StatusCode::ServiceUnavailable, "telegram: connecting"),
         Login::Retrying { at } => {
@@ -287,12 +287,16 @@ fn health(app: &App) -> Response {
 /// expiry), and a revoked link is refused.
 fn find_link(app: &App, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     let now = now_unix();
-    let claims = app.signer.verify(token, now).map_err(|e| match e {
+    let claims = app.core.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
-    let link =
-        app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
+    let link = app
+        .core
+        .store
+        .link(claims.link_id)
+        .map_err(RouteError::Store)?
+        .ok_or(RouteError::NotFound("link not found"))?;
     if link.revoked {
         return Err(RouteError::Revoked);
     }
@@ -335,11 +339,11 @@ async fn serve_file(
             res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
         }
         PlannedBody::File { start, len, whole } => {
-            if let Some(until) = app.bandwidth_blocked_until(now) {
+            if let Some(until) = app.serving.bandwidth_blocked_until(now) {
                 return Err(RouteError::BandwidthExhausted(until - now));
             }
             // Counted to the link's owner, whoever downloads: links are made to be shared.
-            if let Some(until) = app.owner_blocked_until(link.owner, now) {
+            if let Some(until) = app.serving.owner_blocked_until(&app.core, link.owner, now) {
                 return Err(RouteError::ShareExhausted(until - now));
             }
             let opened = match opened {
@@ -370,7 +374,7 @@ async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), Ro
 }
 
 async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
-    app.files.open(&link.file_id, link.source).await.map_err(|e| match e {
+    app.core.files.open(&link.file_id, link.source).await.map_err(|e| match e {
         FileError::Telegram(e) => RouteError::Upstream(e),
         e => RouteError::File(e),
     })
@@ -388,19 +392,22 @@ async fn stream(
     whole: bool,
 ) -> Result<SideBody, RouteError> {
     // `client.peer` is the forwarded client behind a trusted proxy.
-    if app.streams.running_for(ClientKey::of(client.peer.ip())) >= app.config.http.downloads_per_ip {
+    if app.serving.streams.running_for(ClientKey::of(client.peer.ip())) >= app.core.config.http.downloads_per_ip {
         return Err(RouteError::TooManyDownloads);
     }
-    let guard = app.register_stream(link.id, link.owner, client.peer, &client.end).ok_or(RouteError::Busy)?;
+    let guard = app
+        .serving
+        .register_stream(&app.core.store, link.id, link.owner, client.peer, &client.end)
+        .ok_or(RouteError::Busy)?;
     // A revoke (or a ban with revoke) while getFile was awaited found no stream of this link to
     // end; from here on it would, so look once more now that one is registered.
-    match app.store.link(link.id).map_err(RouteError::Store)? {
+    match app.core.store.link(link.id).map_err(RouteError::Store)? {
         Some(now) if now.revoked => return Err(RouteError::Revoked),
         // Purged as expired meanwhile.
         None => return Err(RouteError::Gone),
         Some(_) => {}
     }
-    app.count_download(link.id);
+    app.serving.count_download(&app.core.store, link.id);
     let load = client.conn.load();
     let (upstream, skip) = match opened {
         Opened::Local { file, .. } => {
@@ -408,7 +415,7 @@ async fn stream(
         }
         Opened::Cloud(located) => cloud(app, link, &located, start, len, whole).await?,
         Opened::Direct(file) => {
-            let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
+            let pool = app.core.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
             body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.into())))?;
             return Ok(SideBody::Direct(Tracked::new(body, guard, &load)));
@@ -430,11 +437,11 @@ async fn cloud(
     whole: bool,
 ) -> Result<(Upstream, u64), RouteError> {
     let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
-    let mut upstream = match app.files.api().download(&located.path, upstream_range.as_deref()).await {
+    let mut upstream = match app.core.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
         Err(e) => {
             // The path may have gone stale before its cache entry did: ask Telegram next time.
-            app.files.forget(&link.file_id);
+            app.core.files.forget(&link.file_id);
             return Err(RouteError::Upstream(e));
         }
     };
@@ -461,7 +468,7 @@ fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Op
     if name_matches(path.name?, &link.file_name) {
         return None;
     }
-    let mut location = path.face.url(&app.base_url, path.token, &link.file_name);
+    let mut location = path.face.url(&app.core.base_url, path.token, &link.file_name);
     if let Some(query) = req.url().query() {
         location.push('?');
         location.push_str(query);
@@ -478,7 +485,7 @@ fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, Rout
     if let Some(moved) = misnamed(app, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.base_url, token, &link.file_name);
+    let stream_url = Face::Stream.url(&app.core.base_url, token, &link.file_name);
     let html = pages::watch_page(&pages::Watch {
         token,
         named: path.name.is_some(),
@@ -504,7 +511,7 @@ fn playlist(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, R
     if let Some(moved) = misnamed(app, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.base_url, path.token, &link.file_name);
+    let stream_url = Face::Stream.url(&app.core.base_url, path.token, &link.file_name);
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "audio/x-mpegurl");
     let name = players::m3u_file_name(&link.file_name);
@@ -548,12 +555,12 @@ mod tests {
     fn a_link_whose_stored_expiry_passed_is_gone_whatever_its_token_says() {
         let app = crate::testing::app("http://127.0.0.1:9", &[], std::rc::Rc::new(smol::LocalExecutor::new()));
         let now = now_unix();
-        app.store.insert_link(&row(7, now - 10)).unwrap();
-        app.store.insert_link(&row(8, now + 3600)).unwrap();
-        let never = |id| app.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
+        app.core.store.insert_link(&row(7, now - 10)).unwrap();
+        app.core.store.insert_link(&row(8, now + 3600)).unwrap();
+        let never = |id| app.core.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
         assert!(matches!(find_link(&app, &never(7)), Err(RouteError::Gone)));
         assert_eq!(find_link(&app, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
-        let late = app.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
+        let late = app.core.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
         assert!(matches!(find_link(&app, &late), Err(RouteError::Gone)));
     }
 

@@ -21,10 +21,10 @@ pub struct HttpState {
 
 impl HttpState {
     pub fn new(app: &App) -> HttpState {
-        let http = &app.config.http;
+        let http = &app.core.config.http;
         HttpState {
             limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
-            slots: Rc::new(RefCell::new(Slots::new(app.config.max_connections, http.connections_per_ip))),
+            slots: Rc::new(RefCell::new(Slots::new(app.core.config.max_connections, http.connections_per_ip))),
             rejecting: Rc::default(),
             load: Load::default(),
         }
