@@ -440,7 +440,7 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
                     .catch(
                         crate::panics::Domain::Update,
                         "slow-down note",
-                        bot::handlers::slow_down(&app, chat, waiting),
+                        bot::handlers::slow_down(&app.core, chat, waiting),
                     )
                     .await;
             })

@@ -7,7 +7,7 @@ use frankenstein::types::{InlineKeyboardMarkup, Message, MessageOrigin};
 use super::admin::NOT_ADMIN;
 use super::commands::{self, Callback};
 use super::reply::{edit, send};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
 use crate::units::{now_unix, utc_minute};
@@ -96,7 +96,7 @@ pub async fn ban_command(app: &App, message: &Message, admin: u64, text: &str) -
             Err(why) => why.to_owned(),
         },
     };
-    send(app, message.chat.id, reply, None).await.map(drop)
+    send(&app.core, message.chat.id, reply, None).await.map(drop)
 }
 
 /// Bans `user` for `admin`; with `revoke`, their links that still work are revoked and the
@@ -147,7 +147,7 @@ fn plural(n: usize) -> &'static str {
 
 /// `/unban <id>`; admins only (checked by the caller). Links revoked with the ban stay revoked.
 pub async fn unban_command(app: &App, message: &Message, text: &str) -> Result<(), TelegramError> {
-    send(app, message.chat.id, unban(app, commands::args(text)), None).await.map(drop)
+    send(&app.core, message.chat.id, unban(app, commands::args(text)), None).await.map(drop)
 }
 
 fn unban(app: &App, args: &str) -> String {
@@ -172,8 +172,8 @@ fn unban(app: &App, args: &str) -> String {
 }
 
 /// One `/banned` page (0-based; past the end shows the last): who, by whom, when (UTC).
-pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
-    let total = match app.core.store.ban_count() {
+pub fn page(core: &Core, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
+    let total = match core.store.ban_count() {
         Ok(0) => return ("No one is banned.".to_owned(), None),
         Ok(n) => n,
         Err(e) => {
@@ -183,7 +183,7 @@ pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
     };
     let pages = total.div_ceil(u64::from(PAGE));
     let page = page.min(pages - 1);
-    let bans = app.core.store.bans(page * u64::from(PAGE), PAGE).unwrap_or_default();
+    let bans = core.store.bans(page * u64::from(PAGE), PAGE).unwrap_or_default();
     let mut text = format!("<b>Banned users</b> ({total}), page {} of {pages}\n", page + 1);
     for (i, b) in bans.iter().enumerate() {
         let n = page * u64::from(PAGE) + i as u64 + 1;
@@ -207,17 +207,17 @@ pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
 
 /// A Previous/Next press under `/banned`: admins only, the message shows that page.
 pub async fn on_page(
-    app: &App,
+    core: &Core,
     user: u64,
     at: u64,
     chat_id: i64,
     message_id: i32,
 ) -> Result<Option<&'static str>, TelegramError> {
-    if !app.core.config.is_admin(user) {
+    if !core.config.is_admin(user) {
         return Ok(Some(NOT_ADMIN));
     }
-    let (text, markup) = page(app, at);
-    edit(app, chat_id, message_id, text, markup).await.map(|()| None)
+    let (text, markup) = page(core, at);
+    edit(core, chat_id, message_id, text, markup).await.map(|()| None)
 }
 
 #[cfg(test)]
@@ -306,20 +306,20 @@ mod tests {
     #[test]
     fn banned_pages_hold_ten_with_previous_and_next() {
         let app = app(&[]);
-        assert_eq!(page(&app, 0).0, "No one is banned.");
+        assert_eq!(page(&app.core, 0).0, "No one is banned.");
         for user in 1..=23 {
             app.core.store.ban(user, 7, 1_000 + user).unwrap();
         }
-        let (text, markup) = page(&app, 0);
+        let (text, markup) = page(&app.core, 0);
         assert!(text.starts_with("<b>Banned users</b> (23), page 1 of 3"), "{text}");
         assert!(text.contains("\n1. <code>23</code>, banned by <code>7</code> on 1970-01-01 00:17 UTC"), "{text}");
         let data = |m: &InlineKeyboardMarkup| -> Vec<String> {
             m.inline_keyboard[0].iter().filter_map(|b| b.callback_data.clone()).collect()
         };
         assert_eq!(data(&markup.unwrap()), ["bn:1"]);
-        let (text, markup) = page(&app, 9);
+        let (text, markup) = page(&app.core, 9);
         assert!(text.contains("page 3 of 3") && text.contains("\n23. <code>1</code>"), "{text}");
         assert_eq!(data(&markup.unwrap()), ["bn:1"]);
-        assert_eq!(data(&page(&app, 1).1.unwrap()), ["bn:0", "bn:2"]);
+        assert_eq!(data(&page(&app.core, 1).1.unwrap()), ["bn:0", "bn:2"]);
     }
 }

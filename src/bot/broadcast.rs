@@ -12,7 +12,7 @@ use frankenstein::types::Message;
 
 use super::commands;
 use super::reply::{edit, send};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::store::BroadcastRow;
 use crate::telegram::transport::TelegramError;
 use crate::units::{human_duration, now_unix};
@@ -37,17 +37,17 @@ pub async fn command(app: &Rc<App>, message: &Message, text: &str) -> Result<(),
         } else {
             "No broadcast is running."
         };
-        return send(app, chat, reply.into(), None).await.map(drop);
+        return send(&app.core, chat, reply.into(), None).await.map(drop);
     }
     if running {
         let busy = "A broadcast is already running. Send /broadcast cancel to stop it.";
-        return send(app, chat, busy.into(), None).await.map(drop);
+        return send(&app.core, chat, busy.into(), None).await.map(drop);
     }
     let Some(source) = message.reply_to_message.as_deref() else {
         let how = "Reply to the message you want to send to every user with /broadcast.";
-        return send(app, chat, how.into(), None).await.map(drop);
+        return send(&app.core, chat, how.into(), None).await.map(drop);
     };
-    let progress = send(app, chat, "Broadcast starting…".into(), None).await?;
+    let progress = send(&app.core, chat, "Broadcast starting…".into(), None).await?;
     let row = BroadcastRow {
         admin_chat: chat,
         from_chat: source.chat.id,
@@ -61,7 +61,8 @@ pub async fn command(app: &Rc<App>, message: &Message, text: &str) -> Result<(),
     };
     if let Err(e) = app.core.store.save_broadcast(&row) {
         log::error!("cannot store the broadcast: {e}");
-        return edit(app, chat, progress.message_id, "Sorry, I could not start the broadcast.".into(), None).await;
+        return edit(&app.core, chat, progress.message_id, "Sorry, I could not start the broadcast.".into(), None)
+            .await;
     }
     spawn(app, row);
     Ok(())
@@ -76,7 +77,7 @@ pub async fn resume(app: &Rc<App>) {
     };
     log::info!("resuming the broadcast a restart interrupted ({} sent so far)", row.sent);
     let note = "The broadcast was interrupted by a restart; it goes on with the users it had not reached.";
-    if let Err(e) = send(app, row.admin_chat, note.into(), None).await {
+    if let Err(e) = send(&app.core, row.admin_chat, note.into(), None).await {
         log::warn!("cannot tell the admin the broadcast resumes: {e}");
     }
     spawn(app, row);
@@ -103,13 +104,13 @@ enum Outcome {
     Failed,
 }
 
-async fn copy(app: &App, row: &BroadcastRow, user: u64) -> Outcome {
+async fn copy(core: &Core, row: &BroadcastRow, user: u64) -> Outcome {
     let Ok(chat) = i64::try_from(user) else { return Outcome::Failed };
     let params =
         CopyMessageParams::builder().chat_id(chat).from_chat_id(row.from_chat).message_id(row.message_id).build();
     // A 429 is waited out inside the call (the transport holds that chat for `retry_after`), and
     // this loop sends one message at a time, so the whole broadcast waits with it.
-    match app.core.api.copy_message(&params).await {
+    match core.api.copy_message(&params).await {
         Ok(_) => Outcome::Sent,
         // "Forbidden: bot was blocked by the user" / "user is deactivated": never again.
         Err(TelegramError::Api { code: 403, .. }) => Outcome::Blocked,
@@ -148,7 +149,7 @@ async fn run(app: &App, mut row: BroadcastRow) {
             if let Err(e) = app.core.store.save_broadcast(&row) {
                 log::warn!("cannot store the broadcast's progress: {e}");
             }
-            match copy(app, &row, user).await {
+            match copy(&app.core, &row, user).await {
                 Outcome::Sent => row.sent += 1,
                 Outcome::Failed => row.failed += 1,
                 Outcome::Blocked => {
@@ -161,28 +162,28 @@ async fn run(app: &App, mut row: BroadcastRow) {
             if edited.elapsed() >= PROGRESS_EVERY {
                 edited = Instant::now();
                 let text = progress_text(&row, total.saturating_sub(done));
-                if let Err(e) = edit(app, row.admin_chat, row.progress_message, text, None).await {
+                if let Err(e) = edit(&app.core, row.admin_chat, row.progress_message, text, None).await {
                     log::warn!("cannot edit the broadcast's progress: {e}");
                 }
             }
         }
     }
-    finish(app, &row, total.saturating_sub(done), cancelled).await;
+    finish(&app.core, &row, total.saturating_sub(done), cancelled).await;
 }
 
-async fn finish(app: &App, row: &BroadcastRow, left: u64, cancelled: bool) {
-    if let Err(e) = app.core.store.clear_broadcast() {
+async fn finish(core: &Core, row: &BroadcastRow, left: u64, cancelled: bool) {
+    if let Err(e) = core.store.clear_broadcast() {
         log::error!("cannot clear the finished broadcast (a restart would resume it): {e}");
     }
     let took = human_duration(now_unix().saturating_sub(row.started_at));
     let head = if cancelled { "Broadcast cancelled" } else { "Broadcast finished" };
     log::info!("{head}: {} sent, {} failed, {} blocked, {left} left", row.sent, row.failed, row.blocked);
-    let _ = edit(app, row.admin_chat, row.progress_message, progress_text(row, left), None).await;
+    let _ = edit(core, row.admin_chat, row.progress_message, progress_text(row, left), None).await;
     let report = format!(
         "<b>{head}</b> after {took}\nSent: {}\nFailed: {}\nBlocked (skipped from now on): {}\nNot reached: {left}",
         row.sent, row.failed, row.blocked
     );
-    if let Err(e) = send(app, row.admin_chat, report, None).await {
+    if let Err(e) = send(core, row.admin_chat, report, None).await {
         log::warn!("cannot send the broadcast report: {e}");
     }
 }

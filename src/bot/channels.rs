@@ -44,7 +44,8 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
     let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
     let token = app.core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
     let ours = format!("{}{}", app.core.base_url, Face::Download.prefix());
-    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &row, &media, &token), &ours) else {
+    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(&app.core, &row, &media, &token), &ours)
+    else {
         log::debug!("channel {chat}: post {} carries its buttons already", post.message_id);
         crate::event::emit(crate::event::Event::ButtonsSkipped {
             channel: chat,
@@ -53,7 +54,7 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
         });
         return Ok(());
     };
-    edit_buttons(app, chat, post.message_id, markup).await
+    edit_buttons(&app.core, chat, post.message_id, markup).await
 }
 
 /// The link of `post`: the one made for it before (by this update, or for the same file of the
@@ -76,7 +77,8 @@ fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<L
         log::info!("channel {chat}: no link for post {message}: {why}");
         return None;
     }
-    let row = store_link(app, update_id, CHANNEL_OWNER, app.core.config.channel_link_expiry, media, (chat, message))?;
+    let row =
+        store_link(&app.core, update_id, CHANNEL_OWNER, app.core.config.channel_link_expiry, media, (chat, message))?;
     app.core.files.prewarm(&row.file_id);
     let token = app.core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
     log::info!(

@@ -9,7 +9,7 @@ use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use serde_json::{Value, json};
 
 use super::commands::Callback;
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
 
@@ -39,7 +39,7 @@ pub async fn check(app: &App, user: u64) -> Gate {
     let cached = app.bot.members.borrow().get(user, now);
     let member = match cached {
         Some(member) => member,
-        None => match ask(app, channel, user).await {
+        None => match ask(&app.core, channel, user).await {
             Ok(member) => {
                 app.bot.members.borrow_mut().put(user, member, now);
                 member
@@ -57,9 +57,9 @@ pub async fn check(app: &App, user: u64) -> Gate {
 }
 
 /// Asks Telegram whether `user` is in `channel`.
-async fn ask(app: &App, channel: &str, user: u64) -> Result<bool, TelegramError> {
+async fn ask(core: &Core, channel: &str, user: u64) -> Result<bool, TelegramError> {
     let params = json!({"chat_id": chat_id(channel), "user_id": user});
-    let answer: MethodResponse<Value> = app.core.api.request("getChatMember", Some(params)).await?;
+    let answer: MethodResponse<Value> = core.api.request("getChatMember", Some(params)).await?;
     let member = match answer.result["status"].as_str().unwrap_or("") {
         "creator" | "administrator" | "member" => true,
         // A restricted user is in the chat only if `is_member` says so (Bot API ChatMemberRestricted).

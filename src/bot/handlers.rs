@@ -19,7 +19,7 @@ use super::intake;
 use super::media;
 use super::owner;
 use super::reply::{self, send};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
 use crate::units::human_size;
@@ -71,8 +71,8 @@ pub async fn handle(app: &Rc<App>, update: Update) {
 }
 
 /// Tells `chat` that its queue is full: what it sends now is skipped until its answers are out.
-pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
-    if app.core.config.is_listed_channel(chat) {
+pub async fn slow_down(core: &Core, chat: i64, waiting: usize) {
+    if core.config.is_listed_channel(chat) {
         // A note in the channel would reach its readers, not whoever posted so much.
         log::warn!("channel {chat}: {waiting} posts are waiting for their buttons; newer ones are skipped");
         return;
@@ -81,7 +81,7 @@ pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
         "Slow down, please: {waiting} files and messages of yours are waiting for an answer. \
          They will all be answered in order; what you send before then is skipped, so send it again afterwards."
     );
-    if let Err(e) = send(app, chat, text, None).await {
+    if let Err(e) = send(core, chat, text, None).await {
         log::warn!("cannot tell chat {chat} to slow down: {e}");
     }
 }
@@ -95,23 +95,23 @@ fn menu() -> InlineKeyboardMarkup {
         .build()
 }
 
-fn start_text(app: &App, from: &frankenstein::types::User) -> String {
+fn start_text(core: &Core, from: &frankenstein::types::User) -> String {
     format!(
         "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.\n\nYour user id: <code>{}</code>",
         escape(&from.first_name),
-        app.core.config.link_expiry_text(),
+        core.config.link_expiry_text(),
         from.id
     )
 }
 
-fn help_text(app: &App, user_id: u64) -> String {
+fn help_text(core: &Core, user_id: u64) -> String {
     let mut text = format!(
         "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: {}",
-        human_size(app.core.config.file_size_limit()),
-        app.core.config.link_expiry_text(),
+        human_size(core.config.file_size_limit()),
+        core.config.link_expiry_text(),
         commands::listed(Access::Everyone).map(|(name, _)| format!("/{name}")).collect::<Vec<_>>().join(", ")
     );
-    if app.core.config.is_admin(user_id) {
+    if core.config.is_admin(user_id) {
         text.push_str("\n\n<b>Admin</b>");
         for (command, what) in commands::listed(Access::Admin) {
             text.push_str(&format!("\n/{command}: {what}"));
@@ -126,15 +126,15 @@ fn id_text(user_id: u64) -> String {
     )
 }
 
-fn about_text(app: &App) -> String {
+fn about_text(core: &Core) -> String {
     format!(
         "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}, {}\nLargest file: {}\nSource: {}",
         crate::version(),
-        app.core.config.link_expiry_text(),
-        app.core.config.bandwidth_limit_text(),
-        app.core.config.bandwidth_share_text(),
-        human_size(app.core.config.file_size_limit()),
-        escape(&app.core.config.repo_url)
+        core.config.link_expiry_text(),
+        core.config.bandwidth_limit_text(),
+        core.config.bandwidth_share_text(),
+        human_size(core.config.file_size_limit()),
+        escape(&core.config.repo_url)
     )
 }
 
@@ -143,7 +143,7 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
     let chat_id = message.chat.id;
     let private = message.chat.type_field == ChatType::Private;
     if private {
-        register(app, from);
+        register(&app.core, from);
     }
     if let Some(media) = media::media_of(message) {
         if !private {
@@ -158,7 +158,7 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
     {
         // Admin views stay in private chats: in a group they would show everyone the figures.
         if private && !app.core.config.is_admin(from.id) {
-            send(app, chat_id, admin::NOT_ADMIN.to_owned(), None).await?;
+            send(&app.core, chat_id, admin::NOT_ADMIN.to_owned(), None).await?;
         }
         if !private || !app.core.config.is_admin(from.id) {
             return Ok(());
@@ -166,28 +166,28 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
     }
     match parsed {
         Parsed::Command(Command::Start) => {
-            send(app, chat_id, start_text(app, from), Some(menu())).await?;
+            send(&app.core, chat_id, start_text(&app.core, from), Some(menu())).await?;
         }
         Parsed::Command(Command::Help) => {
-            send(app, chat_id, help_text(app, from.id), None).await?;
+            send(&app.core, chat_id, help_text(&app.core, from.id), None).await?;
         }
         Parsed::Command(Command::Id) => {
-            send(app, chat_id, id_text(from.id), None).await?;
+            send(&app.core, chat_id, id_text(from.id), None).await?;
         }
         Parsed::Command(Command::About) => {
-            send(app, chat_id, about_text(app), None).await?;
+            send(&app.core, chat_id, about_text(&app.core), None).await?;
         }
         Parsed::Command(Command::Revoke) => owner::revoke_command(app, message, from, text).await?,
         Parsed::Command(Command::MyLinks) if private => {
             let (text, markup) = owner::page(app, from.id, 0);
-            send(app, chat_id, text, markup).await?;
+            send(&app.core, chat_id, text, markup).await?;
         }
         Parsed::Command(Command::Broadcast) => broadcast::command(app, message, text).await?,
         Parsed::Command(Command::Ban) => bans::ban_command(app, message, from.id, text).await?,
         Parsed::Command(Command::Unban) => bans::unban_command(app, message, text).await?,
         Parsed::Command(Command::Banned) => {
-            let (text, markup) = bans::page(app, 0);
-            send(app, chat_id, text, markup).await?;
+            let (text, markup) = bans::page(&app.core, 0);
+            send(&app.core, chat_id, text, markup).await?;
         }
         Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
             let reply = match cmd {
@@ -195,14 +195,14 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
                 Command::Stats => admin::stats_text(app),
                 _ => admin::logs_text(commands::args(text)),
             };
-            send(app, chat_id, reply, None).await?;
+            send(&app.core, chat_id, reply, None).await?;
         }
         Parsed::Unknown(name) if private => {
             let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape(name));
-            send(app, chat_id, hint, None).await?;
+            send(&app.core, chat_id, hint, None).await?;
         }
         Parsed::Text if private => {
-            send(app, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
+            send(&app.core, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
         }
         _ => {}
     }
@@ -210,9 +210,9 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
 }
 
 /// Records the user (for /stats and broadcasts). A store failure only costs the record.
-pub fn register(app: &App, user: &frankenstein::types::User) {
+pub fn register(core: &Core, user: &frankenstein::types::User) {
     if let Err(e) =
-        app.core.store.upsert_user(user.id, &user.first_name, user.username.as_deref(), crate::units::now_unix())
+        core.store.upsert_user(user.id, &user.first_name, user.username.as_deref(), crate::units::now_unix())
     {
         log::error!("cannot record user {}: {e}", user.id);
     }
@@ -230,7 +230,7 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
             owner::on_button(app, cb, query.from.id, chat, id).await.map(|n| note = n)
         }
         (Some(Callback::Banned(page)), Some((chat, id))) => {
-            bans::on_page(app, query.from.id, page, chat, id).await.map(|n| note = n)
+            bans::on_page(&app.core, query.from.id, page, chat, id).await.map(|n| note = n)
         }
         (Some(Callback::TryAgain), Some(_)) => try_again(app, update_id, query).await.map(|n| note = n),
         (Some(Callback::Close), Some((chat_id, message_id))) => app
@@ -240,8 +240,8 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
             .await
             .map(drop),
         (Some(cb @ (Callback::Help | Callback::About)), Some((chat_id, message_id))) => {
-            let text = if cb == Callback::Help { help_text(app, query.from.id) } else { about_text(app) };
-            reply::edit(app, chat_id, message_id, text, Some(menu())).await
+            let text = if cb == Callback::Help { help_text(&app.core, query.from.id) } else { about_text(&app.core) };
+            reply::edit(&app.core, chat_id, message_id, text, Some(menu())).await
         }
         _ => Ok(()),
     };
@@ -414,9 +414,9 @@ mod tests {
     #[test]
     fn a_listed_channel_is_never_told_to_slow_down_in_the_channel() {
         let (tg, app) = run(&[("CHANNELS", "-1001")], vec![]);
-        smol::block_on(slow_down(&app, -1001, 500));
+        smol::block_on(slow_down(&app.core, -1001, 500));
         assert!(tg.sent().is_empty(), "{:?}", tg.sent());
-        smol::block_on(slow_down(&app, 7, 500));
+        smol::block_on(slow_down(&app.core, 7, 500));
         assert_eq!(tg.texts_of("sendMessage").len(), 1);
     }
 }

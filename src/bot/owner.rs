@@ -77,7 +77,7 @@ pub async fn revoke_command(app: &App, message: &Message, from: &User, text: &st
             },
         },
     };
-    send(app, message.chat.id, reply, None).await.map(drop)
+    send(&app.core, message.chat.id, reply, None).await.map(drop)
 }
 
 /// One `/mylinks` page (0-based; past the end shows the last): text and buttons.
@@ -156,7 +156,7 @@ pub async fn on_button(
 ) -> Result<Option<&'static str>, TelegramError> {
     match cb {
         Callback::Revoke(id) => match revoke(app, user, id) {
-            Ok(link) => edit(app, chat_id, message_id, revoked_text(&link), None).await.map(|()| Some("Revoked")),
+            Ok(link) => edit(&app.core, chat_id, message_id, revoked_text(&link), None).await.map(|()| Some("Revoked")),
             Err(refused) => Ok(Some(refused.text())),
         },
         Callback::RevokeFromList(id, at) => {
@@ -165,11 +165,11 @@ pub async fn on_button(
                 Err(refused) => refused.text(),
             };
             let (text, markup) = page(app, user, at);
-            edit(app, chat_id, message_id, text, markup).await.map(|()| Some(answer))
+            edit(&app.core, chat_id, message_id, text, markup).await.map(|()| Some(answer))
         }
         Callback::MyLinks(at) => {
             let (text, markup) = page(app, user, at);
-            edit(app, chat_id, message_id, text, markup).await.map(|()| None)
+            edit(&app.core, chat_id, message_id, text, markup).await.map(|()| None)
         }
         _ => Ok(None),
     }
