@@ -15,7 +15,7 @@ use frankenstein::types::{BotCommand, BotCommandScope, BotCommandScopeChat, Chat
 use futures_lite::StreamExt;
 use smol::LocalExecutor;
 
-use crate::app::{App, Login};
+use crate::app::{App, Core, Login};
 use crate::config::Config;
 use crate::links::Signer;
 use crate::lock::{self, DataLock, LockError};
@@ -315,7 +315,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
             Interrupted::Failed(e) => Err(e),
         };
     }
-    announce(&app).await;
+    announce(&app.core).await;
     bot::broadcast::resume(&app).await;
     let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
     let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
@@ -345,24 +345,24 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
 
 /// Polling mode (no webhook) and the command menus: everyone's, and in each admin's chat the
 /// admin commands too (`BotCommandScope::Chat`). Failures only cost those.
-async fn announce(app: &App) {
-    if let Err(e) = app.core.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
+async fn announce(core: &Core) {
+    if let Err(e) = core.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
         log::warn!("deleteWebhook failed: {e}");
     }
     let to_commands = |list: Vec<(&str, String)>| -> Vec<BotCommand> {
         list.into_iter().map(|(c, d)| BotCommand::builder().command(c).description(d).build()).collect()
     };
     let everyone = to_commands(bot::handlers::command_list());
-    if let Err(e) = app.core.api.set_my_commands(&SetMyCommandsParams::builder().commands(everyone).build()).await {
+    if let Err(e) = core.api.set_my_commands(&SetMyCommandsParams::builder().commands(everyone).build()).await {
         log::warn!("setMyCommands failed: {e}");
     }
     let mut admin_menu = bot::handlers::command_list();
     admin_menu.extend(bot::handlers::admin_command_list());
-    for &admin in &app.core.config.admins {
+    for &admin in &core.config.admins {
         let Ok(chat) = i64::try_from(admin) else { continue };
         let scope = BotCommandScope::Chat(BotCommandScopeChat { chat_id: ChatId::Integer(chat) });
         let params = SetMyCommandsParams::builder().commands(to_commands(admin_menu.clone())).scope(scope).build();
-        if let Err(e) = app.core.api.set_my_commands(&params).await {
+        if let Err(e) = core.api.set_my_commands(&params).await {
             // Telegram refuses a chat the admin never opened with the bot ("chat not found").
             log::warn!("setMyCommands for admin {admin} failed: {e}");
         }

@@ -13,6 +13,7 @@ use crate::mtproto::dc::DcTable;
 use crate::mtproto::error::InvokeError;
 use crate::mtproto::pool::{KeyStore, Pool, Settings};
 use crate::store::{Store, StoreError};
+use crate::telegram::files::Files;
 
 /// Direct mode's sessions when it is on, over the keys and home DC `store` kept from earlier
 /// runs. They write to the store once [`attach`]ed (or through `keys`, for `--check`).
@@ -142,8 +143,8 @@ pub(crate) fn attach(app: &Rc<App>) {
 }
 
 /// Closes idle MTProto connections; how many stay open.
-pub(crate) fn sweep(app: &App) -> usize {
-    app.core.files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
+pub(crate) fn sweep(files: &Files) -> usize {
+    files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
 }
 
 #[cfg(test)]

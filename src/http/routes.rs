@@ -15,7 +15,7 @@ use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
 use super::state::HttpState;
-use crate::app::{App, Login};
+use crate::app::{App, BotState, Core, Login};
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
 use crate::net::ClientKey;
@@ -238,8 +238,8 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         return match link.face {
             Face::Download => serve_file(app, client, req, &link, Disposition::Attachment).await,
             Face::Stream => serve_file(app, client, req, &link, Disposition::Inline).await,
-            Face::Watch => watch(app, req, &link),
-            Face::Playlist => playlist(app, req, &link),
+            Face::Watch => watch(&app.core, req, &link),
+            Face::Playlist => playlist(&app.core, req, &link),
         };
     }
     let private = matches!(path, "/metrics" | "/api/info");
@@ -247,7 +247,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         return Err(RouteError::Forbidden);
     }
     match path {
-        "/health" => Ok(health(app)),
+        "/health" => Ok(health(&app.bot)),
         "/metrics" => Ok(super::info::metrics(app)),
         // Built only for the integration tests: shows that a panicking route costs one request.
         #[cfg(feature = "test-hooks")]
@@ -271,8 +271,8 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
 
 /// `/health`: 200 once logged in to Telegram; before that 503, saying why (links already made
 /// are served meanwhile, so a restart loop would only make things worse).
-fn health(app: &App) -> Response {
-    match app.bot.login.get() {
+fn health(bot: &BotState) -> Response {
+    match bot.login.get() {
         Login::LoggedIn => text(StatusCode::Ok, "ok"),
         Login::Connecting => text(StatusCode::ServiceUnavailable, "telegram: connecting"),
         Login::Retrying { at } => {
@@ -285,18 +285,14 @@ fn health(app: &App) -> Response {
 /// The link a token names, if it may be served now: the token's expiry and the row's are both
 /// checked (the row is the record; a token minted before its row changed still carries the old
 /// expiry), and a revoked link is refused.
-fn find_link(app: &App, token: &str) -> Result<Rc<LinkRow>, RouteError> {
+fn find_link(core: &Core, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     let now = now_unix();
-    let claims = app.core.signer.verify(token, now).map_err(|e| match e {
+    let claims = core.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
-    let link = app
-        .core
-        .store
-        .link(claims.link_id)
-        .map_err(RouteError::Store)?
-        .ok_or(RouteError::NotFound("link not found"))?;
+    let link =
+        core.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
     if link.revoked {
         return Err(RouteError::Revoked);
     }
@@ -318,12 +314,12 @@ async fn serve_file(
     path: &LinkPath<'_>,
     disposition: Disposition,
 ) -> Result<Response, RouteError> {
-    let link = find_link(app, path.token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+    let link = find_link(&app.core, path.token)?;
+    if let Some(moved) = misnamed(&app.core, req, path, &link) {
         return Ok(moved);
     }
     let head = req.method() == Method::Head;
-    let (len, opened) = file_len(app, &link).await?;
+    let (len, opened) = file_len(&app.core, &link).await?;
     let now = now_unix();
     let plan = plan::plan(&link, |name| header(req, name), len, disposition, now);
     let mut res = Response::new(StatusCode::try_from(plan.status).expect("plans use statuses http-types knows"));
@@ -348,7 +344,7 @@ async fn serve_file(
             }
             let opened = match opened {
                 Some(opened) => opened,
-                None => open(app, &link).await?,
+                None => open(&app.core, &link).await?,
             };
             let body = stream(app, client, &link, opened, start, len, whole).await?;
             // The response carries the length; the connection loop sends the bytes.
@@ -361,11 +357,11 @@ async fn serve_file(
 
 /// The length GET and HEAD both announce, from one place: the size stored at intake, or, when
 /// the update had none, the size getFile gives (then the opened file comes along).
-async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), RouteError> {
+async fn file_len(core: &Core, link: &LinkRow) -> Result<(u64, Option<Opened>), RouteError> {
     if link.file_size > 0 {
         return Ok((link.file_size, None));
     }
-    let opened = open(app, link).await?;
+    let opened = open(core, link).await?;
     match opened.known_len() {
         Some(len) => Ok((len, Some(opened))),
         // Neither the update nor getFile gave a size: serving it could cut the body short.
@@ -373,8 +369,8 @@ async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), Ro
     }
 }
 
-async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
-    app.core.files.open(&link.file_id, link.source).await.map_err(|e| match e {
+async fn open(core: &Core, link: &LinkRow) -> Result<Opened, RouteError> {
+    core.files.open(&link.file_id, link.source).await.map_err(|e| match e {
         FileError::Telegram(e) => RouteError::Upstream(e),
         e => RouteError::File(e),
     })
@@ -413,7 +409,7 @@ async fn stream(
         Opened::Local { file, .. } => {
             return Ok(SideBody::File(FileBody::new(LocalFile::new(file, start), len, guard, &load)));
         }
-        Opened::Cloud(located) => cloud(app, link, &located, start, len, whole).await?,
+        Opened::Cloud(located) => cloud(&app.core, link, &located, start, len, whole).await?,
         Opened::Direct(file) => {
             let pool = app.core.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
@@ -429,7 +425,7 @@ async fn stream(
 /// A Bot API download of `len` bytes from `start`, and how many bytes to skip when Telegram
 /// ignored the range.
 async fn cloud(
-    app: &App,
+    core: &Core,
     link: &LinkRow,
     located: &Located,
     start: u64,
@@ -437,11 +433,11 @@ async fn cloud(
     whole: bool,
 ) -> Result<(Upstream, u64), RouteError> {
     let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
-    let mut upstream = match app.core.files.api().download(&located.path, upstream_range.as_deref()).await {
+    let mut upstream = match core.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
         Err(e) => {
             // The path may have gone stale before its cache entry did: ask Telegram next time.
-            app.core.files.forget(&link.file_id);
+            core.files.forget(&link.file_id);
             return Err(RouteError::Upstream(e));
         }
     };
@@ -464,11 +460,11 @@ async fn cloud(
 /// A named link whose name is not the file's (renamed, mistyped, cut differently): `301` to the
 /// same face under the file's name, query kept, so a client saves under the real name. The token
 /// alone decides the file; the short form (no name) is served as it is.
-fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
+fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
     if name_matches(path.name?, &link.file_name) {
         return None;
     }
-    let mut location = path.face.url(&app.core.base_url, path.token, &link.file_name);
+    let mut location = path.face.url(&core.base_url, path.token, &link.file_name);
     if let Some(query) = req.url().query() {
         location.push('?');
         location.push_str(query);
@@ -479,13 +475,13 @@ fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Op
 }
 
 /// `/watch/<token>/<name>`: the player page (HEAD gets the same headers).
-fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+fn watch(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
     let token = path.token;
-    let link = find_link(app, token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+    let link = find_link(core, token)?;
+    if let Some(moved) = misnamed(core, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.core.base_url, token, &link.file_name);
+    let stream_url = Face::Stream.url(&core.base_url, token, &link.file_name);
     let html = pages::watch_page(&pages::Watch {
         token,
         named: path.name.is_some(),
@@ -506,12 +502,12 @@ fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, Rout
 
 /// `/m3u/<token>/<name>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
 /// (HEAD gets the same headers). The same link checks as every face.
-fn playlist(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
-    let link = find_link(app, path.token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+fn playlist(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+    let link = find_link(core, path.token)?;
+    if let Some(moved) = misnamed(core, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.core.base_url, path.token, &link.file_name);
+    let stream_url = Face::Stream.url(&core.base_url, path.token, &link.file_name);
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "audio/x-mpegurl");
     let name = players::m3u_file_name(&link.file_name);
@@ -558,10 +554,10 @@ mod tests {
         app.core.store.insert_link(&row(7, now - 10)).unwrap();
         app.core.store.insert_link(&row(8, now + 3600)).unwrap();
         let never = |id| app.core.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
-        assert!(matches!(find_link(&app, &never(7)), Err(RouteError::Gone)));
-        assert_eq!(find_link(&app, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
+        assert!(matches!(find_link(&app.core, &never(7)), Err(RouteError::Gone)));
+        assert_eq!(find_link(&app.core, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
         let late = app.core.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
-        assert!(matches!(find_link(&app, &late), Err(RouteError::Gone)));
+        assert!(matches!(find_link(&app.core, &late), Err(RouteError::Gone)));
     }
 
     #[test]

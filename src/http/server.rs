@@ -55,7 +55,7 @@ impl Drop for Counted {
 
 /// Accepts connections until `shutdown` fires.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpListener, shutdown: Shutdown) {
-    let state = Rc::new(HttpState::new(&app));
+    let state = Rc::new(HttpState::new(&app.core.config));
     loop {
         let accepted = listener
             .accept()

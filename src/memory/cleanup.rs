@@ -8,7 +8,7 @@ use smol::{LocalExecutor, Task};
 
 use super::monitor;
 use super::scheduler::{self, Job, JobError};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::shutdown::Shutdown;
 use crate::units::{human_size, month_key_before, now_unix};
 
@@ -34,7 +34,7 @@ fn work(job: Job, app: &App) -> Result<String, JobError> {
         Job::Streams => end_stalled_streams(app),
         Job::LogCache => sweep_log_cache(app),
         Job::Memory => trim_memory(app),
-        Job::Store => purge_store(app),
+        Job::Store => purge_store(&app.core),
         Job::BandwidthFlush => {
             Ok(format!("{} counted", human_size(app.serving.flush_bandwidth(&app.core.store, now_unix())?)))
         }
@@ -70,7 +70,7 @@ fn trim_memory(app: &App) -> Result<String, JobError> {
     let before = monitor.sample().ok_or(JobError::NoSample)?;
     app.core.api.clear_idle();
     let paths = app.core.files.sweep();
-    let mtproto = crate::sessions::sweep(app);
+    let mtproto = crate::sessions::sweep(&app.core.files);
     app.core.store.shrink_memory()?;
     let trimmed = monitor::trim_heap();
     let after = monitor.sample().ok_or(JobError::NoSample)?;
@@ -85,11 +85,11 @@ fn trim_memory(app: &App) -> Result<String, JobError> {
     ))
 }
 
-fn purge_store(app: &App) -> Result<String, JobError> {
+fn purge_store(core: &Core) -> Result<String, JobError> {
     let now = now_unix();
-    let links = app.core.store.purge_expired_links(now)?;
+    let links = core.store.purge_expired_links(now)?;
     let oldest_kept = month_key_before(now, BANDWIDTH_MONTHS_KEPT);
-    let months = app.core.store.purge_bandwidth_before(&oldest_kept)?;
+    let months = core.store.purge_bandwidth_before(&oldest_kept)?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
 }
 
@@ -121,7 +121,7 @@ mod tests {
         app.core.store.insert_link(&link(1, 10)).unwrap();
         app.core.store.insert_link(&link(2, 0)).unwrap();
         app.core.store.insert_link(&link(3, now_unix() + 3600)).unwrap();
-        let report = purge_store(&app).unwrap();
+        let report = purge_store(&app.core).unwrap();
         assert!(report.starts_with("removed 1 expired links"), "{report}");
         assert_eq!(app.core.store.link_count().unwrap(), 2);
     }
