@@ -82,7 +82,7 @@ pub struct Serving {
     /// The month's bandwidth: limit, counted and flushed bytes.
     pub bandwidth: Bandwidth,
     /// Downloads per link since the last flush (written with the bandwidth).
-    pub downloads: RefCell<DownloadCounts>,
+    downloads: RefCell<DownloadCounts>,
     /// HTTP responses by status since start.
     pub responses: StatusCounts,
 }
@@ -168,6 +168,11 @@ impl Serving {
             self.flush_downloads(store);
             self.downloads.borrow_mut().bump(link);
         }
+    }
+
+    /// Downloads of `link` counted since the last flush (not yet in its row).
+    pub fn downloads_pending(&self, link: u64) -> u64 {
+        self.downloads.borrow().pending(link)
     }
 
     /// Writes the counted downloads to their links; on error they are kept for the next flush.

@@ -95,7 +95,7 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
     let mut revokes = Vec::new();
     for (i, (link, stored)) in links.iter().enumerate() {
         let n = page * u64::from(PAGE) + i as u64 + 1;
-        let downloads = stored + app.serving.downloads.borrow().pending(link.id);
+        let downloads = stored + app.serving.downloads_pending(link.id);
         let token = app.core.signer.mint(Claims { link_id: link.id, expires_at: link.expires_at });
         let expiry = crate::units::expires_text(link.expires_at);
         text.push_str(&format!(

@@ -20,7 +20,7 @@ use super::conn::{self, Connection};
 use super::guard::Guarded;
 use super::slots;
 use super::state::HttpState;
-use crate::app::App;
+use crate::app::{App, Serving};
 use crate::net::ClientKey;
 use crate::panics::Domain;
 use crate::shutdown::{self, Shutdown};
@@ -83,7 +83,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         let now = Instant::now();
         let slowest = || app.serving.streams.slowest(now, slots::SLOW_READER_AGE);
         let Some(slot) = slots::admit(&state.slots, ClientKey::of(peer.ip()), capped, end.clone(), now, slowest) else {
-            refuse(&ex, &app, &state, stream);
+            refuse(&ex, &app.serving, &state, stream);
             log::debug!("connection from {peer} refused: no slot is free, waiting or slow enough to close");
             continue;
         };
@@ -109,9 +109,9 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
 
 /// Spawns the canned 503 for a connection that found no slot (at most [`MAX_REJECTING`] at once;
 /// past that it is just closed).
-fn refuse(ex: &LocalExecutor<'static>, app: &App, state: &HttpState, stream: TcpStream) {
+fn refuse(ex: &LocalExecutor<'static>, serving: &Serving, state: &HttpState, stream: TcpStream) {
     if state.rejecting.get() < MAX_REJECTING {
-        app.serving.responses.count(503);
+        serving.responses.count(503);
         let counted = Counted::new(&state.rejecting);
         ex.spawn(async move {
             let _counted = counted;

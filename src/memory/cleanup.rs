@@ -32,7 +32,7 @@ pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown
 fn work(job: Job, app: &App) -> Result<String, JobError> {
     match job {
         Job::Streams => end_stalled_streams(app),
-        Job::LogCache => sweep_log_cache(app),
+        Job::LogCache => sweep_log_cache(),
         Job::Memory => trim_memory(app),
         Job::Store => purge_store(&app.core),
         Job::BandwidthFlush => {
@@ -58,7 +58,7 @@ fn end_stalled_streams(app: &App) -> Result<String, JobError> {
     Ok(format!("ended {} stalled of {} active streams", ended.len(), app.serving.streams.active()))
 }
 
-fn sweep_log_cache(_app: &App) -> Result<String, JobError> {
+fn sweep_log_cache() -> Result<String, JobError> {
     let freed = crate::logger::sweep_cache();
     let stats = crate::logger::cache_stats();
     Ok(format!("freed {freed} slots, {}/{} in use, {} suppressed so far", stats.used, stats.capacity, stats.suppressed))
