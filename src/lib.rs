@@ -5,7 +5,7 @@
 // (a file window mapped for one `send(2)`).
 #![deny(unsafe_code)]
 
-/// The running bot's shared state and its small accessors.
+/// The running bot's shared state, in four parts: core, bot state, serving, operations.
 pub(crate) mod app;
 /// The month's bandwidth: limit, counted and flushed bytes, when links stop.
 pub(crate) mod bandwidth;

@@ -15,7 +15,7 @@ use frankenstein::types::{BotCommand, BotCommandScope, BotCommandScopeChat, Chat
 use futures_lite::StreamExt;
 use smol::LocalExecutor;
 
-use crate::app::{App, Login};
+use crate::app::{App, Core, Login};
 use crate::config::Config;
 use crate::links::Signer;
 use crate::lock::{self, DataLock, LockError};
@@ -226,14 +226,14 @@ fn check_report(config: &Config, username: &str) -> String {
 async fn log_in(app: &App) -> Result<(), StartError> {
     let mut backoff = Duration::ZERO;
     loop {
-        match app.api.get_me().await {
+        match app.core.api.get_me().await {
             Ok(me) => {
-                let _ = app.me.set((me.result.id, me.result.first_name.clone()));
+                let _ = app.bot.me.set((me.result.id, me.result.first_name.clone()));
                 let username = me.result.username.unwrap_or(me.result.first_name);
                 log::info!("telegram: logged in as @{username}");
-                let _ = app.username.set(username);
-                app.login.set(Login::LoggedIn);
-                app.log_memory("bot started");
+                let _ = app.bot.username.set(username);
+                app.bot.login.set(Login::LoggedIn);
+                app.ops.log_memory("bot started");
                 return Ok(());
             }
             Err(e @ TelegramError::Api { code, .. }) if code != 429 && code < 500 => {
@@ -248,7 +248,7 @@ async fn log_in(app: &App) -> Result<(), StartError> {
                     backoff.as_secs()
                 );
                 crate::event::emit(crate::event::Event::LoginRetry { secs: backoff.as_secs() });
-                app.login.set(Login::Retrying { at: crate::units::now_unix() + backoff.as_secs() });
+                app.bot.login.set(Login::Retrying { at: crate::units::now_unix() + backoff.as_secs() });
                 async_io::Timer::after(backoff).await;
             }
         }
@@ -291,13 +291,13 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
     crate::sessions::attach(&app);
     let (trigger, shutdown) = shutdown::channel();
     log::info!("listening on http://{local}");
-    if app.config.direct_ignored {
+    if app.core.config.direct_ignored {
         log::info!(
             "TELEGRAM_API_ID and TELEGRAM_API_HASH are set, and so is TELEGRAM_LOCAL_FILES: local mode (the pair is the local Bot API server's), not direct mode"
         );
         crate::event::emit(crate::event::Event::FilesMode { mode: "local" });
     }
-    log::info!("links: {}/dl/<token>/<name>, expiry {}", app.base_url, app.config.link_expiry_text());
+    log::info!("links: {}/dl/<token>/<name>, expiry {}", app.core.base_url, app.core.config.link_expiry_text());
     let server = ex.spawn(http::server::run(ex.clone(), app.clone(), listener, shutdown.clone()));
     let logged_in = futures_lite::future::or(async { log_in(&app).await.map_err(Interrupted::Failed) }, async {
         Err(Interrupted::Signal(signal_name(signals.next().await)))
@@ -315,11 +315,11 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
             Interrupted::Failed(e) => Err(e),
         };
     }
-    announce(&app).await;
+    announce(&app.core).await;
     bot::broadcast::resume(&app).await;
     let poller = ex.spawn(poll(ex.clone(), app.clone(), shutdown.clone()));
     let cleanups = cleanup::spawn_all(&ex, &app, &shutdown);
-    app.log_memory("web server started");
+    app.ops.log_memory("web server started");
 
     let signal = signals.next().await;
     log::info!("shutting down ({})", signal_name(signal));
@@ -345,24 +345,24 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, config: Config) -> Result<(), S
 
 /// Polling mode (no webhook) and the command menus: everyone's, and in each admin's chat the
 /// admin commands too (`BotCommandScope::Chat`). Failures only cost those.
-async fn announce(app: &App) {
-    if let Err(e) = app.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
+async fn announce(core: &Core) {
+    if let Err(e) = core.api.delete_webhook(&DeleteWebhookParams::builder().build()).await {
         log::warn!("deleteWebhook failed: {e}");
     }
     let to_commands = |list: Vec<(&str, String)>| -> Vec<BotCommand> {
         list.into_iter().map(|(c, d)| BotCommand::builder().command(c).description(d).build()).collect()
     };
     let everyone = to_commands(bot::handlers::command_list());
-    if let Err(e) = app.api.set_my_commands(&SetMyCommandsParams::builder().commands(everyone).build()).await {
+    if let Err(e) = core.api.set_my_commands(&SetMyCommandsParams::builder().commands(everyone).build()).await {
         log::warn!("setMyCommands failed: {e}");
     }
     let mut admin_menu = bot::handlers::command_list();
     admin_menu.extend(bot::handlers::admin_command_list());
-    for &admin in &app.config.admins {
+    for &admin in &core.config.admins {
         let Ok(chat) = i64::try_from(admin) else { continue };
         let scope = BotCommandScope::Chat(BotCommandScopeChat { chat_id: ChatId::Integer(chat) });
         let params = SetMyCommandsParams::builder().commands(to_commands(admin_menu.clone())).scope(scope).build();
-        if let Err(e) = app.api.set_my_commands(&params).await {
+        if let Err(e) = core.api.set_my_commands(&params).await {
             // Telegram refuses a chat the admin never opened with the bot ("chat not found").
             log::warn!("setMyCommands for admin {admin} failed: {e}");
         }
@@ -371,38 +371,38 @@ async fn announce(app: &App) {
 
 /// The last steps once every task ended: bandwidth to the store, a checkpoint, the memory line.
 fn stop(app: &App) {
-    match app.flush_bandwidth(crate::units::now_unix()) {
+    match app.serving.flush_bandwidth(&app.core.store, crate::units::now_unix()) {
         Ok(n) => log::info!("bandwidth: {} counted at shutdown", crate::units::human_size(n)),
         Err(e) => log::error!("cannot save the bandwidth counted since the last flush: {e}"),
     }
-    if let Err(e) = app.store.checkpoint() {
+    if let Err(e) = app.core.store.checkpoint() {
         log::warn!("database checkpoint at shutdown failed: {e}");
     }
-    app.log_memory("shutdown");
+    app.ops.log_memory("shutdown");
     log::info!("stopped");
 }
 
 /// Lets running downloads finish for the grace period, then ends the rest and waits (briefly)
 /// for their connections to let go.
 async fn drain_streams(app: &App) {
-    let grace = app.config.timers.shutdown_grace;
+    let grace = app.core.config.timers.shutdown_grace;
     let deadline = Instant::now() + grace;
     let step = Duration::from_millis(50);
-    if app.streams.active() > 0 {
-        log::info!("waiting up to {}s for {} running downloads", grace.as_secs(), app.streams.active());
+    if app.serving.streams.active() > 0 {
+        log::info!("waiting up to {}s for {} running downloads", grace.as_secs(), app.serving.streams.active());
         crate::event::emit(crate::event::Event::ShutdownDraining {
-            downloads: app.streams.active(),
+            downloads: app.serving.streams.active(),
             grace_secs: grace.as_secs(),
         });
     }
-    while app.streams.active() > 0 && Instant::now() < deadline {
+    while app.serving.streams.active() > 0 && Instant::now() < deadline {
         async_io::Timer::after(step).await;
     }
-    let ended = app.streams.end_all();
+    let ended = app.serving.streams.end_all();
     if ended > 0 {
         log::warn!("ended {ended} downloads still running after the {}s grace period", grace.as_secs());
         let deadline = Instant::now() + Duration::from_secs(2);
-        while app.streams.active() > 0 && Instant::now() < deadline {
+        while app.serving.streams.active() > 0 && Instant::now() < deadline {
             async_io::Timer::after(step).await;
         }
     }
@@ -425,8 +425,8 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
             let app = app.clone();
             Box::pin(async move {
                 let kind = bot::handlers::kind(&update);
-                app.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update)).await;
-                app.updates_handled.set(app.updates_handled.get() + 1);
+                app.ops.panics.catch(crate::panics::Domain::Update, kind, bot::handlers::handle(&app, update)).await;
+                app.bot.updates_handled.set(app.bot.updates_handled.get() + 1);
             })
         })
     };
@@ -435,22 +435,23 @@ async fn poll(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, shutdown: Shutdown) 
         Rc::new(move |chat, waiting| {
             let app = app.clone();
             Box::pin(async move {
-                app.panics
+                app.ops
+                    .panics
                     .catch(
                         crate::panics::Domain::Update,
                         "slow-down note",
-                        bot::handlers::slow_down(&app, chat, waiting),
+                        bot::handlers::slow_down(&app.core, chat, waiting),
                     )
                     .await;
             })
         })
     };
     let settings = poller::Settings {
-        poll_timeout_secs: app.config.poll_timeout_secs,
-        grace: app.config.timers.shutdown_grace,
-        channel_posts: !app.config.channels.is_empty(),
+        poll_timeout_secs: app.core.config.poll_timeout_secs,
+        grace: app.core.config.timers.shutdown_grace,
+        channel_posts: !app.core.config.channels.is_empty(),
     };
-    poller::run(&app.api, &app.store, ex, settings, &shutdown, handler, overflow).await;
+    poller::run(&app.core.api, &app.core.store, ex, settings, &shutdown, handler, overflow).await;
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::mtproto::dc::DcTable;
 use crate::mtproto::error::InvokeError;
 use crate::mtproto::pool::{KeyStore, Pool, Settings};
 use crate::store::{Store, StoreError};
+use crate::telegram::files::Files;
 
 /// Direct mode's sessions when it is on, over the keys and home DC `store` kept from earlier
 /// runs. They write to the store once [`attach`]ed (or through `keys`, for `--check`).
@@ -41,7 +42,7 @@ pub(crate) struct AppKeys(pub(crate) Weak<App>);
 impl AppKeys {
     fn with(&self, what: &str, write: impl FnOnce(&Store) -> Result<(), StoreError>) {
         if let Some(app) = self.0.upgrade()
-            && let Err(e) = write(&app.store)
+            && let Err(e) = write(&app.core.store)
         {
             log::error!("cannot store {what}: {e}");
         }
@@ -136,14 +137,14 @@ impl std::error::Error for LoginError {
 /// Gives the running bot's sessions its store, and closes their idle connections from now on
 /// (called by the cleanup schedule).
 pub(crate) fn attach(app: &Rc<App>) {
-    if let Some(pool) = app.files.direct() {
+    if let Some(pool) = app.core.files.direct() {
         pool.set_key_store(Box::new(AppKeys(Rc::downgrade(app))));
     }
 }
 
 /// Closes idle MTProto connections; how many stay open.
-pub(crate) fn sweep(app: &App) -> usize {
-    app.files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
+pub(crate) fn sweep(files: &Files) -> usize {
+    files.direct().map_or(0, |pool| pool.sweep(Instant::now()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,6 @@ pub(crate) fn app(api_url: &str, vars: &[(&str, &str)], ex: Rc<LocalExecutor<'st
     let store = Store::open_in_memory().expect("an in-memory store");
     let signer = Signer::new(b"unit-test-link-secret-0123456789");
     let app = App::new(config, store, signer, files, "https://dl.example".into());
-    let _ = app.username.set("unit_test_bot".into());
+    let _ = app.bot.username.set("unit_test_bot".into());
     app
 }

@@ -8,7 +8,7 @@ use frankenstein::types::ChatType;
 use frankenstein::updates::UpdateContent;
 
 use super::reply::send;
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
 
@@ -68,16 +68,16 @@ impl Refusal {
 
 /// Whether `user` may use the bot. Admins always may. A ban the store cannot be asked about
 /// lets the user through (logged): a locked database must not lock every user out.
-pub fn verdict(app: &App, user: u64) -> Verdict {
-    if app.config.is_admin(user) {
+pub fn verdict(core: &Core, user: u64) -> Verdict {
+    if core.config.is_admin(user) {
         return Verdict::Pass;
     }
-    match app.store.ban_of(user) {
+    match core.store.ban_of(user) {
         Ok(Some(_)) => return Verdict::Banned,
         Ok(None) => {}
         Err(e) => log::error!("cannot read whether user {user} is banned, letting them through: {e}"),
     }
-    if app.config.is_allowed(user) { Verdict::Pass } else { Verdict::NotAllowed }
+    if core.config.is_allowed(user) { Verdict::Pass } else { Verdict::NotAllowed }
 }
 
 /// Refuses `update` when its sender may not use the bot: `Some` with how the refusal went
@@ -87,24 +87,24 @@ pub async fn gate(app: &App, update: &UpdateContent) -> Option<Result<(), Telegr
     match update {
         UpdateContent::Message(message) => {
             let from = message.from.as_deref()?;
-            let refusal = verdict(app, from.id).refusal()?;
+            let refusal = verdict(&app.core, from.id).refusal()?;
             let private = message.chat.type_field == ChatType::Private;
-            if !private || !app.told.borrow_mut().tell(from.id, now_unix()) {
+            if !private || !app.bot.told.borrow_mut().tell(from.id, now_unix()) {
                 log::debug!("user {} refused in silence (told already, or not a private chat)", from.id);
                 crate::event::emit(crate::event::Event::RefusedSilently { user: from.id });
                 return Some(Ok(()));
             }
             log::info!("user {} refused: {}", from.id, refusal.text());
-            Some(send(app, message.chat.id, refusal.message(from.id), None).await.map(drop))
+            Some(send(&app.core, message.chat.id, refusal.message(from.id), None).await.map(drop))
         }
         UpdateContent::CallbackQuery(query) => {
-            let text = verdict(app, query.from.id).refusal()?.text();
-            let tell = app.told.borrow_mut().tell(query.from.id, now_unix());
+            let text = verdict(&app.core, query.from.id).refusal()?.text();
+            let tell = app.bot.told.borrow_mut().tell(query.from.id, now_unix());
             let answer = AnswerCallbackQueryParams::builder()
                 .callback_query_id(query.id.clone())
                 .maybe_text(tell.then(|| text.to_owned()))
                 .build();
-            Some(app.api.answer_callback_query(&answer).await.map(drop))
+            Some(app.core.api.answer_callback_query(&answer).await.map(drop))
         }
         _ => None,
     }
@@ -135,19 +135,19 @@ mod tests {
     fn admins_pass_banned_and_unlisted_users_do_not() {
         let tg = FakeTelegram::start();
         let app = testing::app(&tg.url(), &[("ALLOWED_USERS", "5 6"), ("ADMINS", "9")], Rc::new(Default::default()));
-        app.store.ban(6, 9, 0).unwrap();
-        app.store.ban(9, 9, 0).unwrap();
-        let verdicts: Vec<Verdict> = [5, 6, 7, 9].into_iter().map(|u| verdict(&app, u)).collect();
+        app.core.store.ban(6, 9, 0).unwrap();
+        app.core.store.ban(9, 9, 0).unwrap();
+        let verdicts: Vec<Verdict> = [5, 6, 7, 9].into_iter().map(|u| verdict(&app.core, u)).collect();
         assert_eq!(verdicts, [Verdict::Pass, Verdict::Banned, Verdict::NotAllowed, Verdict::Pass]);
         let open = testing::app(&tg.url(), &[], Rc::new(Default::default()));
-        assert_eq!(verdict(&open, 7), Verdict::Pass, "no list: everyone");
+        assert_eq!(verdict(&open.core, 7), Verdict::Pass, "no list: everyone");
     }
 
     #[test]
     fn a_refused_user_is_told_once_an_hour_and_every_press_is_answered() {
         let tg = FakeTelegram::start();
         let app = testing::app(&tg.url(), &[("ALLOWED_USERS", "5")], Rc::new(Default::default()));
-        app.store.ban(8, 1, 0).unwrap();
+        app.core.store.ban(8, 1, 0).unwrap();
         smol::block_on(async {
             assert!(gate(&app, &message(5, "private")).await.is_none(), "listed: handled as usual");
             for _ in 0..2 {

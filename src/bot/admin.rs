@@ -67,14 +67,14 @@ pub fn memory_text(v: &MemoryView) -> String {
 /// Gathers the `/memory` view from the running app.
 pub fn memory_view(app: &App) -> MemoryView {
     MemoryView {
-        report: app.monitor.borrow_mut().as_mut().and_then(|m| m.sample()),
-        active_streams: app.streams.active(),
-        stream_capacity: app.streams.capacity(),
-        idle_connections: app.api.idle_count(),
-        mtproto: app.files.direct().map(|pool| (pool.connections(), pool.downloads())),
+        report: app.ops.monitor.borrow_mut().as_mut().and_then(|m| m.sample()),
+        active_streams: app.serving.streams.active(),
+        stream_capacity: app.serving.streams.capacity(),
+        idle_connections: app.core.api.idle_count(),
+        mtproto: app.core.files.direct().map(|pool| (pool.connections(), pool.downloads())),
         cache: crate::logger::cache_stats(),
-        uptime_secs: Instant::now().duration_since(app.started).as_secs(),
-        tasks: app.schedule.tasks(),
+        uptime_secs: Instant::now().duration_since(app.core.started).as_secs(),
+        tasks: app.ops.schedule.tasks(),
     }
 }
 
@@ -173,38 +173,43 @@ const TOP_USERS: u32 = 5;
 /// streams now. The counted bytes are flushed first, so the per-user figures are current.
 pub fn stats_text(app: &App) -> String {
     let now = crate::units::now_unix();
-    if let Err(e) = app.flush_bandwidth(now) {
+    if let Err(e) = app.serving.flush_bandwidth(&app.core.store, now) {
         log::warn!("cannot save the bandwidth counted so far; /stats shows the stored figures: {e}");
     }
     let month = crate::units::month_key(now);
-    let counted = app.bandwidth_used(now);
-    let limit = app.config.bandwidth_limit_text();
-    let disk = crate::memory::monitor::free_disk(&app.config.data_dir).map_or_else(|| "unknown".into(), human_size);
+    let counted = app.serving.bandwidth_used(now);
+    let limit = app.core.config.bandwidth_limit_text();
+    let disk =
+        crate::memory::monitor::free_disk(&app.core.config.data_dir).map_or_else(|| "unknown".into(), human_size);
     format!(
         "<b>Stats</b>\nUsers: {} ({} blocked the bot)\nLinks stored: {}\nLinks made in the last 24 h: {}\nLinks still valid: {}\nBandwidth {month}: {} of {limit}\n{}\nFree disk in DATA_DIR: {disk}\nActive streams: {}\nUpdates handled: {}\nUptime: {}",
-        app.store.user_count().unwrap_or(0),
-        app.store.blocked_user_count().unwrap_or(0),
-        app.store.link_count().unwrap_or(0),
-        app.store.links_made_since(now.saturating_sub(crate::limits::LINK_DAY)).unwrap_or(0),
-        app.store.valid_link_count(now).unwrap_or(0),
+        app.core.store.user_count().unwrap_or(0),
+        app.core.store.blocked_user_count().unwrap_or(0),
+        app.core.store.link_count().unwrap_or(0),
+        app.core.store.links_made_since(now.saturating_sub(crate::limits::LINK_DAY)).unwrap_or(0),
+        app.core.store.valid_link_count(now).unwrap_or(0),
         crate::units::human_size(counted),
         share_stats(app, &month),
-        app.streams.active(),
-        app.updates_handled.get(),
-        human_duration(app.started.elapsed().as_secs())
+        app.serving.streams.active(),
+        app.bot.updates_handled.get(),
+        human_duration(app.core.started.elapsed().as_secs())
     )
 }
 
 /// The share setting, how many users are past it, and the top users by this month's bytes.
 fn share_stats(app: &App, month: &str) -> String {
-    let share = app.config.bandwidth_user_share;
-    let mut text = match app.bandwidth.user_limit() {
+    let share = app.core.config.bandwidth_user_share;
+    let mut text = match app.serving.bandwidth.user_limit() {
         None => "Share per user: no limit".to_owned(),
         Some(limit) => {
-            let over = app.store.bandwidth_users_at_least(month, limit).unwrap_or(0);
+            let over = app.core.store.bandwidth_users_at_least(month, limit).unwrap_or(0);
             // Admins have no share: those past it are not over anything.
-            let admins =
-                app.config.admins.iter().filter(|&&a| app.store.user_bandwidth(month, a).unwrap_or(0) >= limit);
+            let admins = app
+                .core
+                .config
+                .admins
+                .iter()
+                .filter(|&&a| app.core.store.user_bandwidth(month, a).unwrap_or(0) >= limit);
             let over = over.saturating_sub(admins.count() as u64);
             format!(
                 "Share per user: {share}% ({}), {over} user{} past it",
@@ -213,7 +218,7 @@ fn share_stats(app: &App, month: &str) -> String {
             )
         }
     };
-    let top = app.store.top_bandwidth_users(month, TOP_USERS).unwrap_or_default();
+    let top = app.core.store.top_bandwidth_users(month, TOP_USERS).unwrap_or_default();
     if !top.is_empty() {
         text.push_str("\nTop users this month:");
     }
@@ -260,8 +265,8 @@ mod tests {
         let vars = [("BANDWIDTH_LIMIT_GB", "0.000001"), ("BANDWIDTH_USER_SHARE", "10"), ("ADMINS", "3")];
         let app = crate::testing::app("http://127.0.0.1:9", &vars, std::rc::Rc::new(smol::LocalExecutor::new()));
         let month = crate::units::month_key(crate::units::now_unix());
-        app.store.upsert_user(1, "<Ann>", None, 0).unwrap();
-        app.store.add_bandwidth(&month, 700, &[(1, 150), (2, 50), (3, 500)]).unwrap();
+        app.core.store.upsert_user(1, "<Ann>", None, 0).unwrap();
+        app.core.store.add_bandwidth(&month, 700, &[(1, 150), (2, 50), (3, 500)]).unwrap();
         let text = share_stats(&app, &month);
         assert!(text.starts_with("Share per user: 10% (100 B), 1 user past it\nTop users this month:"), "{text}");
         assert!(text.contains("\n1. ? (3): 500 B\n2. &lt;Ann&gt; (1): 150 B\n3. ? (2): 50 B"), "{text}");

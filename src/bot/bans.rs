@@ -7,7 +7,7 @@ use frankenstein::types::{InlineKeyboardMarkup, Message, MessageOrigin};
 use super::admin::NOT_ADMIN;
 use super::commands::{self, Callback};
 use super::reply::{edit, send};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
 use crate::units::{now_unix, utc_minute};
@@ -96,20 +96,20 @@ pub async fn ban_command(app: &App, message: &Message, admin: u64, text: &str) -
             Err(why) => why.to_owned(),
         },
     };
-    send(app, message.chat.id, reply, None).await.map(drop)
+    send(&app.core, message.chat.id, reply, None).await.map(drop)
 }
 
 /// Bans `user` for `admin`; with `revoke`, their links that still work are revoked and the
 /// downloads running on them end (also when they were banned before). Returns the reply.
 pub fn ban(app: &App, admin: u64, user: u64, revoke: bool) -> String {
-    if app.config.is_admin(user) {
+    if app.core.config.is_admin(user) {
         return format!("User <code>{user}</code> is an admin (ADMINS): admins cannot be banned.");
     }
     let now = now_unix();
-    let mut reply = match app.store.ban(user, admin, now) {
+    let mut reply = match app.core.store.ban(user, admin, now) {
         Ok(true) => {
             // A user told "not allowed" before hears of the ban at their next message.
-            app.told.borrow_mut().forget(user);
+            app.bot.told.borrow_mut().forget(user);
             log::info!("user {user} banned by {admin}");
             format!("User <code>{user}</code> is banned: the bot ignores them and makes them no links.")
         }
@@ -123,9 +123,9 @@ pub fn ban(app: &App, admin: u64, user: u64, revoke: bool) -> String {
         reply.push_str(&format!("\nTheir links keep working; <code>/ban {user} revoke</code> revokes them."));
         return reply;
     }
-    match app.store.revoke_links_of(user, now) {
+    match app.core.store.revoke_links_of(user, now) {
         Ok(links) => {
-            let ended = app.streams.end_owner(user);
+            let ended = app.serving.streams.end_owner(user);
             log::info!("user {user}'s {links} links revoked with the ban ({ended} running downloads ended)");
             reply.push_str(&format!(
                 "\nRevoked {links} link{}; {ended} running download{} ended.",
@@ -147,7 +147,7 @@ fn plural(n: usize) -> &'static str {
 
 /// `/unban <id>`; admins only (checked by the caller). Links revoked with the ban stay revoked.
 pub async fn unban_command(app: &App, message: &Message, text: &str) -> Result<(), TelegramError> {
-    send(app, message.chat.id, unban(app, commands::args(text)), None).await.map(drop)
+    send(&app.core, message.chat.id, unban(app, commands::args(text)), None).await.map(drop)
 }
 
 fn unban(app: &App, args: &str) -> String {
@@ -157,9 +157,9 @@ fn unban(app: &App, args: &str) -> String {
         Ok(user) => user,
         Err(e) => return escape(&e.to_string()),
     };
-    match app.store.unban(user) {
+    match app.core.store.unban(user) {
         Ok(true) => {
-            app.told.borrow_mut().forget(user);
+            app.bot.told.borrow_mut().forget(user);
             log::info!("user {user} unbanned");
             format!("User <code>{user}</code> is unbanned: they can use the bot again.")
         }
@@ -172,8 +172,8 @@ fn unban(app: &App, args: &str) -> String {
 }
 
 /// One `/banned` page (0-based; past the end shows the last): who, by whom, when (UTC).
-pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
-    let total = match app.store.ban_count() {
+pub fn page(core: &Core, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
+    let total = match core.store.ban_count() {
         Ok(0) => return ("No one is banned.".to_owned(), None),
         Ok(n) => n,
         Err(e) => {
@@ -183,7 +183,7 @@ pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
     };
     let pages = total.div_ceil(u64::from(PAGE));
     let page = page.min(pages - 1);
-    let bans = app.store.bans(page * u64::from(PAGE), PAGE).unwrap_or_default();
+    let bans = core.store.bans(page * u64::from(PAGE), PAGE).unwrap_or_default();
     let mut text = format!("<b>Banned users</b> ({total}), page {} of {pages}\n", page + 1);
     for (i, b) in bans.iter().enumerate() {
         let n = page * u64::from(PAGE) + i as u64 + 1;
@@ -207,17 +207,17 @@ pub fn page(app: &App, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
 
 /// A Previous/Next press under `/banned`: admins only, the message shows that page.
 pub async fn on_page(
-    app: &App,
+    core: &Core,
     user: u64,
     at: u64,
     chat_id: i64,
     message_id: i32,
 ) -> Result<Option<&'static str>, TelegramError> {
-    if !app.config.is_admin(user) {
+    if !core.config.is_admin(user) {
         return Ok(Some(NOT_ADMIN));
     }
-    let (text, markup) = page(app, at);
-    edit(app, chat_id, message_id, text, markup).await.map(|()| None)
+    let (text, markup) = page(core, at);
+    edit(core, chat_id, message_id, text, markup).await.map(|()| None)
 }
 
 #[cfg(test)]
@@ -268,11 +268,11 @@ mod tests {
     fn an_admin_cannot_be_banned_and_a_second_ban_says_so() {
         let app = app(&[("ADMINS", "1 2")]);
         assert!(ban(&app, 1, 2, false).contains("admins cannot be banned"));
-        assert_eq!(app.store.ban_of(2).unwrap(), None);
+        assert_eq!(app.core.store.ban_of(2).unwrap(), None);
         let first = ban(&app, 1, 5, false);
         assert!(first.contains("<code>5</code> is banned") && first.contains("/ban 5 revoke"), "{first}");
         assert!(ban(&app, 1, 5, false).contains("already banned"));
-        assert_eq!(app.store.ban_of(5).unwrap().unwrap().banned_by, 1);
+        assert_eq!(app.core.store.ban_of(5).unwrap().unwrap().banned_by, 1);
     }
 
     #[test]
@@ -280,15 +280,15 @@ mod tests {
         let app = app(&[]);
         let row = |id, owner| crate::store::LinkRow { owner, ..crate::store::LinkRow::sample(id) };
         for (id, owner) in [(1, 5), (2, 5), (3, 6)] {
-            app.store.insert_link(&row(id, owner)).unwrap();
+            app.core.store.insert_link(&row(id, owner)).unwrap();
         }
         let (end, running) = crate::shutdown::channel();
         let peer = "127.0.0.1:1".parse().unwrap();
-        let _stream = app.streams.register(1, 5, peer, end, Instant::now()).unwrap();
+        let _stream = app.serving.streams.register(1, 5, peer, end, Instant::now()).unwrap();
         let reply = ban(&app, 9, 5, true);
         assert!(reply.contains("Revoked 2 links; 1 running download ended."), "{reply}");
         assert!(running.is_fired());
-        assert!(app.store.link(2).unwrap().unwrap().revoked && !app.store.link(3).unwrap().unwrap().revoked);
+        assert!(app.core.store.link(2).unwrap().unwrap().revoked && !app.core.store.link(3).unwrap().unwrap().revoked);
         assert!(ban(&app, 9, 5, true).contains("already banned.\nRevoked 0 links"));
     }
 
@@ -298,28 +298,28 @@ mod tests {
         assert_eq!(unban(&app, ""), UNBAN_USAGE);
         assert!(unban(&app, "x").contains("is not a user id"));
         assert!(unban(&app, "5").contains("is not banned"));
-        app.store.ban(5, 1, 0).unwrap();
+        app.core.store.ban(5, 1, 0).unwrap();
         assert!(unban(&app, "5").contains("<code>5</code> is unbanned"));
-        assert_eq!(app.store.ban_of(5).unwrap(), None);
+        assert_eq!(app.core.store.ban_of(5).unwrap(), None);
     }
 
     #[test]
     fn banned_pages_hold_ten_with_previous_and_next() {
         let app = app(&[]);
-        assert_eq!(page(&app, 0).0, "No one is banned.");
+        assert_eq!(page(&app.core, 0).0, "No one is banned.");
         for user in 1..=23 {
-            app.store.ban(user, 7, 1_000 + user).unwrap();
+            app.core.store.ban(user, 7, 1_000 + user).unwrap();
         }
-        let (text, markup) = page(&app, 0);
+        let (text, markup) = page(&app.core, 0);
         assert!(text.starts_with("<b>Banned users</b> (23), page 1 of 3"), "{text}");
         assert!(text.contains("\n1. <code>23</code>, banned by <code>7</code> on 1970-01-01 00:17 UTC"), "{text}");
         let data = |m: &InlineKeyboardMarkup| -> Vec<String> {
             m.inline_keyboard[0].iter().filter_map(|b| b.callback_data.clone()).collect()
         };
         assert_eq!(data(&markup.unwrap()), ["bn:1"]);
-        let (text, markup) = page(&app, 9);
+        let (text, markup) = page(&app.core, 9);
         assert!(text.contains("page 3 of 3") && text.contains("\n23. <code>1</code>"), "{text}");
         assert_eq!(data(&markup.unwrap()), ["bn:1"]);
-        assert_eq!(data(&page(&app, 1).1.unwrap()), ["bn:0", "bn:2"]);
+        assert_eq!(data(&page(&app.core, 1).1.unwrap()), ["bn:0", "bn:2"]);
     }
 }

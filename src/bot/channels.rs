@@ -20,19 +20,19 @@ use crate::urls::{Face, button_url_allowed};
 /// restart) keeps that link, and its buttons are put back only if they are missing.
 pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), TelegramError> {
     let chat = post.chat.id;
-    if !app.config.is_listed_channel(chat) {
+    if !app.core.config.is_listed_channel(chat) {
         // The logger drops this line when it repeats within seconds: a busy channel logs it rarely.
         log::info!("ignoring a post in channel {chat}: it is not listed in CHANNELS");
         crate::event::emit(crate::event::Event::ChannelPostIgnored { channel: chat });
         return Ok(());
     }
     let Some(media) = media_of(post) else { return Ok(()) };
-    if !button_url_allowed(&app.base_url) {
+    if !button_url_allowed(&app.core.base_url) {
         // Checked before a link is made: a link no one can see is of no use.
         log::warn!(
             "channel {chat}: post {} gets no buttons: Telegram refuses buttons that open {} (set BASE_URL to a public address)",
             post.message_id,
-            app.base_url
+            app.core.base_url
         );
         crate::event::emit(crate::event::Event::ButtonsSkipped {
             channel: chat,
@@ -42,9 +42,10 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
         return Ok(());
     }
     let Some(row) = link_of(app, update_id, post, &media) else { return Ok(()) };
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let ours = format!("{}{}", app.base_url, Face::Download.prefix());
-    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(app, &row, &media, &token), &ours) else {
+    let token = app.core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
+    let ours = format!("{}{}", app.core.base_url, Face::Download.prefix());
+    let Some(markup) = merged(post.reply_markup.as_deref(), link_buttons(&app.core, &row, &media, &token), &ours)
+    else {
         log::debug!("channel {chat}: post {} carries its buttons already", post.message_id);
         crate::event::emit(crate::event::Event::ButtonsSkipped {
             channel: chat,
@@ -53,7 +54,7 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
         });
         return Ok(());
     };
-    edit_buttons(app, chat, post.message_id, markup).await
+    edit_buttons(&app.core, chat, post.message_id, markup).await
 }
 
 /// The link of `post`: the one made for it before (by this update, or for the same file of the
@@ -61,9 +62,9 @@ pub async fn on_post(app: &App, update_id: i64, post: &Message) -> Result<(), Te
 /// file); `None` (logged) when none can be made.
 fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<LinkRow> {
     let (chat, message) = (post.chat.id, post.message_id);
-    let known = app.store.link_for_update(update_id).and_then(|row| match row {
+    let known = app.core.store.link_for_update(update_id).and_then(|row| match row {
         Some(row) => Ok(Some(row)),
-        None => app.store.link_for_channel_post(chat, message, &media.file_unique_id),
+        None => app.core.store.link_for_channel_post(chat, message, &media.file_unique_id),
     });
     match known {
         Ok(Some(row)) => return Some(row),
@@ -76,9 +77,10 @@ fn link_of(app: &App, update_id: i64, post: &Message, media: &Media) -> Option<L
         log::info!("channel {chat}: no link for post {message}: {why}");
         return None;
     }
-    let row = store_link(app, update_id, CHANNEL_OWNER, app.config.channel_link_expiry, media, (chat, message))?;
-    app.files.prewarm(&row.file_id);
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
+    let row =
+        store_link(&app.core, update_id, CHANNEL_OWNER, app.core.config.channel_link_expiry, media, (chat, message))?;
+    app.core.files.prewarm(&row.file_id);
+    let token = app.core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
     log::info!(
         "link {} for channel {chat} post {message} ({:?}, {})",
         token_prefix(&token),

@@ -9,7 +9,7 @@ use frankenstein::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use serde_json::{Value, json};
 
 use super::commands::Callback;
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::telegram::transport::TelegramError;
 use crate::units::now_unix;
 
@@ -31,17 +31,17 @@ fn chat_id(channel: &str) -> Value {
 
 /// Whether `user` may get a link now. Admins always pass.
 pub async fn check(app: &App, user: u64) -> Gate {
-    let Some(channel) = app.config.force_sub_channel.as_deref() else { return Gate::Pass };
+    let Some(channel) = app.core.config.force_sub_channel.as_deref() else { return Gate::Pass };
     let now = now_unix();
-    if app.config.is_admin(user) {
+    if app.core.config.is_admin(user) {
         return Gate::Pass;
     }
-    let cached = app.members.borrow().get(user, now);
+    let cached = app.bot.members.borrow().get(user, now);
     let member = match cached {
         Some(member) => member,
-        None => match ask(app, channel, user).await {
+        None => match ask(&app.core, channel, user).await {
             Ok(member) => {
-                app.members.borrow_mut().put(user, member, now);
+                app.bot.members.borrow_mut().put(user, member, now);
                 member
             }
             Err(e) => return broken(channel, &e),
@@ -57,9 +57,9 @@ pub async fn check(app: &App, user: u64) -> Gate {
 }
 
 /// Asks Telegram whether `user` is in `channel`.
-async fn ask(app: &App, channel: &str, user: u64) -> Result<bool, TelegramError> {
+async fn ask(core: &Core, channel: &str, user: u64) -> Result<bool, TelegramError> {
     let params = json!({"chat_id": chat_id(channel), "user_id": user});
-    let answer: MethodResponse<Value> = app.api.request("getChatMember", Some(params)).await?;
+    let answer: MethodResponse<Value> = core.api.request("getChatMember", Some(params)).await?;
     let member = match answer.result["status"].as_str().unwrap_or("") {
         "creator" | "administrator" | "member" => true,
         // A restricted user is in the chat only if `is_member` says so (Bot API ChatMemberRestricted).
@@ -74,12 +74,12 @@ async fn join_url(app: &App, channel: &str) -> Result<String, TelegramError> {
     if let Some(name) = channel.strip_prefix('@') {
         return Ok(format!("https://t.me/{name}"));
     }
-    if let Some(url) = app.invite_link.borrow().clone() {
+    if let Some(url) = app.bot.invite_link.borrow().clone() {
         return Ok(url);
     }
     let answer: MethodResponse<String> =
-        app.api.request("exportChatInviteLink", Some(json!({"chat_id": chat_id(channel)}))).await?;
-    app.invite_link.replace(Some(answer.result.clone()));
+        app.core.api.request("exportChatInviteLink", Some(json!({"chat_id": chat_id(channel)}))).await?;
+    app.bot.invite_link.replace(Some(answer.result.clone()));
     Ok(answer.result)
 }
 

@@ -19,7 +19,7 @@ use super::intake;
 use super::media;
 use super::owner;
 use super::reply::{self, send};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::html::escape;
 use crate::telegram::transport::TelegramError;
 use crate::units::human_size;
@@ -61,7 +61,7 @@ pub async fn handle(app: &Rc<App>, update: Update) {
     };
     match result {
         Err(e) if crate::telegram::retry::is_transient(&e) => {
-            app.replies_lost.set(app.replies_lost.get() + 1);
+            app.bot.replies_lost.set(app.bot.replies_lost.get() + 1);
             log::error!("update {}: Telegram did not take the reply after retrying: {e}", update.update_id);
             crate::event::emit(crate::event::Event::ReplyFailed { update: update.update_id.into() });
         }
@@ -71,8 +71,8 @@ pub async fn handle(app: &Rc<App>, update: Update) {
 }
 
 /// Tells `chat` that its queue is full: what it sends now is skipped until its answers are out.
-pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
-    if app.config.is_listed_channel(chat) {
+pub async fn slow_down(core: &Core, chat: i64, waiting: usize) {
+    if core.config.is_listed_channel(chat) {
         // A note in the channel would reach its readers, not whoever posted so much.
         log::warn!("channel {chat}: {waiting} posts are waiting for their buttons; newer ones are skipped");
         return;
@@ -81,7 +81,7 @@ pub async fn slow_down(app: &App, chat: i64, waiting: usize) {
         "Slow down, please: {waiting} files and messages of yours are waiting for an answer. \
          They will all be answered in order; what you send before then is skipped, so send it again afterwards."
     );
-    if let Err(e) = send(app, chat, text, None).await {
+    if let Err(e) = send(core, chat, text, None).await {
         log::warn!("cannot tell chat {chat} to slow down: {e}");
     }
 }
@@ -95,23 +95,23 @@ fn menu() -> InlineKeyboardMarkup {
         .build()
 }
 
-fn start_text(app: &App, from: &frankenstein::types::User) -> String {
+fn start_text(core: &Core, from: &frankenstein::types::User) -> String {
     format!(
         "Hi {}!\n\nSend me a file (document, video, audio, photo, voice, animation or sticker) and I will answer with a download link.\nLinks expire after {}.\n\nYour user id: <code>{}</code>",
         escape(&from.first_name),
-        app.config.link_expiry_text(),
+        core.config.link_expiry_text(),
         from.id
     )
 }
 
-fn help_text(app: &App, user_id: u64) -> String {
+fn help_text(core: &Core, user_id: u64) -> String {
     let mut text = format!(
         "<b>How to use</b>\n1. Send or forward a file to this chat.\n2. I reply with a link anyone can open in a browser, curl, aria2c, VLC or mpv.\n\nFiles up to {} can be linked. Links expire after {}.\n\nEvery link has a Revoke button; /mylinks lists yours.\n\nCommands: {}",
-        human_size(app.config.file_size_limit()),
-        app.config.link_expiry_text(),
+        human_size(core.config.file_size_limit()),
+        core.config.link_expiry_text(),
         commands::listed(Access::Everyone).map(|(name, _)| format!("/{name}")).collect::<Vec<_>>().join(", ")
     );
-    if app.config.is_admin(user_id) {
+    if core.config.is_admin(user_id) {
         text.push_str("\n\n<b>Admin</b>");
         for (command, what) in commands::listed(Access::Admin) {
             text.push_str(&format!("\n/{command}: {what}"));
@@ -126,15 +126,15 @@ fn id_text(user_id: u64) -> String {
     )
 }
 
-fn about_text(app: &App) -> String {
+fn about_text(core: &Core) -> String {
     format!(
         "<b>streambot</b> {}\nLink expiry: {}\nBandwidth limit: {}, {}\nLargest file: {}\nSource: {}",
         crate::version(),
-        app.config.link_expiry_text(),
-        app.config.bandwidth_limit_text(),
-        app.config.bandwidth_share_text(),
-        human_size(app.config.file_size_limit()),
-        escape(&app.config.repo_url)
+        core.config.link_expiry_text(),
+        core.config.bandwidth_limit_text(),
+        core.config.bandwidth_share_text(),
+        human_size(core.config.file_size_limit()),
+        escape(&core.config.repo_url)
     )
 }
 
@@ -143,7 +143,7 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
     let chat_id = message.chat.id;
     let private = message.chat.type_field == ChatType::Private;
     if private {
-        register(app, from);
+        register(&app.core, from);
     }
     if let Some(media) = media::media_of(message) {
         if !private {
@@ -152,42 +152,42 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
         return intake::intake(app, update_id, message, from, media).await;
     }
     let text = message.text.as_deref().unwrap_or("");
-    let parsed = commands::parse(text, app.username());
+    let parsed = commands::parse(text, app.bot.username());
     if let Parsed::Command(cmd) = parsed
         && cmd.spec().access == Access::Admin
     {
         // Admin views stay in private chats: in a group they would show everyone the figures.
-        if private && !app.config.is_admin(from.id) {
-            send(app, chat_id, admin::NOT_ADMIN.to_owned(), None).await?;
+        if private && !app.core.config.is_admin(from.id) {
+            send(&app.core, chat_id, admin::NOT_ADMIN.to_owned(), None).await?;
         }
-        if !private || !app.config.is_admin(from.id) {
+        if !private || !app.core.config.is_admin(from.id) {
             return Ok(());
         }
     }
     match parsed {
         Parsed::Command(Command::Start) => {
-            send(app, chat_id, start_text(app, from), Some(menu())).await?;
+            send(&app.core, chat_id, start_text(&app.core, from), Some(menu())).await?;
         }
         Parsed::Command(Command::Help) => {
-            send(app, chat_id, help_text(app, from.id), None).await?;
+            send(&app.core, chat_id, help_text(&app.core, from.id), None).await?;
         }
         Parsed::Command(Command::Id) => {
-            send(app, chat_id, id_text(from.id), None).await?;
+            send(&app.core, chat_id, id_text(from.id), None).await?;
         }
         Parsed::Command(Command::About) => {
-            send(app, chat_id, about_text(app), None).await?;
+            send(&app.core, chat_id, about_text(&app.core), None).await?;
         }
         Parsed::Command(Command::Revoke) => owner::revoke_command(app, message, from, text).await?,
         Parsed::Command(Command::MyLinks) if private => {
             let (text, markup) = owner::page(app, from.id, 0);
-            send(app, chat_id, text, markup).await?;
+            send(&app.core, chat_id, text, markup).await?;
         }
         Parsed::Command(Command::Broadcast) => broadcast::command(app, message, text).await?,
         Parsed::Command(Command::Ban) => bans::ban_command(app, message, from.id, text).await?,
         Parsed::Command(Command::Unban) => bans::unban_command(app, message, text).await?,
         Parsed::Command(Command::Banned) => {
-            let (text, markup) = bans::page(app, 0);
-            send(app, chat_id, text, markup).await?;
+            let (text, markup) = bans::page(&app.core, 0);
+            send(&app.core, chat_id, text, markup).await?;
         }
         Parsed::Command(cmd @ (Command::Memory | Command::Stats | Command::Logs)) => {
             let reply = match cmd {
@@ -195,14 +195,14 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
                 Command::Stats => admin::stats_text(app),
                 _ => admin::logs_text(commands::args(text)),
             };
-            send(app, chat_id, reply, None).await?;
+            send(&app.core, chat_id, reply, None).await?;
         }
         Parsed::Unknown(name) if private => {
             let hint = format!("Unknown command /{}. Send me a file to get a link, or see /help.", escape(name));
-            send(app, chat_id, hint, None).await?;
+            send(&app.core, chat_id, hint, None).await?;
         }
         Parsed::Text if private => {
-            send(app, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
+            send(&app.core, chat_id, "Send me a file to get a download link. See /help for more.".into(), None).await?;
         }
         _ => {}
     }
@@ -210,8 +210,9 @@ async fn on_message(app: &Rc<App>, update_id: i64, message: &Message) -> Result<
 }
 
 /// Records the user (for /stats and broadcasts). A store failure only costs the record.
-pub fn register(app: &App, user: &frankenstein::types::User) {
-    if let Err(e) = app.store.upsert_user(user.id, &user.first_name, user.username.as_deref(), crate::units::now_unix())
+pub fn register(core: &Core, user: &frankenstein::types::User) {
+    if let Err(e) =
+        core.store.upsert_user(user.id, &user.first_name, user.username.as_deref(), crate::units::now_unix())
     {
         log::error!("cannot record user {}: {e}", user.id);
     }
@@ -229,17 +230,18 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
             owner::on_button(app, cb, query.from.id, chat, id).await.map(|n| note = n)
         }
         (Some(Callback::Banned(page)), Some((chat, id))) => {
-            bans::on_page(app, query.from.id, page, chat, id).await.map(|n| note = n)
+            bans::on_page(&app.core, query.from.id, page, chat, id).await.map(|n| note = n)
         }
         (Some(Callback::TryAgain), Some(_)) => try_again(app, update_id, query).await.map(|n| note = n),
         (Some(Callback::Close), Some((chat_id, message_id))) => app
+            .core
             .api
             .delete_message(&DeleteMessageParams::builder().chat_id(chat_id).message_id(message_id).build())
             .await
             .map(drop),
         (Some(cb @ (Callback::Help | Callback::About)), Some((chat_id, message_id))) => {
-            let text = if cb == Callback::Help { help_text(app, query.from.id) } else { about_text(app) };
-            reply::edit(app, chat_id, message_id, text, Some(menu())).await
+            let text = if cb == Callback::Help { help_text(&app.core, query.from.id) } else { about_text(&app.core) };
+            reply::edit(&app.core, chat_id, message_id, text, Some(menu())).await
         }
         _ => Ok(()),
     };
@@ -247,7 +249,7 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
         .callback_query_id(query.id.clone())
         .maybe_text(note.map(String::from))
         .build();
-    app.api.answer_callback_query(&answer).await?;
+    app.core.api.answer_callback_query(&answer).await?;
     result
 }
 
@@ -255,7 +257,7 @@ async fn on_callback(app: &App, update_id: i64, query: &CallbackQuery) -> Result
 /// Join message replied to, and the Join message goes.
 async fn try_again(app: &App, update_id: i64, query: &CallbackQuery) -> Result<Option<&'static str>, TelegramError> {
     let Some(MaybeInaccessibleMessage::Message(gate)) = &query.message else { return Ok(None) };
-    app.members.borrow_mut().forget(query.from.id);
+    app.bot.members.borrow_mut().forget(query.from.id);
     if matches!(force_sub::check(app, query.from.id).await, Gate::Join(_)) {
         return Ok(Some("You have not joined the channel yet."));
     }
@@ -264,7 +266,7 @@ async fn try_again(app: &App, update_id: i64, query: &CallbackQuery) -> Result<O
     };
     let Some(media) = media::media_of(file) else { return Ok(None) };
     let delete = DeleteMessageParams::builder().chat_id(gate.chat.id).message_id(gate.message_id).build();
-    match app.api.delete_message(&delete).await {
+    match app.core.api.delete_message(&delete).await {
         // Presses in one chat are handled in order: the first one deleted the Join message and
         // made the link, so a second press must not make another.
         Err(e) if already_deleted(&e) => return Ok(Some("Done already: your link is in the chat.")),
@@ -315,7 +317,7 @@ mod tests {
         assert_eq!(method, "sendMessage");
         assert!(params["text"].as_str().unwrap().starts_with("Hi Ann &lt;3!"), "{params}");
         assert_eq!(params["reply_markup"]["inline_keyboard"][0][0]["text"], "Help");
-        assert_eq!(app.store.user_count().unwrap(), 1);
+        assert_eq!(app.core.store.user_count().unwrap(), 1);
     }
 
     #[test]
@@ -352,7 +354,7 @@ mod tests {
         let (tg, app) = run(&[], vec![update(5, doc)]);
         let text = &tg.texts_of("sendMessage")[0];
         assert!(text.contains("https://dl.example/dl/") && text.contains("a.pdf"), "{text}");
-        assert_eq!(app.store.link_count().unwrap(), 1);
+        assert_eq!(app.core.store.link_count().unwrap(), 1);
     }
 
     #[test]
@@ -365,7 +367,7 @@ mod tests {
             text.contains("This file is 20.1 MiB") && text.contains("up to 20.0 MiB"),
             "two different numbers: {text}"
         );
-        assert_eq!(app.store.link_count().unwrap(), 0);
+        assert_eq!(app.core.store.link_count().unwrap(), 0);
     }
 
     fn press(app: &Rc<App>, from: u64, data: &str) {
@@ -379,16 +381,16 @@ mod tests {
     fn the_revoke_button_under_a_link_works_for_its_owner_only() {
         let doc = json!({"document": {"file_id": "F1", "file_unique_id": "U1", "file_name": "a.pdf", "file_size": 10}});
         let (tg, app) = run(&[], vec![update(5, doc)]);
-        let id = app.store.user_links(7, crate::units::now_unix(), 0, 10).unwrap()[0].0.id;
+        let id = app.core.store.user_links(7, crate::units::now_unix(), 0, 10).unwrap()[0].0.id;
         let markup = &tg.sent()[0].params["reply_markup"]["inline_keyboard"];
         let last_row = &markup.as_array().unwrap().last().unwrap()[0];
         assert_eq!(last_row["callback_data"], format!("rv:{id}"), "{markup}");
         press(&app, 8, &format!("rv:{id}"));
-        assert!(!app.store.link(id).unwrap().unwrap().revoked, "a stranger cannot");
+        assert!(!app.core.store.link(id).unwrap().unwrap().revoked, "a stranger cannot");
         let refusal = tg.sent().into_iter().find(|s| s.method == "answerCallbackQuery").unwrap().params;
         assert!(refusal["text"].as_str().unwrap().contains("only the person who made"), "{refusal}");
         press(&app, 7, &format!("rv:{id}"));
-        assert!(app.store.link(id).unwrap().unwrap().revoked);
+        assert!(app.core.store.link(id).unwrap().unwrap().revoked);
         let edit = tg.sent().into_iter().find(|s| s.method == "editMessageText").unwrap().params;
         assert!(edit["text"].as_str().unwrap().contains("Link revoked"), "{edit}");
     }
@@ -402,19 +404,19 @@ mod tests {
             )
         };
         let (tg, app) = run(&[("MAX_LINKS_PER_DAY", "1")], vec![doc(1, 21_000_000), doc(2, 10), doc(3, 10)]);
-        assert_eq!(app.store.link_count().unwrap(), 1);
+        assert_eq!(app.core.store.link_count().unwrap(), 1);
         let texts = tg.texts_of("sendMessage");
         assert!(texts[1].contains("Your link is ready") && texts[2].contains("You have made 1 link in"), "{texts:?}");
         let (_, app) = run(&[("MAX_LINKS_PER_DAY", "1"), ("ADMINS", "7")], vec![doc(2, 10), doc(3, 10)]);
-        assert_eq!(app.store.link_count().unwrap(), 2, "admins are exempt");
+        assert_eq!(app.core.store.link_count().unwrap(), 2, "admins are exempt");
     }
 
     #[test]
     fn a_listed_channel_is_never_told_to_slow_down_in_the_channel() {
         let (tg, app) = run(&[("CHANNELS", "-1001")], vec![]);
-        smol::block_on(slow_down(&app, -1001, 500));
+        smol::block_on(slow_down(&app.core, -1001, 500));
         assert!(tg.sent().is_empty(), "{:?}", tg.sent());
-        smol::block_on(slow_down(&app, 7, 500));
+        smol::block_on(slow_down(&app.core, 7, 500));
         assert_eq!(tg.texts_of("sendMessage").len(), 1);
     }
 }

@@ -11,7 +11,7 @@ use super::force_sub::{self, Gate};
 use super::link_message::{ALREADY, READY, reply};
 use super::media::{Media, media_of};
 use super::reply::{send, send_once, send_reply};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::config::Mode;
 use crate::store::LinkRow;
 use crate::telegram::transport::TelegramError;
@@ -27,11 +27,11 @@ pub async fn intake(
     mut media: Media,
 ) -> Result<(), TelegramError> {
     let chat_id = message.chat.id;
-    match app.store.link_for_update(update_id) {
+    match app.core.store.link_for_update(update_id) {
         Ok(Some(row)) => {
             log::info!("update {update_id} was handled before: sending its link again");
-            app.files.prewarm(&row.file_id);
-            return reply_or_apologize(app, chat_id, &row, &media).await;
+            app.core.files.prewarm(&row.file_id);
+            return reply_or_apologize(&app.core, chat_id, &row, &media).await;
         }
         Ok(None) => {}
         // Going on is safe: the unique update_id refuses a second row.
@@ -39,46 +39,46 @@ pub async fn intake(
     }
     if let Gate::Join(url) = force_sub::check(app, from.id).await {
         let markup = force_sub::join_markup(url);
-        send_reply(app, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
+        send_reply(&app.core, chat_id, force_sub::JOIN_TEXT.into(), Some(markup), Some(message.message_id)).await?;
         return Ok(());
     }
     // The month's bandwidth and the user's share first: a link that answers 503 is no answer.
     let premium = from.is_premium == Some(true);
     if let Some(text) = refusal(app, &media, premium).or_else(|| share_refusal(app, from.id)) {
-        send(app, chat_id, text, None).await?;
+        send(&app.core, chat_id, text, None).await?;
         return Ok(());
     }
     // Before the daily limit: the link exists already, so it is not charged again.
-    if let Some(row) = live_link(app, from.id, &media) {
+    if let Some(row) = live_link(&app.core, from.id, &media) {
         log::info!("user {} sent a file they have a working link to: sending that link again", from.id);
-        app.files.prewarm(&row.file_id);
-        return reply(app, chat_id, &row, &media, ALREADY).await;
+        app.core.files.prewarm(&row.file_id);
+        return reply(&app.core, chat_id, &row, &media, ALREADY).await;
     }
-    if let Some(text) = daily_refusal(app, from.id) {
-        send(app, chat_id, text, None).await?;
+    if let Some(text) = daily_refusal(&app.core, from.id) {
+        send(&app.core, chat_id, text, None).await?;
         return Ok(());
     }
-    let source = backup(app, message, &mut media).await;
-    let Some(row) = store_link(app, update_id, from.id, app.config.link_expiry, &media, source) else {
+    let source = backup(&app.core, message, &mut media).await;
+    let Some(row) = store_link(&app.core, update_id, from.id, app.core.config.link_expiry, &media, source) else {
         let sorry = "Sorry, I could not save your link right now. Please send the file again in a minute.";
-        send(app, chat_id, sorry.into(), None).await?;
+        send(&app.core, chat_id, sorry.into(), None).await?;
         return Ok(());
     };
     // Local mode: the Bot API server fetches the file from Telegram now, not at the first download.
-    app.files.prewarm(&row.file_id);
-    reply_or_apologize(app, chat_id, &row, &media).await
+    app.core.files.prewarm(&row.file_id);
+    reply_or_apologize(&app.core, chat_id, &row, &media).await
 }
 
 /// Replies with the link; if Telegram never takes it (retried for `REPLY_RETRY_SECS`), gives the
 /// daily limit its link back and asks the user, in one try, to send the file again.
-async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
-    let Err(e) = reply(app, chat_id, row, media, READY).await else { return Ok(()) };
-    if let Err(e) = app.store.refund_link_event(row.owner, row.created_at) {
+async fn reply_or_apologize(core: &Core, chat_id: i64, row: &LinkRow, media: &Media) -> Result<(), TelegramError> {
+    let Err(e) = reply(core, chat_id, row, media, READY).await else { return Ok(()) };
+    if let Err(e) = core.store.refund_link_event(row.owner, row.created_at) {
         log::warn!("cannot give user {} back the link that did not reach them: {e}", row.owner);
     }
     if crate::telegram::retry::is_transient(&e) {
         let sorry = "Sorry, Telegram did not take the message with your link. Please send the file again.";
-        if let Err(again) = send_once(app, chat_id, sorry).await {
+        if let Err(again) = send_once(core, chat_id, sorry).await {
             log::debug!("the try-again note to chat {chat_id} failed too: {again}");
         }
     }
@@ -86,11 +86,11 @@ async fn reply_or_apologize(app: &App, chat_id: i64, row: &LinkRow, media: &Medi
 }
 
 /// The working link `user` already has to the file in `media` (same `file_unique_id`), if any.
-fn live_link(app: &App, user: u64, media: &Media) -> Option<LinkRow> {
+fn live_link(core: &Core, user: u64, media: &Media) -> Option<LinkRow> {
     if media.file_unique_id.is_empty() {
         return None;
     }
-    app.store.live_link_for_file(user, &media.file_unique_id, now_unix()).unwrap_or_else(|e| {
+    core.store.live_link_for_file(user, &media.file_unique_id, now_unix()).unwrap_or_else(|e| {
         // A second link is better than none while the store fails.
         log::warn!("cannot look up user {user}'s links to a file: {e}");
         None
@@ -100,12 +100,12 @@ fn live_link(app: &App, user: u64, media: &Media) -> Option<LinkRow> {
 /// Why no link is made for `media`, as the reply says it: too big (the limit is higher for a
 /// Premium sender outside cloud mode), or the month's bandwidth is used.
 pub(super) fn refusal(app: &App, media: &Media, premium: bool) -> Option<String> {
-    let limit = app.config.file_size_limit_for(premium);
+    let limit = app.core.config.file_size_limit_for(premium);
     if let Some(size) = media.size.filter(|&s| s > limit) {
-        let premium_limit = app.config.file_size_limit_for(true);
+        let premium_limit = app.core.config.file_size_limit_for(true);
         // The size rounded up and the limit down: the two never read as the same number.
         let (size, limit) = (human_size_rounded(size, true), human_size_rounded(limit, false));
-        return Some(match app.config.mode() {
+        return Some(match app.core.config.mode() {
             Mode::Local => format!("This file is {size}, but Telegram lets bots fetch files up to {limit}."),
             Mode::Direct if !premium => format!(
                 "This file is {size}, but links can only be made for files up to {limit}: that is Telegram's limit ({} for files from Telegram Premium users).",
@@ -119,10 +119,10 @@ pub(super) fn refusal(app: &App, media: &Media, premium: bool) -> Option<String>
             ),
         });
     }
-    app.bandwidth_blocked_until(now_unix()).map(|until| {
+    app.serving.bandwidth_blocked_until(now_unix()).map(|until| {
         format!(
             "This bot has used its bandwidth ({}) for this month, so it makes no new links until {}. Please try again then.",
-            app.config.bandwidth_limit_text(),
+            app.core.config.bandwidth_limit_text(),
             crate::units::utc_minute(until)
         )
     })
@@ -132,26 +132,26 @@ pub(super) fn refusal(app: &App, media: &Media, premium: bool) -> Option<String>
 /// (admins never do): a new link would only answer 503.
 fn share_refusal(app: &App, user: u64) -> Option<String> {
     let now = now_unix();
-    let until = app.owner_blocked_until(user, now)?;
+    let until = app.serving.owner_blocked_until(&app.core, user, now)?;
     Some(format!(
         "Your links have used your share of this bot's bandwidth this month ({} of {}, {}% of {}), so I make no new links for you until {}. Your links work again then too.",
-        human_size(app.owner_bandwidth_used(user, now)),
-        human_size(app.bandwidth.user_limit().unwrap_or(0)),
-        app.config.bandwidth_user_share,
-        app.config.bandwidth_limit_text(),
+        human_size(app.serving.owner_bandwidth_used(&app.core.store, user, now)),
+        human_size(app.serving.bandwidth.user_limit().unwrap_or(0)),
+        app.core.config.bandwidth_user_share,
+        app.core.config.bandwidth_limit_text(),
         utc_minute(until)
     ))
 }
 
 /// The daily link limit's refusal, if `user` reached `MAX_LINKS_PER_DAY` (admins never do).
-fn daily_refusal(app: &App, user: u64) -> Option<String> {
-    let limit = app.config.max_links_per_day;
-    if limit == 0 || app.config.is_admin(user) {
+fn daily_refusal(core: &Core, user: u64) -> Option<String> {
+    let limit = core.config.max_links_per_day;
+    if limit == 0 || core.config.is_admin(user) {
         return None;
     }
     let now = now_unix();
     let since = now.saturating_sub(crate::limits::LINK_DAY);
-    let times = app.store.link_times_since(user, since, limit).unwrap_or_else(|e| {
+    let times = core.store.link_times_since(user, since, limit).unwrap_or_else(|e| {
         // Going on without the limit is better than refusing everyone while the store fails.
         log::warn!("cannot read user {user}'s links of the last 24 h: {e}");
         Vec::new()
@@ -168,9 +168,9 @@ fn daily_refusal(app: &App, user: u64) -> Option<String> {
 
 /// Forwards the message to `LOG_CHANNEL`, if set, and serves from that copy's file_id. Returns
 /// the (chat, message) the file_id now comes from: the copy, or the user's message.
-async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
+async fn backup(core: &Core, message: &Message, media: &mut Media) -> (i64, i32) {
     let own = (message.chat.id, message.message_id);
-    let Some(channel) = app.config.log_channel else { return own };
+    let Some(channel) = core.config.log_channel else { return own };
     let params = ForwardMessageParams::builder()
         .chat_id(channel)
         .from_chat_id(message.chat.id)
@@ -179,7 +179,7 @@ async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
     // Every intake writes to this one chat: waiting out its flood limit (Telegram's bot FAQ: about
     // 20 messages a minute into one group) would hold up every user's link, so a 429 skips the
     // backup instead.
-    let copy: Result<MethodResponse<Message>, _> = app.api.request_or_skip("forwardMessage", &params).await;
+    let copy: Result<MethodResponse<Message>, _> = core.api.request_or_skip("forwardMessage", &params).await;
     match copy {
         // The copy in the channel is ours to keep: serve from its file_id.
         Ok(copy) => match media_of(&copy.result) {
@@ -203,7 +203,7 @@ async fn backup(app: &App, message: &Message, media: &mut Media) -> (i64, i32) {
 /// Stores a new link row for `media`, owned by `owner` and living `lifetime` (`None`: for
 /// ever), made by `update_id` from the message `source`; `None` (logged) if the store failed.
 pub(super) fn store_link(
-    app: &App,
+    core: &Core,
     update_id: i64,
     owner: u64,
     lifetime: Option<std::time::Duration>,
@@ -229,7 +229,7 @@ pub(super) fn store_link(
         revoked: false,
         source: Some(source),
     };
-    match app.store.insert_link(&row) {
+    match core.store.insert_link(&row) {
         Ok(()) => Some(row),
         Err(e) => {
             log::error!("cannot store a link: {e}");

@@ -6,7 +6,7 @@ use frankenstein::types::{CopyTextButton, InlineKeyboardButton, InlineKeyboardMa
 use super::media::{Media, is_playable};
 use super::owner::revoke_button;
 use super::reply::send;
-use crate::app::App;
+use crate::app::Core;
 use crate::config::CLOUD_FILE_LIMIT;
 use crate::html::escape;
 use crate::links::{Claims, token_prefix};
@@ -22,11 +22,17 @@ pub const READY: &str = "Your link is ready";
 pub const ALREADY: &str = "You already have a link to this file: here it is again";
 
 /// Replies with the link of `row` (and a Watch link for media) under `heading`.
-pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, heading: &str) -> Result<(), TelegramError> {
-    let token = app.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
-    let url = Face::Download.url(&app.base_url, &token, &row.file_name);
+pub async fn reply(
+    core: &Core,
+    chat_id: i64,
+    row: &LinkRow,
+    media: &Media,
+    heading: &str,
+) -> Result<(), TelegramError> {
+    let token = core.signer.mint(Claims { link_id: row.id, expires_at: row.expires_at });
+    let url = Face::Download.url(&core.base_url, &token, &row.file_name);
     let watch = is_playable(media)
-        .then(|| watch_url(&app.base_url, &token, &row.file_name, app.config.http.video_frontend_url.as_deref()));
+        .then(|| watch_url(&core.base_url, &token, &row.file_name, core.config.http.video_frontend_url.as_deref()));
     log::info!(
         "link {} for user {} ({:?}, {})",
         token_prefix(&token),
@@ -45,33 +51,33 @@ pub async fn reply(app: &App, chat_id: i64, row: &LinkRow, media: &Media, headin
     if let Some(watch) = &watch {
         text.push_str(&format!("\n<b>Watch:</b> {}", escape(watch)));
     }
-    if app.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
+    if core.files.is_local() && row.file_size > CLOUD_FILE_LIMIT {
         // A local Bot API server answers getFile only once it has the whole file.
         text.push_str("\n\nBig files are copied from Telegram first: the first download may wait a minute or two.");
     }
     let rows = [
-        link_buttons(app, row, media, &token),
+        link_buttons(core, row, media, &token),
         app_buttons(
             &url,
-            is_playable(media).then(|| Face::Watch.url(&app.base_url, &token, &row.file_name)).as_deref(),
+            is_playable(media).then(|| Face::Watch.url(&core.base_url, &token, &row.file_name)).as_deref(),
         ),
         vec![revoke_button(row.id)],
     ];
     let rows: Vec<_> = rows.into_iter().filter(|r| !r.is_empty()).collect();
-    send(app, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
+    send(core, chat_id, text, Some(InlineKeyboardMarkup::builder().inline_keyboard(rows).build())).await?;
     Ok(())
 }
 
 /// The Download button of link `token` (of `row`, named after its file) and, for media, the
 /// Watch button; none when Telegram would refuse the Download URL (a loopback `BASE_URL`).
-pub fn link_buttons(app: &App, row: &LinkRow, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
-    let url = Face::Download.url(&app.base_url, token, &row.file_name);
+pub fn link_buttons(core: &Core, row: &LinkRow, media: &Media, token: &str) -> Vec<InlineKeyboardButton> {
+    let url = Face::Download.url(&core.base_url, token, &row.file_name);
     if !button_url_allowed(&url) {
         return Vec::new();
     }
     let mut buttons = vec![InlineKeyboardButton::builder().text("Download").url(url).build()];
-    let frontend = app.config.http.video_frontend_url.as_deref();
-    let watch = is_playable(media).then(|| watch_url(&app.base_url, token, &row.file_name, frontend));
+    let frontend = core.config.http.video_frontend_url.as_deref();
+    let watch = is_playable(media).then(|| watch_url(&core.base_url, token, &row.file_name, frontend));
     if let Some(watch) = watch.filter(|w| button_url_allowed(w)) {
         buttons.push(InlineKeyboardButton::builder().text("Watch").url(watch).build());
     }

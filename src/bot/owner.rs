@@ -41,17 +41,17 @@ impl Refused {
 /// Revokes link `id` for `user` (its owner or an admin): stored as revoked, its running
 /// downloads ended, its cached file path forgotten.
 pub fn revoke(app: &App, user: u64, id: u64) -> Result<Rc<LinkRow>, Refused> {
-    let link = app.store.link(id).map_err(|_| Refused::StoreFailed)?.ok_or(Refused::NoSuchLink)?;
-    if link.owner != user && !app.config.is_admin(user) {
+    let link = app.core.store.link(id).map_err(|_| Refused::StoreFailed)?.ok_or(Refused::NoSuchLink)?;
+    if link.owner != user && !app.core.config.is_admin(user) {
         return Err(Refused::NotYours);
     }
     if !link.revoked {
-        app.store.revoke_link(id).map_err(|e| {
+        app.core.store.revoke_link(id).map_err(|e| {
             log::error!("cannot revoke link {id}: {e}");
             Refused::StoreFailed
         })?;
-        let ended = app.streams.end_link(id);
-        app.files.forget(&link.file_id);
+        let ended = app.serving.streams.end_link(id);
+        app.core.files.forget(&link.file_id);
         log::info!("link {id} revoked by user {user} ({ended} running downloads ended)");
     }
     Ok(link)
@@ -69,7 +69,7 @@ pub async fn revoke_command(app: &App, message: &Message, from: &User, text: &st
     let reply = match token {
         None => "Reply to a link message with /revoke, or send /revoke followed by the link.".to_owned(),
         // An expired token's link no longer works anyway; a forged one names no link.
-        Some(token) => match app.signer.verify(token, now_unix()) {
+        Some(token) => match app.core.signer.verify(token, now_unix()) {
             Err(_) => Refused::NoSuchLink.text().to_owned(),
             Ok(claims) => match revoke(app, from.id, claims.link_id) {
                 Ok(link) => revoked_text(&link),
@@ -77,26 +77,26 @@ pub async fn revoke_command(app: &App, message: &Message, from: &User, text: &st
             },
         },
     };
-    send(app, message.chat.id, reply, None).await.map(drop)
+    send(&app.core, message.chat.id, reply, None).await.map(drop)
 }
 
 /// One `/mylinks` page (0-based; past the end shows the last): text and buttons.
 pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMarkup>) {
     let now = now_unix();
-    let total = app.store.user_link_count(user, now).unwrap_or(0);
+    let total = app.core.store.user_link_count(user, now).unwrap_or(0);
     let share = share_line(app, user, now);
     if total == 0 {
         return (format!("You have no working links. Send me a file to make one.\n\n{share}"), None);
     }
     let pages = total.div_ceil(u64::from(PAGE));
     let page = page.min(pages - 1);
-    let links = app.store.user_links(user, now, page * u64::from(PAGE), PAGE).unwrap_or_default();
+    let links = app.core.store.user_links(user, now, page * u64::from(PAGE), PAGE).unwrap_or_default();
     let mut text = format!("<b>Your links</b> ({total}), page {} of {pages}\n{share}\n", page + 1);
     let mut revokes = Vec::new();
     for (i, (link, stored)) in links.iter().enumerate() {
         let n = page * u64::from(PAGE) + i as u64 + 1;
-        let downloads = stored + app.downloads.borrow().pending(link.id);
-        let token = app.signer.mint(Claims { link_id: link.id, expires_at: link.expires_at });
+        let downloads = stored + app.serving.downloads_pending(link.id);
+        let token = app.core.signer.mint(Claims { link_id: link.id, expires_at: link.expires_at });
         let expiry = crate::units::expires_text(link.expires_at);
         text.push_str(&format!(
             "\n{n}. <b>{}</b>\n{} · expires {expiry} · {downloads} download{}\n{}\n",
@@ -105,7 +105,7 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
             if downloads == 1 { "" } else { "s" },
             // The short form: ten named links in Cyrillic or CJK would pass Telegram's 4096
             // characters; `/dl/<token>` serves the same file under the same name.
-            escape(&format!("{}{}{token}", app.base_url, Face::Download.prefix()))
+            escape(&format!("{}{}{token}", app.core.base_url, Face::Download.prefix()))
         ));
         revokes.push(Callback::RevokeFromList(link.id, page).button(&format!("Revoke {n}")));
     }
@@ -125,17 +125,17 @@ pub fn page(app: &App, user: u64, page: u64) -> (String, Option<InlineKeyboardMa
 
 /// The bytes `user`'s links served this month, and their share of the month's bandwidth.
 fn share_line(app: &App, user: u64, now: u64) -> String {
-    let used = human_size(app.owner_bandwidth_used(user, now));
-    let Some(limit) = app.bandwidth.user_limit() else { return format!("Bandwidth this month: {used}") };
-    if app.config.is_admin(user) {
+    let used = human_size(app.serving.owner_bandwidth_used(&app.core.store, user, now));
+    let Some(limit) = app.serving.bandwidth.user_limit() else { return format!("Bandwidth this month: {used}") };
+    if app.core.config.is_admin(user) {
         return format!("Bandwidth this month: {used} (admins have no share limit)");
     }
     let mut line = format!(
         "Bandwidth this month: {used} of your share of {} ({}%)",
         human_size(limit),
-        app.config.bandwidth_user_share
+        app.core.config.bandwidth_user_share
     );
-    if let Some(until) = app.owner_blocked_until(user, now) {
+    if let Some(until) = app.serving.owner_blocked_until(&app.core, user, now) {
         line.push_str(&format!(", used up: your links work again on {}", utc_minute(until)));
     }
     line
@@ -156,7 +156,7 @@ pub async fn on_button(
 ) -> Result<Option<&'static str>, TelegramError> {
     match cb {
         Callback::Revoke(id) => match revoke(app, user, id) {
-            Ok(link) => edit(app, chat_id, message_id, revoked_text(&link), None).await.map(|()| Some("Revoked")),
+            Ok(link) => edit(&app.core, chat_id, message_id, revoked_text(&link), None).await.map(|()| Some("Revoked")),
             Err(refused) => Ok(Some(refused.text())),
         },
         Callback::RevokeFromList(id, at) => {
@@ -165,11 +165,11 @@ pub async fn on_button(
                 Err(refused) => refused.text(),
             };
             let (text, markup) = page(app, user, at);
-            edit(app, chat_id, message_id, text, markup).await.map(|()| Some(answer))
+            edit(&app.core, chat_id, message_id, text, markup).await.map(|()| Some(answer))
         }
         Callback::MyLinks(at) => {
             let (text, markup) = page(app, user, at);
-            edit(app, chat_id, message_id, text, markup).await.map(|()| None)
+            edit(&app.core, chat_id, message_id, text, markup).await.map(|()| None)
         }
         _ => Ok(None),
     }

@@ -92,7 +92,7 @@ const OVER_CAP: Refusal = Refusal { status: 429, why: "too many connections from
 /// Behind a trusted proxy, counts the connection for the client the head names; `false` when
 /// that client is at its cap with no connection of its own that waits (then it is refused).
 fn counted_for_client(c: &Connection, head: &Head) -> bool {
-    let proxies = &c.app.config.http.trust_proxy;
+    let proxies = &c.app.core.config.http.trust_proxy;
     if !proxies.trusts(c.peer.ip()) {
         return true;
     }
@@ -105,7 +105,7 @@ fn counted_for_client(c: &Connection, head: &Head) -> bool {
 async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, Option<SideBody>, bool) {
     let req = head.request;
     if draining && starts_download(&req) {
-        c.app.responses.count(503);
+        c.app.serving.responses.count(503);
         return (shutting_down(), None, false);
     }
     let route = route_name(req.url().path());
@@ -114,10 +114,10 @@ async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, O
     // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
     // connection's task for its whole life (a task is as big as its largest state).
     let handled = Box::pin(routes::handle(c.app.clone(), c.http.clone(), client, req));
-    match c.app.panics.catch(Domain::Http, route, handled).await {
+    match c.app.ops.panics.catch(Domain::Http, route, handled).await {
         Some(res) => (res, body.take(), false),
         None => {
-            c.app.responses.count(500);
+            c.app.serving.responses.count(500);
             (text(StatusCode::InternalServerError, "internal error"), None, true)
         }
     }
@@ -128,7 +128,7 @@ async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, O
 /// nginx's `client_header_timeout`), or it gets 408: a head trickled in a byte at a time holds its
 /// slot that long at most.
 async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
-    let http = &c.app.config.http;
+    let http = &c.app.core.config.http;
     let idle_until = Instant::now() + http.idle;
     let mut head_until = None;
     loop {
@@ -174,7 +174,7 @@ async fn read_head(c: &mut Connection, pending: &mut Vec<u8>) -> Next {
 /// Answers a refused head, then closes gracefully: FIN, and the client's remaining bytes
 /// drained (bounded) so the close is not a reset.
 async fn refuse(c: &mut Connection, refusal: Refusal) {
-    c.app.responses.count(refusal.status);
+    c.app.serving.responses.count(refusal.status);
     log::debug!("refused a request from {}: {} {}", c.peer, refusal.status, refusal.why);
     let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
     let mut res = text(status, refusal.why);

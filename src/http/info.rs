@@ -16,33 +16,33 @@ pub fn metrics(app: &App) -> Response {
         let _ =
             writeln!(out, "# HELP streambot_{name} {help}\n# TYPE streambot_{name} {kind}\nstreambot_{name} {value}");
     };
-    if let Some(r) = app.monitor.borrow_mut().as_mut().and_then(|m| m.sample()) {
+    if let Some(r) = app.ops.monitor.borrow_mut().as_mut().and_then(|m| m.sample()) {
         metric("resident_memory_bytes", "gauge", "Resident set size.", &r.rss);
         metric("virtual_memory_bytes", "gauge", "Virtual memory size.", &r.vms);
     }
-    metric("active_streams", "gauge", "Response bodies streaming now.", &app.streams.active());
-    metric("stream_capacity", "gauge", "Slots in the stream table.", &app.streams.capacity());
-    metric("sent_bytes_total", "counter", "File bytes handed to clients.", &app.streams.bytes_sent());
-    metric("updates_handled_total", "counter", "Telegram updates handled.", &app.updates_handled.get());
+    metric("active_streams", "gauge", "Response bodies streaming now.", &app.serving.streams.active());
+    metric("stream_capacity", "gauge", "Slots in the stream table.", &app.serving.streams.capacity());
+    metric("sent_bytes_total", "counter", "File bytes handed to clients.", &app.serving.streams.bytes_sent());
+    metric("updates_handled_total", "counter", "Telegram updates handled.", &app.bot.updates_handled.get());
     metric(
         "replies_lost_total",
         "counter",
         "Replies Telegram did not take after retrying for REPLY_RETRY_SECS.",
-        &app.replies_lost.get(),
+        &app.bot.replies_lost.get(),
     );
     let cache = crate::logger::cache_stats();
     metric("log_cache_used", "gauge", "Rate-limiter slots in use.", &cache.used);
     metric("log_cache_capacity", "gauge", "Rate-limiter slots.", &cache.capacity);
     metric("log_suppressed_total", "counter", "Log lines dropped as repeats.", &cache.suppressed);
-    metric("uptime_seconds", "gauge", "Seconds since start.", &app.started.elapsed().as_secs());
+    metric("uptime_seconds", "gauge", "Seconds since start.", &app.core.started.elapsed().as_secs());
     out.push_str("# HELP streambot_http_responses_total HTTP responses by status.\n# TYPE streambot_http_responses_total counter\n");
-    for (status, count) in app.responses.all() {
+    for (status, count) in app.serving.responses.all() {
         let status = status.map_or_else(|| "other".to_owned(), |s| s.to_string());
         let _ = writeln!(out, "streambot_http_responses_total{{status=\"{status}\"}} {count}");
     }
     out.push_str("# HELP streambot_panics_total Panics caught; each cost one connection or one update.\n# TYPE streambot_panics_total counter\n");
     for (domain, name) in [(Domain::Http, "http"), (Domain::Update, "update")] {
-        let _ = writeln!(out, "streambot_panics_total{{domain=\"{name}\"}} {}", app.panics.count(domain));
+        let _ = writeln!(out, "streambot_panics_total{{domain=\"{name}\"}} {}", app.ops.panics.count(domain));
     }
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
@@ -60,37 +60,37 @@ fn gb(bytes: u64) -> f64 {
 /// 503 with `bot_status: "disconnected"` while Telegram is failing.
 pub fn api_info(app: &App) -> Response {
     let now = now_unix();
-    let used = app.bandwidth_used(now);
-    let uptime = app.started.elapsed().as_secs();
+    let used = app.serving.bandwidth_used(now);
+    let uptime = app.core.started.elapsed().as_secs();
     let down = app.telegram_down();
-    let (id, first_name) = app.me.get().cloned().unwrap_or_default();
-    let expiry = app.config.link_expiry.map_or(0, |d| d.as_secs());
-    let limit = app.config.bandwidth_limit;
+    let (id, first_name) = app.bot.me.get().cloned().unwrap_or_default();
+    let expiry = app.core.config.link_expiry.map_or(0, |d| d.as_secs());
+    let limit = app.core.config.bandwidth_limit;
     let body = serde_json::json!({
         "status": if down { "error" } else { "ok" },
         "bot_status": if down { "disconnected" } else { "connected" },
         "bot_info": {
             "id": id,
-            "username": app.username(),
+            "username": app.bot.username(),
             "first_name": first_name,
-            "mention": format!("@{}", app.username()),
-            "link": format!("https://t.me/{}", app.username()),
+            "mention": format!("@{}", app.bot.username()),
+            "link": format!("https://t.me/{}", app.bot.username()),
         },
         "features": {
-            "force_subscribe": app.config.force_sub_channel.is_some(),
-            "force_subscribe_channel_id": app.config.force_sub_channel,
+            "force_subscribe": app.core.config.force_sub_channel.is_some(),
+            "force_subscribe_channel_id": app.core.config.force_sub_channel,
             "link_expiry_enabled": expiry > 0,
             "link_expiry_duration_seconds": expiry,
-            "link_expiry_duration_human": app.config.link_expiry_text(),
+            "link_expiry_duration_human": app.core.config.link_expiry_text(),
             "link_expiry_seconds": expiry,
-            "max_file_size": app.config.file_size_limit(),
+            "max_file_size": app.core.config.file_size_limit(),
             "range_requests": true,
         },
         "uptime": crate::units::human_duration(uptime),
         "uptime_seconds": uptime,
-        "github_repo": app.config.repo_url,
+        "github_repo": app.core.config.repo_url,
         "server_time_utc": iso_utc(now),
-        "totaluser": app.store.user_count().unwrap_or(0),
+        "totaluser": app.core.store.user_count().unwrap_or(0),
         "bandwidth_info": {
             "month": month_key(now),
             "used_bytes": used,

@@ -15,7 +15,7 @@ use super::guard::Guarded;
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
 use super::state::HttpState;
-use crate::app::{App, Login};
+use crate::app::{App, BotState, Core, Login};
 use crate::limits::Decision;
 use crate::links::{TokenError, token_prefix};
 use crate::net::ClientKey;
@@ -171,7 +171,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
-    let ip = app.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
+    let ip = app.core.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
     // Behind a trusted proxy the stream table shows the real client, not the proxy.
     let client = Client { peer: SocketAddr::new(ip, client.peer.port()), ..client };
     let decision =
@@ -189,7 +189,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
             e.into_response()
         }
     };
-    let cors = &app.config.http.cors_origins;
+    let cors = &app.core.config.http.cors_origins;
     if let Some(origin) = access::allowed_origin(cors, header(&req, "origin")) {
         for (name, value) in access::cors_headers(origin, method == Method::Options) {
             res.insert_header(name, value);
@@ -198,7 +198,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
         // The answer differs by origin: caches must not hand this one to an allowed origin.
         res.insert_header("vary", "Origin");
     }
-    app.responses.count(u16::from(res.status()));
+    app.serving.responses.count(u16::from(res.status()));
     log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
     res
 }
@@ -225,7 +225,7 @@ pub struct Client {
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
     let method = req.method();
     if method == Method::Options
-        && access::allowed_origin(&app.config.http.cors_origins, header(req, "origin")).is_some()
+        && access::allowed_origin(&app.core.config.http.cors_origins, header(req, "origin")).is_some()
     {
         // A CORS preflight from an allowed origin; `handle` adds the headers.
         return Ok(Response::new(StatusCode::NoContent));
@@ -238,16 +238,16 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         return match link.face {
             Face::Download => serve_file(app, client, req, &link, Disposition::Attachment).await,
             Face::Stream => serve_file(app, client, req, &link, Disposition::Inline).await,
-            Face::Watch => watch(app, req, &link),
-            Face::Playlist => playlist(app, req, &link),
+            Face::Watch => watch(&app.core, req, &link),
+            Face::Playlist => playlist(&app.core, req, &link),
         };
     }
     let private = matches!(path, "/metrics" | "/api/info");
-    if private && !app.config.http.metrics_allowed(client.peer.ip()) {
+    if private && !app.core.config.http.metrics_allowed(client.peer.ip()) {
         return Err(RouteError::Forbidden);
     }
     match path {
-        "/health" => Ok(health(app)),
+        "/health" => Ok(health(&app.bot)),
         "/metrics" => Ok(super::info::metrics(app)),
         // Built only for the integration tests: shows that a panicking route costs one request.
         #[cfg(feature = "test-hooks")]
@@ -262,7 +262,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
             let mut res = Response::new(StatusCode::Found);
-            res.insert_header("location", format!("https://t.me/{}", app.username()));
+            res.insert_header("location", format!("https://t.me/{}", app.bot.username()));
             Ok(res)
         }
         _ => Err(RouteError::NotFound("not found")),
@@ -271,8 +271,8 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
 
 /// `/health`: 200 once logged in to Telegram; before that 503, saying why (links already made
 /// are served meanwhile, so a restart loop would only make things worse).
-fn health(app: &App) -> Response {
-    match app.login.get() {
+fn health(bot: &BotState) -> Response {
+    match bot.login.get() {
         Login::LoggedIn => text(StatusCode::Ok, "ok"),
         Login::Connecting => text(StatusCode::ServiceUnavailable, "telegram: connecting"),
         Login::Retrying { at } => {
@@ -285,14 +285,14 @@ fn health(app: &App) -> Response {
 /// The link a token names, if it may be served now: the token's expiry and the row's are both
 /// checked (the row is the record; a token minted before its row changed still carries the old
 /// expiry), and a revoked link is refused.
-fn find_link(app: &App, token: &str) -> Result<Rc<LinkRow>, RouteError> {
+fn find_link(core: &Core, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     let now = now_unix();
-    let claims = app.signer.verify(token, now).map_err(|e| match e {
+    let claims = core.signer.verify(token, now).map_err(|e| match e {
         TokenError::Invalid => RouteError::BadToken,
         TokenError::Expired => RouteError::Gone,
     })?;
     let link =
-        app.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
+        core.store.link(claims.link_id).map_err(RouteError::Store)?.ok_or(RouteError::NotFound("link not found"))?;
     if link.revoked {
         return Err(RouteError::Revoked);
     }
@@ -314,12 +314,12 @@ async fn serve_file(
     path: &LinkPath<'_>,
     disposition: Disposition,
 ) -> Result<Response, RouteError> {
-    let link = find_link(app, path.token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+    let link = find_link(&app.core, path.token)?;
+    if let Some(moved) = misnamed(&app.core, req, path, &link) {
         return Ok(moved);
     }
     let head = req.method() == Method::Head;
-    let (len, opened) = file_len(app, &link).await?;
+    let (len, opened) = file_len(&app.core, &link).await?;
     let now = now_unix();
     let plan = plan::plan(&link, |name| header(req, name), len, disposition, now);
     let mut res = Response::new(StatusCode::try_from(plan.status).expect("plans use statuses http-types knows"));
@@ -335,16 +335,16 @@ async fn serve_file(
             res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
         }
         PlannedBody::File { start, len, whole } => {
-            if let Some(until) = app.bandwidth_blocked_until(now) {
+            if let Some(until) = app.serving.bandwidth_blocked_until(now) {
                 return Err(RouteError::BandwidthExhausted(until - now));
             }
             // Counted to the link's owner, whoever downloads: links are made to be shared.
-            if let Some(until) = app.owner_blocked_until(link.owner, now) {
+            if let Some(until) = app.serving.owner_blocked_until(&app.core, link.owner, now) {
                 return Err(RouteError::ShareExhausted(until - now));
             }
             let opened = match opened {
                 Some(opened) => opened,
-                None => open(app, &link).await?,
+                None => open(&app.core, &link).await?,
             };
             let body = stream(app, client, &link, opened, start, len, whole).await?;
             // The response carries the length; the connection loop sends the bytes.
@@ -357,11 +357,11 @@ async fn serve_file(
 
 /// The length GET and HEAD both announce, from one place: the size stored at intake, or, when
 /// the update had none, the size getFile gives (then the opened file comes along).
-async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), RouteError> {
+async fn file_len(core: &Core, link: &LinkRow) -> Result<(u64, Option<Opened>), RouteError> {
     if link.file_size > 0 {
         return Ok((link.file_size, None));
     }
-    let opened = open(app, link).await?;
+    let opened = open(core, link).await?;
     match opened.known_len() {
         Some(len) => Ok((len, Some(opened))),
         // Neither the update nor getFile gave a size: serving it could cut the body short.
@@ -369,8 +369,8 @@ async fn file_len(app: &App, link: &LinkRow) -> Result<(u64, Option<Opened>), Ro
     }
 }
 
-async fn open(app: &App, link: &LinkRow) -> Result<Opened, RouteError> {
-    app.files.open(&link.file_id, link.source).await.map_err(|e| match e {
+async fn open(core: &Core, link: &LinkRow) -> Result<Opened, RouteError> {
+    core.files.open(&link.file_id, link.source).await.map_err(|e| match e {
         FileError::Telegram(e) => RouteError::Upstream(e),
         e => RouteError::File(e),
     })
@@ -388,27 +388,30 @@ async fn stream(
     whole: bool,
 ) -> Result<SideBody, RouteError> {
     // `client.peer` is the forwarded client behind a trusted proxy.
-    if app.streams.running_for(ClientKey::of(client.peer.ip())) >= app.config.http.downloads_per_ip {
+    if app.serving.streams.running_for(ClientKey::of(client.peer.ip())) >= app.core.config.http.downloads_per_ip {
         return Err(RouteError::TooManyDownloads);
     }
-    let guard = app.register_stream(link.id, link.owner, client.peer, &client.end).ok_or(RouteError::Busy)?;
+    let guard = app
+        .serving
+        .register_stream(&app.core.store, link.id, link.owner, client.peer, &client.end)
+        .ok_or(RouteError::Busy)?;
     // A revoke (or a ban with revoke) while getFile was awaited found no stream of this link to
     // end; from here on it would, so look once more now that one is registered.
-    match app.store.link(link.id).map_err(RouteError::Store)? {
+    match app.core.store.link(link.id).map_err(RouteError::Store)? {
         Some(now) if now.revoked => return Err(RouteError::Revoked),
         // Purged as expired meanwhile.
         None => return Err(RouteError::Gone),
         Some(_) => {}
     }
-    app.count_download(link.id);
+    app.serving.count_download(&app.core.store, link.id);
     let load = client.conn.load();
     let (upstream, skip) = match opened {
         Opened::Local { file, .. } => {
             return Ok(SideBody::File(FileBody::new(LocalFile::new(file, start), len, guard, &load)));
         }
-        Opened::Cloud(located) => cloud(app, link, &located, start, len, whole).await?,
+        Opened::Cloud(located) => cloud(&app.core, link, &located, start, len, whole).await?,
         Opened::Direct(file) => {
-            let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
+            let pool = app.core.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
             body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.into())))?;
             return Ok(SideBody::Direct(Tracked::new(body, guard, &load)));
@@ -422,7 +425,7 @@ async fn stream(
 /// A Bot API download of `len` bytes from `start`, and how many bytes to skip when Telegram
 /// ignored the range.
 async fn cloud(
-    app: &App,
+    core: &Core,
     link: &LinkRow,
     located: &Located,
     start: u64,
@@ -430,11 +433,11 @@ async fn cloud(
     whole: bool,
 ) -> Result<(Upstream, u64), RouteError> {
     let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
-    let mut upstream = match app.files.api().download(&located.path, upstream_range.as_deref()).await {
+    let mut upstream = match core.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
         Err(e) => {
             // The path may have gone stale before its cache entry did: ask Telegram next time.
-            app.files.forget(&link.file_id);
+            core.files.forget(&link.file_id);
             return Err(RouteError::Upstream(e));
         }
     };
@@ -457,11 +460,11 @@ async fn cloud(
 /// A named link whose name is not the file's (renamed, mistyped, cut differently): `301` to the
 /// same face under the file's name, query kept, so a client saves under the real name. The token
 /// alone decides the file; the short form (no name) is served as it is.
-fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
+fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
     if name_matches(path.name?, &link.file_name) {
         return None;
     }
-    let mut location = path.face.url(&app.base_url, path.token, &link.file_name);
+    let mut location = path.face.url(&core.base_url, path.token, &link.file_name);
     if let Some(query) = req.url().query() {
         location.push('?');
         location.push_str(query);
@@ -472,13 +475,13 @@ fn misnamed(app: &App, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Op
 }
 
 /// `/watch/<token>/<name>`: the player page (HEAD gets the same headers).
-fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+fn watch(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
     let token = path.token;
-    let link = find_link(app, token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+    let link = find_link(core, token)?;
+    if let Some(moved) = misnamed(core, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.base_url, token, &link.file_name);
+    let stream_url = Face::Stream.url(&core.base_url, token, &link.file_name);
     let html = pages::watch_page(&pages::Watch {
         token,
         named: path.name.is_some(),
@@ -499,12 +502,12 @@ fn watch(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, Rout
 
 /// `/m3u/<token>/<name>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
 /// (HEAD gets the same headers). The same link checks as every face.
-fn playlist(app: &App, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
-    let link = find_link(app, path.token)?;
-    if let Some(moved) = misnamed(app, req, path, &link) {
+fn playlist(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+    let link = find_link(core, path.token)?;
+    if let Some(moved) = misnamed(core, req, path, &link) {
         return Ok(moved);
     }
-    let stream_url = Face::Stream.url(&app.base_url, path.token, &link.file_name);
+    let stream_url = Face::Stream.url(&core.base_url, path.token, &link.file_name);
     let mut res = Response::new(StatusCode::Ok);
     res.insert_header("content-type", "audio/x-mpegurl");
     let name = players::m3u_file_name(&link.file_name);
@@ -548,13 +551,13 @@ mod tests {
     fn a_link_whose_stored_expiry_passed_is_gone_whatever_its_token_says() {
         let app = crate::testing::app("http://127.0.0.1:9", &[], std::rc::Rc::new(smol::LocalExecutor::new()));
         let now = now_unix();
-        app.store.insert_link(&row(7, now - 10)).unwrap();
-        app.store.insert_link(&row(8, now + 3600)).unwrap();
-        let never = |id| app.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
-        assert!(matches!(find_link(&app, &never(7)), Err(RouteError::Gone)));
-        assert_eq!(find_link(&app, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
-        let late = app.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
-        assert!(matches!(find_link(&app, &late), Err(RouteError::Gone)));
+        app.core.store.insert_link(&row(7, now - 10)).unwrap();
+        app.core.store.insert_link(&row(8, now + 3600)).unwrap();
+        let never = |id| app.core.signer.mint(crate::links::Claims { link_id: id, expires_at: 0 });
+        assert!(matches!(find_link(&app.core, &never(7)), Err(RouteError::Gone)));
+        assert_eq!(find_link(&app.core, &never(8)).unwrap().id, 8, "a stored expiry still ahead is served");
+        let late = app.core.signer.mint(crate::links::Claims { link_id: 7, expires_at: now + 3600 });
+        assert!(matches!(find_link(&app.core, &late), Err(RouteError::Gone)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::conn::{self, Connection};
 use super::guard::Guarded;
 use super::slots;
 use super::state::HttpState;
-use crate::app::App;
+use crate::app::{App, Serving};
 use crate::net::ClientKey;
 use crate::panics::Domain;
 use crate::shutdown::{self, Shutdown};
@@ -55,7 +55,7 @@ impl Drop for Counted {
 
 /// Accepts connections until `shutdown` fires.
 pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpListener, shutdown: Shutdown) {
-    let state = Rc::new(HttpState::new(&app));
+    let state = Rc::new(HttpState::new(&app.core.config));
     loop {
         let accepted = listener
             .accept()
@@ -79,16 +79,16 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
         // Counted in the accept loop, before the task runs: `accept` returns at once while
         // connections are queued, so counting later would let a whole burst past the cap.
         let (end, ended) = shutdown::channel();
-        let capped = !app.config.http.trust_proxy.trusts(peer.ip());
+        let capped = !app.core.config.http.trust_proxy.trusts(peer.ip());
         let now = Instant::now();
-        let slowest = || app.streams.slowest(now, slots::SLOW_READER_AGE);
+        let slowest = || app.serving.streams.slowest(now, slots::SLOW_READER_AGE);
         let Some(slot) = slots::admit(&state.slots, ClientKey::of(peer.ip()), capped, end.clone(), now, slowest) else {
-            refuse(&ex, &app, &state, stream);
+            refuse(&ex, &app.serving, &state, stream);
             log::debug!("connection from {peer} refused: no slot is free, waiting or slow enough to close");
             continue;
         };
         stream.set_nodelay(true).ok();
-        let io = Guarded::new(stream, app.config.http.write_timeout, state.load.clone());
+        let io = Guarded::new(stream, app.core.config.http.write_timeout, state.load.clone());
         let conn =
             Connection { app: app.clone(), http: state.clone(), io, peer, slot, end, shutdown: shutdown.clone() };
         let app = app.clone();
@@ -101,7 +101,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             .or(conn::serve(conn));
             // The whole task is 2.7 KiB (measured with size_of_val on the release build): route and
             // refusal states are boxed in conn.rs so they do not size every idle connection.
-            app.panics.catch(Domain::Http, "a connection", served).await;
+            app.ops.panics.catch(Domain::Http, "a connection", served).await;
         })
         .detach();
     }
@@ -109,9 +109,9 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
 
 /// Spawns the canned 503 for a connection that found no slot (at most [`MAX_REJECTING`] at once;
 /// past that it is just closed).
-fn refuse(ex: &LocalExecutor<'static>, app: &App, state: &HttpState, stream: TcpStream) {
+fn refuse(ex: &LocalExecutor<'static>, serving: &Serving, state: &HttpState, stream: TcpStream) {
     if state.rejecting.get() < MAX_REJECTING {
-        app.responses.count(503);
+        serving.responses.count(503);
         let counted = Counted::new(&state.rejecting);
         ex.spawn(async move {
             let _counted = counted;

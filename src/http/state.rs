@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::body::Load;
 use super::slots::Slots;
-use crate::app::App;
+use crate::config::Config;
 use crate::limits::ClientLimiter;
 
 /// State the HTTP side shares between connections (one thread: `Cell`/`RefCell`).
@@ -20,11 +20,11 @@ pub struct HttpState {
 }
 
 impl HttpState {
-    pub fn new(app: &App) -> HttpState {
-        let http = &app.config.http;
+    pub fn new(config: &Config) -> HttpState {
+        let http = &config.http;
         HttpState {
             limiter: RefCell::new(ClientLimiter::new(http.requests_per_minute, http.bad_tokens_per_minute)),
-            slots: Rc::new(RefCell::new(Slots::new(app.config.max_connections, http.connections_per_ip))),
+            slots: Rc::new(RefCell::new(Slots::new(config.max_connections, http.connections_per_ip))),
             rejecting: Rc::default(),
             load: Load::default(),
         }

@@ -8,7 +8,7 @@ use smol::{LocalExecutor, Task};
 
 use super::monitor;
 use super::scheduler::{self, Job, JobError};
-use crate::app::App;
+use crate::app::{App, Core};
 use crate::shutdown::Shutdown;
 use crate::units::{human_size, month_key_before, now_unix};
 
@@ -22,7 +22,7 @@ pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown
         .map(|&job| {
             let (app, shutdown) = (app.clone(), shutdown.clone());
             ex.spawn(async move {
-                scheduler::run(&app.schedule, job, &shutdown, now_unix, async || work(job, &app)).await;
+                scheduler::run(&app.ops.schedule, job, &shutdown, now_unix, async || work(job, &app)).await;
             })
         })
         .collect()
@@ -32,16 +32,18 @@ pub fn spawn_all(ex: &LocalExecutor<'static>, app: &Rc<App>, shutdown: &Shutdown
 fn work(job: Job, app: &App) -> Result<String, JobError> {
     match job {
         Job::Streams => end_stalled_streams(app),
-        Job::LogCache => sweep_log_cache(app),
+        Job::LogCache => sweep_log_cache(),
         Job::Memory => trim_memory(app),
-        Job::Store => purge_store(app),
-        Job::BandwidthFlush => Ok(format!("{} counted", human_size(app.flush_bandwidth(now_unix())?))),
+        Job::Store => purge_store(&app.core),
+        Job::BandwidthFlush => {
+            Ok(format!("{} counted", human_size(app.serving.flush_bandwidth(&app.core.store, now_unix())?)))
+        }
     }
 }
 
 fn end_stalled_streams(app: &App) -> Result<String, JobError> {
-    let idle = app.config.timers.stream_idle;
-    let ended = app.streams.end_idle(Instant::now(), idle);
+    let idle = app.core.config.timers.stream_idle;
+    let ended = app.serving.streams.end_idle(Instant::now(), idle);
     for s in &ended {
         log::warn!(
             "ended stalled stream #{} (link {:x}) to {} after {}s without progress, {} sent",
@@ -53,23 +55,23 @@ fn end_stalled_streams(app: &App) -> Result<String, JobError> {
         );
         crate::event::emit(crate::event::Event::StreamEndedStalled { stream: s.id });
     }
-    Ok(format!("ended {} stalled of {} active streams", ended.len(), app.streams.active()))
+    Ok(format!("ended {} stalled of {} active streams", ended.len(), app.serving.streams.active()))
 }
 
-fn sweep_log_cache(_app: &App) -> Result<String, JobError> {
+fn sweep_log_cache() -> Result<String, JobError> {
     let freed = crate::logger::sweep_cache();
     let stats = crate::logger::cache_stats();
     Ok(format!("freed {freed} slots, {}/{} in use, {} suppressed so far", stats.used, stats.capacity, stats.suppressed))
 }
 
 fn trim_memory(app: &App) -> Result<String, JobError> {
-    let mut monitor = app.monitor.borrow_mut();
+    let mut monitor = app.ops.monitor.borrow_mut();
     let monitor = monitor.as_mut().ok_or(JobError::NoMemoryFigures)?;
     let before = monitor.sample().ok_or(JobError::NoSample)?;
-    app.api.clear_idle();
-    let paths = app.files.sweep();
-    let mtproto = crate::sessions::sweep(app);
-    app.store.shrink_memory()?;
+    app.core.api.clear_idle();
+    let paths = app.core.files.sweep();
+    let mtproto = crate::sessions::sweep(&app.core.files);
+    app.core.store.shrink_memory()?;
     let trimmed = monitor::trim_heap();
     let after = monitor.sample().ok_or(JobError::NoSample)?;
     Ok(format!(
@@ -79,15 +81,15 @@ fn trim_memory(app: &App) -> Result<String, JobError> {
         human_size(after.vms),
         after.ram_percent(),
         if trimmed { ", heap trimmed" } else { "" },
-        if app.files.direct().is_some() { format!(", {mtproto} MTProto connections open") } else { String::new() }
+        if app.core.files.direct().is_some() { format!(", {mtproto} MTProto connections open") } else { String::new() }
     ))
 }
 
-fn purge_store(app: &App) -> Result<String, JobError> {
+fn purge_store(core: &Core) -> Result<String, JobError> {
     let now = now_unix();
-    let links = app.store.purge_expired_links(now)?;
+    let links = core.store.purge_expired_links(now)?;
     let oldest_kept = month_key_before(now, BANDWIDTH_MONTHS_KEPT);
-    let months = app.store.purge_bandwidth_before(&oldest_kept)?;
+    let months = core.store.purge_bandwidth_before(&oldest_kept)?;
     Ok(format!("removed {links} expired links and {months} bandwidth months before {oldest_kept}"))
 }
 
@@ -116,12 +118,12 @@ mod tests {
     #[test]
     fn the_store_task_removes_expired_links_and_keeps_the_rest() {
         let app = app();
-        app.store.insert_link(&link(1, 10)).unwrap();
-        app.store.insert_link(&link(2, 0)).unwrap();
-        app.store.insert_link(&link(3, now_unix() + 3600)).unwrap();
-        let report = purge_store(&app).unwrap();
+        app.core.store.insert_link(&link(1, 10)).unwrap();
+        app.core.store.insert_link(&link(2, 0)).unwrap();
+        app.core.store.insert_link(&link(3, now_unix() + 3600)).unwrap();
+        let report = purge_store(&app.core).unwrap();
         assert!(report.starts_with("removed 1 expired links"), "{report}");
-        assert_eq!(app.store.link_count().unwrap(), 2);
+        assert_eq!(app.core.store.link_count().unwrap(), 2);
     }
 
     #[test]
@@ -131,8 +133,8 @@ mod tests {
         let (stale_end, stale_ended) = crate::shutdown::channel();
         let (live_end, live_ended) = crate::shutdown::channel();
         let long_ago = Instant::now() - Duration::from_secs(120);
-        let _stale = app.streams.register(1, 1, peer, stale_end, long_ago).unwrap();
-        let _live = app.streams.register(2, 1, peer, live_end, Instant::now()).unwrap();
+        let _stale = app.serving.streams.register(1, 1, peer, stale_end, long_ago).unwrap();
+        let _live = app.serving.streams.register(2, 1, peer, live_end, Instant::now()).unwrap();
         let report = end_stalled_streams(&app).unwrap();
         assert!(report.starts_with("ended 1 stalled of"), "{report}");
         assert!(stale_ended.is_fired() && !live_ended.is_fired());
@@ -146,30 +148,45 @@ mod tests {
         let peer = "127.0.0.1:1".parse().unwrap();
         // One slot per stream plus the spare ones: that many owners fill the table.
         for owner in 1..=(1 + SPARE_OWNERS as u64) {
-            app.register_stream(owner, owner, peer, &end).unwrap().progress(100, std::time::Instant::now());
+            app.serving
+                .register_stream(&app.core.store, owner, owner, peer, &end)
+                .unwrap()
+                .progress(100, std::time::Instant::now());
         }
         let month = month_key(now_unix());
-        assert_eq!(app.store.user_bandwidth(&month, 1).unwrap(), 0, "nothing flushed yet");
-        let next = app.register_stream(9_999, 9_999, peer, &end).expect("room made by an early flush");
-        assert_eq!((app.store.user_bandwidth(&month, 1).unwrap(), app.store.bandwidth(&month).unwrap()), (100, 25_700));
+        assert_eq!(app.core.store.user_bandwidth(&month, 1).unwrap(), 0, "nothing flushed yet");
+        let next = app
+            .serving
+            .register_stream(&app.core.store, 9_999, 9_999, peer, &end)
+            .expect("room made by an early flush");
+        assert_eq!(
+            (app.core.store.user_bandwidth(&month, 1).unwrap(), app.core.store.bandwidth(&month).unwrap()),
+            (100, 25_700)
+        );
         next.progress(200, std::time::Instant::now());
-        assert_eq!(app.owner_bandwidth_used(9_999, now_unix()), 200, "unflushed bytes count");
-        assert_eq!(app.owner_bandwidth_used(1, now_unix()), 100, "flushed bytes count");
-        assert_eq!(app.bandwidth.user_limit(), Some(250));
-        assert!(app.owner_blocked_until(1, now_unix()).is_none());
-        assert!(app.owner_blocked_until(9_999, now_unix()).is_none());
+        assert_eq!(app.serving.owner_bandwidth_used(&app.core.store, 9_999, now_unix()), 200, "unflushed bytes count");
+        assert_eq!(app.serving.owner_bandwidth_used(&app.core.store, 1, now_unix()), 100, "flushed bytes count");
+        assert_eq!(app.serving.bandwidth.user_limit(), Some(250));
+        assert!(app.serving.owner_blocked_until(&app.core, 1, now_unix()).is_none());
+        assert!(app.serving.owner_blocked_until(&app.core, 9_999, now_unix()).is_none());
         next.progress(50, std::time::Instant::now());
-        assert!(app.owner_blocked_until(9_999, now_unix()).is_some(), "250 of 250");
-        let admin = app.register_stream(5, 7777, peer, &end);
+        assert!(app.serving.owner_blocked_until(&app.core, 9_999, now_unix()).is_some(), "250 of 250");
+        let admin = app.serving.register_stream(&app.core.store, 5, 7777, peer, &end);
         assert!(admin.is_none(), "the one stream slot is taken");
         drop(next);
-        app.register_stream(5, 7777, peer, &end).unwrap().progress(1000, std::time::Instant::now());
-        assert!(app.owner_blocked_until(7777, now_unix()).is_none(), "admins are exempt");
-        app.flush_bandwidth(now_unix()).unwrap();
+        app.serving
+            .register_stream(&app.core.store, 5, 7777, peer, &end)
+            .unwrap()
+            .progress(1000, std::time::Instant::now());
+        assert!(app.serving.owner_blocked_until(&app.core, 7777, now_unix()).is_none(), "admins are exempt");
+        app.serving.flush_bandwidth(&app.core.store, now_unix()).unwrap();
         assert_eq!(
-            (app.store.user_bandwidth(&month, 9_999).unwrap(), app.store.user_bandwidth(&month, 7777).unwrap()),
+            (
+                app.core.store.user_bandwidth(&month, 9_999).unwrap(),
+                app.core.store.user_bandwidth(&month, 7777).unwrap()
+            ),
             (250, 1000)
         );
-        assert_eq!(app.streams.owner_unflushed(9_999), 0);
+        assert_eq!(app.serving.streams.owner_unflushed(9_999), 0);
     }
 }

@@ -1,5 +1,5 @@
 //! Per-link download counters kept in memory between flushes (a GET that starts a body counts
-//! one): a fixed table `App` holds, written to the store with the bandwidth. Pure; the store
+//! one): a fixed table `Serving` holds, written to the store with the bandwidth. Pure; the store
 //! call is the caller's.
 
 use crate::memory::fixed_table::FixedTable;
