@@ -1,4 +1,5 @@
-//! Response bodies for files. [`ByteSource`]: read from an upstream through one fixed buffer, and
+//! Responses and their bodies. [`Reply`]: a status, headers and a [`Body`] of our own, in memory,
+//! a local file or a relay from Telegram. [`ByteSource`]: read from an upstream through one fixed buffer, and
 //! refusing to end early: if the upstream stops before the promised length, reading fails, the
 //! connection is cut, and the client sees an aborted transfer instead of a short file under 200.
 //! [`FileBody`]: a local file, sent by the kernel with no buffer here, under the same rule.
@@ -10,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 
 use futures_lite::io::{AsyncBufRead, AsyncRead};
+use http_types::{Response, StatusCode};
 
 use crate::memory::stream_tracker::StreamGuard;
 use crate::telegram::direct::DirectBody;
@@ -79,15 +81,85 @@ impl AsyncRead for Upstream {
     }
 }
 
-/// A file body the connection loop sends itself, beside the response (which carries only its
-/// length): its sources are not `Send`, which http-types bodies must be.
-pub enum SideBody {
+/// A response: the status line and headers (an http-types `Response`, whose own body is never
+/// set), and the body, which the connection loop writes itself: file and relay sources are not
+/// `Send`, which an http-types body must be.
+pub struct Reply {
+    pub head: Response,
+    pub body: Body,
+}
+
+impl Reply {
+    pub fn new(status: StatusCode, body: Body) -> Reply {
+        Reply { head: Response::new(status), body }
+    }
+
+    /// A reply with no body (`Content-Length: 0`, or none at all for 204 and 304).
+    pub fn empty(status: StatusCode) -> Reply {
+        Reply::new(status, Body::Bytes(Vec::new()))
+    }
+}
+
+/// What follows a response's head. Every body knows its length, which the head declares.
+pub enum Body {
+    /// Built in memory: pages, JSON, metrics, playlists, short texts.
+    Bytes(Vec<u8>),
     /// A local file, sent by the kernel.
     File(FileBody),
     /// Bytes from Telegram through a buffer.
-    Source(ByteSource<Upstream>),
+    Relay(Relay),
+    /// Only a length: what the answer to HEAD declares for a file it does not open. Written after
+    /// a GET's head, it fails the response, as any body that ends before its length does.
+    Length(u64),
+}
+
+impl Body {
+    /// The bytes the head declares.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File(file) => file.left(),
+            Body::Relay(relay) => relay.len,
+            Body::Length(len) => *len,
+        }
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::Bytes(text.into_bytes())
+    }
+}
+
+/// Exactly `len` bytes from Telegram, through a buffer.
+pub struct Relay {
+    len: u64,
+    source: RelaySource,
+}
+
+/// Where a [`Relay`]'s bytes come from.
+pub enum RelaySource {
+    /// A Bot API download (or a local file read through a buffer) in a [`ByteSource`].
+    Buffered(ByteSource<Upstream>),
     /// Direct mode: MTProto parts, handed on as they come (they are their own buffer).
     Direct(Tracked<DirectBody>),
+}
+
+impl Relay {
+    /// All that `source` will hand on.
+    pub fn buffered(source: ByteSource<Upstream>) -> Relay {
+        Relay { len: source.remaining, source: RelaySource::Buffered(source) }
+    }
+
+    /// `len` bytes of MTProto parts.
+    pub fn direct(body: Tracked<DirectBody>, len: u64) -> Relay {
+        Relay { len, source: RelaySource::Direct(body) }
+    }
+
+    /// The length and the source, to write out.
+    pub fn into_parts(self) -> (u64, RelaySource) {
+        (self.len, self.source)
+    }
 }
 
 /// A body that buffers itself, tracked in the stream table and counted in the load.

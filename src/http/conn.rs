@@ -4,7 +4,6 @@
 //! its status line and the connection closes. A panic in a route costs that request a 500 and
 //! closes the connection; the process goes on.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
@@ -14,9 +13,9 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use futures_lite::future::{self, FutureExt};
 use futures_lite::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use http_types::{Method, Response, StatusCode};
+use http_types::{Method, StatusCode};
 
-use super::body::{FileBody, SideBody};
+use super::body::{Body, FileBody, RelaySource, Reply};
 use super::guard::Guarded;
 use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
 use super::routes::{self, Client, text};
@@ -73,8 +72,8 @@ pub(crate) async fn serve(mut c: Connection) {
         let draining = c.shutdown.is_fired();
         let close = head.close || draining;
         let head_only = head.request.method() == Method::Head;
-        let (res, body, panicked) = answer(&c, head, draining).await;
-        if let Err(e) = write_response(&mut c.io, res, body, head_only, close || panicked).await {
+        let (reply, panicked) = answer(&c, head, draining).await;
+        if let Err(e) = write_response(&mut c.io, reply, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
             crate::event::emit(crate::event::Event::ConnectionEnded { kind: e.kind() });
             return;
@@ -100,25 +99,23 @@ fn counted_for_client(c: &Connection, head: &Head) -> bool {
     c.slot.rekey(ClientKey::of(proxies.client_ip(c.peer.ip(), forwarded)))
 }
 
-/// The route's answer and the file body it left; a 500 if it panicked (and then the connection
-/// closes).
-async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, Option<SideBody>, bool) {
+/// The route's reply; a 500 if it panicked (and then the connection closes).
+async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Reply, bool) {
     let req = head.request;
     if draining && starts_download(&req) {
         c.app.responses.count(503);
-        return (shutting_down(), None, false);
+        return (shutting_down(), false);
     }
     let route = route_name(req.url().path());
-    let body = Rc::new(RefCell::new(None));
-    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone(), body: body.clone() };
+    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone() };
     // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
     // connection's task for its whole life (a task is as big as its largest state).
     let handled = Box::pin(routes::handle(c.app.clone(), c.http.clone(), client, req));
     match c.app.panics.catch(Domain::Http, route, handled).await {
-        Some(res) => (res, body.take(), false),
+        Some(reply) => (reply, false),
         None => {
             c.app.responses.count(500);
-            (text(StatusCode::InternalServerError, "internal error"), None, true)
+            (text(StatusCode::InternalServerError, "internal error"), true)
         }
     }
 }
@@ -177,13 +174,13 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
     c.app.responses.count(refusal.status);
     log::debug!("refused a request from {}: {} {}", c.peer, refusal.status, refusal.why);
     let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
-    let mut res = text(status, refusal.why);
+    let mut reply = text(status, refusal.why);
     match refusal.status {
-        405 => drop(res.insert_header("allow", "GET, HEAD")),
-        429 => drop(res.insert_header("retry-after", "5")),
+        405 => drop(reply.head.insert_header("allow", "GET, HEAD")),
+        429 => drop(reply.head.insert_header("retry-after", "5")),
         _ => {}
     }
-    if write_response(&mut c.io, res, None, false, true).await.is_err() {
+    if write_response(&mut c.io, reply, false, true).await.is_err() {
         return;
     }
     let drain = async {
@@ -203,26 +200,18 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
         .await;
 }
 
-/// Writes `res` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (none for 204 and
-/// 304, RFC 9110 §8.6), and the body (`side` when the route left one) unless the request was
-/// HEAD. A body that ends before its declared length fails the write, so the connection is cut,
-/// never padded.
-pub(crate) async fn write_response(
-    io: &mut Guarded,
-    mut res: Response,
-    side: Option<SideBody>,
-    head_only: bool,
-    close: bool,
-) -> io::Result<()> {
+/// Writes `reply` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (the body's; none
+/// for 204 and 304, RFC 9110 §8.6), and the body unless the request was HEAD. A body that ends
+/// before its declared length fails the write, so the connection is cut, never padded.
+pub(crate) async fn write_response(io: &mut Guarded, reply: Reply, head_only: bool, close: bool) -> io::Result<()> {
+    let Reply { head: mut res, body } = reply;
     let status = u16::from(res.status());
     let bodiless = status == 204 || status == 304;
     let close = close || res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
     for framing in ["connection", "content-length", "transfer-encoding", "date"] {
         res.remove_header(framing);
     }
-    let len = res.len();
-    // A body of unknown length is delimited by the close (RFC 9112 §6.3, rule 8).
-    let close = close || (len.is_none() && !bodiless);
+    let len = body.len();
     let mut head = String::with_capacity(512);
     let _ = write!(head, "HTTP/1.1 {status} {}\r\n", crate::status::reason(status));
     for (name, values) in res.iter() {
@@ -231,42 +220,14 @@ pub(crate) async fn write_response(
         }
     }
     let _ = write!(head, "date: {}\r\n", crate::units::http_date(crate::units::now_unix()));
-    if let (Some(len), false) = (len, bodiless) {
+    if !bodiless {
         let _ = write!(head, "content-length: {len}\r\n");
     }
     head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
-    let mut side = side.filter(|_| !(bodiless || head_only));
-    if let Some(SideBody::File(file)) = &mut side
-        && file.left() <= INLINE_BODY
-        && len.is_some_and(|len| len as u64 == file.left())
-    {
-        // Small (a thumbnail, a subtitle, a player's probe): read whole and sent with the head in
-        // one write, without the cork toggles and the window or `sendfile` call of a big file.
-        let mut bytes = head.into_bytes();
-        let n = file.read_rest_into(&mut bytes)?;
-        io.write_all(&bytes).await?;
-        file.sent(n);
-        io.flush().await?;
-        if close {
-            io.shutdown_write();
-        }
-        return Ok(());
-    }
-    if let Some(SideBody::File(_)) = side {
-        // Corked until the file is out (`send_file` uncorks): the head rides in the first full
-        // segment, and no chunk ends in a small one.
-        io.cork(true);
-    }
-    io.write_all(head.as_bytes()).await?;
-    if !(bodiless || head_only) {
-        match side {
-            Some(SideBody::File(file)) if len.is_some_and(|len| len as u64 == file.left()) => {
-                send_file(io, file).await?
-            }
-            Some(SideBody::Source(mut source)) => copy_body(&mut source, io, len).await?,
-            Some(SideBody::Direct(mut source)) => copy_body(&mut source, io, len).await?,
-            _ => copy_body(&mut res.take_body(), io, len).await?,
-        }
+    if bodiless || head_only {
+        io.write_all(head.as_bytes()).await?;
+    } else {
+        write_body(io, head, body).await?;
     }
     io.flush().await?;
     if close {
@@ -275,11 +236,45 @@ pub(crate) async fn write_response(
     Ok(())
 }
 
-/// Sends a local file on a corked socket, one chunk per turn of the executor (with `sendfile(2)`,
-/// or from mapped windows to a client on this host, see `Guarded::poll_send_file`); a file system
-/// that refuses both gets the rest copied through a buffer. A file cut short by someone else fails
-/// the response instead of padding it.
-async fn send_file(io: &mut Guarded, body: FileBody) -> io::Result<()> {
+/// Writes the head and then `body`.
+async fn write_body(io: &mut Guarded, head: String, body: Body) -> io::Result<()> {
+    match body {
+        Body::File(file) => send_file(io, head, file).await,
+        Body::Relay(relay) => {
+            io.write_all(head.as_bytes()).await?;
+            match relay.into_parts() {
+                (len, RelaySource::Buffered(mut source)) => copy_body(&mut source, io, len).await,
+                (len, RelaySource::Direct(mut source)) => copy_body(&mut source, io, len).await,
+            }
+        }
+        Body::Bytes(bytes) => {
+            io.write_all(head.as_bytes()).await?;
+            copy_body(&mut bytes.as_slice(), io, bytes.len() as u64).await
+        }
+        Body::Length(len) => {
+            io.write_all(head.as_bytes()).await?;
+            copy_body(&mut futures_lite::io::empty(), io, len).await
+        }
+    }
+}
+
+/// Sends `head` and then a local file. A small file (a thumbnail, a subtitle, a player's probe)
+/// is read whole and sent with the head in one write, without the cork toggles and the window or
+/// `sendfile` call of a big file. A big one goes out on a corked socket (the head rides in the
+/// first full segment, and no chunk ends in a small one), one chunk per turn of the executor
+/// (with `sendfile(2)`, or from mapped windows to a client on this host, see
+/// `Guarded::poll_send_file`); a file system that refuses both gets the rest copied through a
+/// buffer. A file cut short by someone else fails the response instead of padding it.
+async fn send_file(io: &mut Guarded, head: String, mut body: FileBody) -> io::Result<()> {
+    if body.left() <= INLINE_BODY {
+        let mut bytes = head.into_bytes();
+        let n = body.read_rest_into(&mut bytes)?;
+        io.write_all(&bytes).await?;
+        body.sent(n);
+        return Ok(());
+    }
+    io.cork(true);
+    io.write_all(head.as_bytes()).await?;
     let sent = send_chunks(io, body).await;
     io.cork(false);
     sent
@@ -293,7 +288,7 @@ async fn send_chunks(io: &mut Guarded, mut body: FileBody) -> io::Result<()> {
             Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended before its length")),
             Ok(n) => body.sent(n),
             Err(e) if refuses_sendfile(&e) => {
-                let len = usize::try_from(body.left()).ok();
+                let len = body.left();
                 return copy_body(&mut body.buffered(), io, len).await;
             }
             Err(e) => return Err(e),
@@ -308,22 +303,19 @@ fn refuses_sendfile(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(22) || e.raw_os_error() == Some(38)
 }
 
-/// Copies a body chunk by chunk as its source fills its own buffer (no second copy buffer),
-/// one chunk per turn of the executor.
-async fn copy_body(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len: Option<usize>) -> io::Result<()> {
-    let mut left = len.unwrap_or(usize::MAX);
+/// Copies `len` bytes of a body chunk by chunk as its source fills its own buffer (no second
+/// copy buffer), one chunk per turn of the executor.
+async fn copy_body(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len: u64) -> io::Result<()> {
+    let mut left = len;
     while left > 0 {
         let chunk = body.fill_buf().await?;
         if chunk.is_empty() {
-            return match len {
-                None => Ok(()),
-                Some(_) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body ended before its length")),
-            };
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body ended before its length"));
         }
-        let n = chunk.len().min(left);
+        let n = usize::try_from(left).map_or(chunk.len(), |left| chunk.len().min(left));
         io.write_all(&chunk[..n]).await?;
         body.consume(n);
-        left -= n;
+        left -= n as u64;
         // A client that reads as fast as we write never makes a write wait: without this, its
         // download would hold the one thread until it ends.
         future::yield_now().await;
@@ -352,10 +344,10 @@ fn route_name(path: &str) -> &'static str {
 }
 
 /// The answer to a new download once shutdown began.
-fn shutting_down() -> Response {
-    let mut res = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
-    res.insert_header("retry-after", "5");
-    res
+fn shutting_down() -> Reply {
+    let mut reply = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
+    reply.head.insert_header("retry-after", "5");
+    reply
 }
 
 #[cfg(test)]
@@ -385,7 +377,7 @@ mod tests {
         let (body, tracker) = file_body("/proc/self/status", 0, 5);
         smol::block_on(async {
             let (mut conn, mut client) = pair().await;
-            send_file(&mut conn, body).await.unwrap();
+            send_chunks(&mut conn, body).await.unwrap();
             let mut got = [0u8; 5];
             client.read_exact(&mut got).await.unwrap();
             assert_eq!(&got, b"Name:");
@@ -401,7 +393,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         let err = smol::block_on(async {
             let (mut conn, _client) = pair().await;
-            send_file(&mut conn, body).await.unwrap_err()
+            send_chunks(&mut conn, body).await.unwrap_err()
         });
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(tracker.bytes_sent(), 6_000, "what the file had went out, then the cut");
