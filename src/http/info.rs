@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use http_types::StatusCode;
 
-use super::body::{Body, Reply};
+use super::egress::{Body, Reply};
 use crate::app::App;
 use crate::panics::Domain;
 use crate::units::{iso_utc, month_key, now_unix};

@@ -9,8 +9,9 @@ use std::time::Instant;
 use http_types::{Method, Request, Response, StatusCode};
 
 use super::access;
-use super::body::{Body, ByteSource, FileBody, Relay, Reply, Tracked, Upstream, buffer_plan};
-use super::guard::Guarded;
+use super::egress::file::FileBody;
+use super::egress::relay::{ByteSource, Load, Relay, Tracked, Upstream, buffer_plan};
+use super::egress::{Body, Reply};
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
 use super::state::HttpState;
@@ -212,12 +213,12 @@ fn loggable(path: &str) -> String {
 }
 
 /// Who is asking: their address, how to end their connection (for the stream tracker), and the
-/// connection itself (the streaming load).
+/// process's streaming load (a new body sizes its buffer by it).
 #[derive(Clone)]
 pub struct Client {
     pub peer: SocketAddr,
     pub end: Trigger,
-    pub conn: Guarded,
+    pub load: Load,
 }
 
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Reply, RouteError> {
@@ -394,22 +395,22 @@ async fn stream(
         Some(_) => {}
     }
     app.count_download(link.id);
-    let load = client.conn.load();
+    let load = &client.load;
     let (upstream, skip) = match opened {
         Opened::Local { file, .. } => {
-            return Ok(Body::File(FileBody::new(LocalFile::new(file, start), len, guard, &load)));
+            return Ok(Body::File(FileBody::new(LocalFile::new(file, start), len, guard, load)));
         }
         Opened::Cloud(located) => cloud(app, link, &located, start, len, whole).await?,
         Opened::Direct(file) => {
             let pool = app.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
             body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.into())))?;
-            return Ok(Body::Relay(Relay::direct(Tracked::new(body, guard, &load), len)));
+            return Ok(Body::Relay(Relay::direct(Tracked::new(body, guard, load), len)));
         }
     };
     // Planned after the download started, so concurrent starts see each other.
     let buffer = buffer_plan(load.streams() + 1);
-    let source = ByteSource::with_buffer(upstream, len, buffer).skipping(skip).loaded(&load).tracked(guard);
+    let source = ByteSource::with_buffer(upstream, len, buffer).skipping(skip).loaded(load).tracked(guard);
     Ok(Body::Relay(Relay::buffered(source)))
 }
 
