@@ -3,12 +3,13 @@
 //! descriptor (`sendfile(2)`, a mapped window's `send(2)`) alike. Reading request heads, with
 //! their size cap and idle timeout, is the connection loop's (`conn.rs`).
 
+use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown as Half, TcpStream as StdStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,10 +19,9 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use super::request::HEAD_MAX;
 
-/// A clonable handle on one client connection. `Arc<Mutex>` because http-types bodies must be `Send`; the lock is only held inside one
-/// call, so it never contends on our one thread.
-#[derive(Clone)]
-pub struct Guarded(Arc<Mutex<State>>);
+/// One client connection's socket, owned by its connection task. One thread: a `RefCell`, borrowed
+/// only inside one call.
+pub struct Guarded(RefCell<State>);
 
 struct State {
     stream: Arc<Async<StdStream>>,
@@ -36,7 +36,7 @@ impl Guarded {
     pub fn new(stream: TcpStream, write_timeout: Duration) -> Guarded {
         let same_host = same_host(&stream);
         let state = State { stream: stream.into(), write_timeout, write_timer: None, same_host };
-        Guarded(Arc::new(Mutex::new(state)))
+        Guarded(RefCell::new(state))
     }
 
     /// Whether the client is on this host (a loopback address, or the address it came in on): file
@@ -45,10 +45,8 @@ impl Guarded {
         self.state().same_host
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while the lock is held ends this connection's task (caught there); the state
-        // it leaves is a socket and a timer, still consistent for the drop that follows.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> RefMut<'_, State> {
+        self.0.borrow_mut()
     }
 
     /// Ends the sending side (a FIN after the last response); reads still work.
