@@ -5,10 +5,10 @@
 //! client sees an aborted transfer instead of a short file under 200. [`Load`]: how many bodies
 //! stream now, which sizes the buffers.
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
 use futures_lite::future;
@@ -45,16 +45,16 @@ pub fn buffer_plan(active_streams: usize) -> usize {
 /// large buffers shrinks them at its next refill (and its socket stops coalescing at the next
 /// drain) once others join, so memory tracks the current load, not the load at each start.
 #[derive(Clone, Default)]
-pub struct Load(Arc<AtomicUsize>);
+pub struct Load(Rc<Cell<usize>>);
 
 impl Load {
     pub fn streams(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.0.get()
     }
 
     /// Counts one more stream until the returned value drops.
     pub(super) fn enter(&self) -> Entered {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.set(self.0.get() + 1);
         Entered(self.clone())
     }
 }
@@ -71,7 +71,8 @@ impl Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+        let count = &(self.0).0;
+        count.set(count.get().saturating_sub(1));
     }
 }
 
