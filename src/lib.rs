@@ -1,8 +1,8 @@
 //! streambot: a Telegram bot that turns files into HTTP download links, in one thread and a few
 //! MiB of memory. Each module below says what it owns; docs/ARCHITECTURE.md draws how they
 //! depend on one another.
-// `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`) and `telegram::mapped`
-// (a file window mapped for one `send(2)`).
+// `unsafe` is denied everywhere but `memory::trim` (glibc `malloc_trim`) and
+// `http::egress::mapped` (a file window mapped for one `send(2)`).
 #![deny(unsafe_code)]
 
 /// The running bot's shared state, in four parts: core, bot state, serving, operations.

@@ -4,8 +4,6 @@
 //! its status line and the connection closes. A panic in a route costs that request a 500 and
 //! closes the connection; the process goes on.
 
-use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -13,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::future::{self, FutureExt};
-use futures_lite::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use http_types::{Method, Response, StatusCode};
+use futures_lite::io::AsyncReadExt;
+use http_types::{Method, StatusCode};
 
-use super::body::{FileBody, SideBody};
+use super::egress::{self, Reply};
 use super::guard::Guarded;
 use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
 use super::routes::{self, Client, text};
@@ -32,9 +30,6 @@ use crate::urls::Face;
 /// this many bytes: closing with unread bytes is a reset that can destroy the answer in transit.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 64 * 1024;
-/// A file body up to this size is read into the response head's buffer and written with it (one
-/// transient buffer of at most this much per response being written).
-const INLINE_BODY: u64 = 16 * 1024;
 
 /// What one connection task owns.
 pub(crate) struct Connection {
@@ -73,8 +68,8 @@ pub(crate) async fn serve(mut c: Connection) {
         let draining = c.shutdown.is_fired();
         let close = head.close || draining;
         let head_only = head.request.method() == Method::Head;
-        let (res, body, panicked) = answer(&c, head, draining).await;
-        if let Err(e) = write_response(&mut c.io, res, body, head_only, close || panicked).await {
+        let (reply, panicked) = answer(&c, head, draining).await;
+        if let Err(e) = egress::write(&mut c.io, reply, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
             crate::event::emit(crate::event::Event::ConnectionEnded { kind: e.kind() });
             return;
@@ -100,25 +95,23 @@ fn counted_for_client(c: &Connection, head: &Head) -> bool {
     c.slot.rekey(ClientKey::of(proxies.client_ip(c.peer.ip(), forwarded)))
 }
 
-/// The route's answer and the file body it left; a 500 if it panicked (and then the connection
-/// closes).
-async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Response, Option<SideBody>, bool) {
+/// The route's reply; a 500 if it panicked (and then the connection closes).
+async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Reply, bool) {
     let req = head.request;
     if draining && starts_download(&req) {
         c.app.serving.responses.count(503);
-        return (shutting_down(), None, false);
+        return (shutting_down(), false);
     }
     let route = route_name(req.url().path());
-    let body = Rc::new(RefCell::new(None));
-    let client = Client { peer: c.peer, end: c.end.clone(), conn: c.io.clone(), body: body.clone() };
+    let client = Client { peer: c.peer, end: c.end.clone(), load: c.http.load.clone() };
     // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
     // connection's task for its whole life (a task is as big as its largest state).
     let handled = Box::pin(routes::handle(c.app.clone(), c.http.clone(), client, req));
     match c.app.ops.panics.catch(Domain::Http, route, handled).await {
-        Some(res) => (res, body.take(), false),
+        Some(reply) => (reply, false),
         None => {
             c.app.serving.responses.count(500);
-            (text(StatusCode::InternalServerError, "internal error"), None, true)
+            (text(StatusCode::InternalServerError, "internal error"), true)
         }
     }
 }
@@ -177,13 +170,13 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
     c.app.serving.responses.count(refusal.status);
     log::debug!("refused a request from {}: {} {}", c.peer, refusal.status, refusal.why);
     let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
-    let mut res = text(status, refusal.why);
+    let mut reply = text(status, refusal.why);
     match refusal.status {
-        405 => drop(res.insert_header("allow", "GET, HEAD")),
-        429 => drop(res.insert_header("retry-after", "5")),
+        405 => drop(reply.head.insert_header("allow", "GET, HEAD")),
+        429 => drop(reply.head.insert_header("retry-after", "5")),
         _ => {}
     }
-    if write_response(&mut c.io, res, None, false, true).await.is_err() {
+    if egress::write(&mut c.io, reply, false, true).await.is_err() {
         return;
     }
     let drain = async {
@@ -201,134 +194,6 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
             Timer::after(LINGER).await;
         })
         .await;
-}
-
-/// Writes `res` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (none for 204 and
-/// 304, RFC 9110 §8.6), and the body (`side` when the route left one) unless the request was
-/// HEAD. A body that ends before its declared length fails the write, so the connection is cut,
-/// never padded.
-pub(crate) async fn write_response(
-    io: &mut Guarded,
-    mut res: Response,
-    side: Option<SideBody>,
-    head_only: bool,
-    close: bool,
-) -> io::Result<()> {
-    let status = u16::from(res.status());
-    let bodiless = status == 204 || status == 304;
-    let close = close || res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
-    for framing in ["connection", "content-length", "transfer-encoding", "date"] {
-        res.remove_header(framing);
-    }
-    let len = res.len();
-    // A body of unknown length is delimited by the close (RFC 9112 §6.3, rule 8).
-    let close = close || (len.is_none() && !bodiless);
-    let mut head = String::with_capacity(512);
-    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", crate::status::reason(status));
-    for (name, values) in res.iter() {
-        for value in values.iter() {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
-    }
-    let _ = write!(head, "date: {}\r\n", crate::units::http_date(crate::units::now_unix()));
-    if let (Some(len), false) = (len, bodiless) {
-        let _ = write!(head, "content-length: {len}\r\n");
-    }
-    head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
-    let mut side = side.filter(|_| !(bodiless || head_only));
-    if let Some(SideBody::File(file)) = &mut side
-        && file.left() <= INLINE_BODY
-        && len.is_some_and(|len| len as u64 == file.left())
-    {
-        // Small (a thumbnail, a subtitle, a player's probe): read whole and sent with the head in
-        // one write, without the cork toggles and the window or `sendfile` call of a big file.
-        let mut bytes = head.into_bytes();
-        let n = file.read_rest_into(&mut bytes)?;
-        io.write_all(&bytes).await?;
-        file.sent(n);
-        io.flush().await?;
-        if close {
-            io.shutdown_write();
-        }
-        return Ok(());
-    }
-    if let Some(SideBody::File(_)) = side {
-        // Corked until the file is out (`send_file` uncorks): the head rides in the first full
-        // segment, and no chunk ends in a small one.
-        io.cork(true);
-    }
-    io.write_all(head.as_bytes()).await?;
-    if !(bodiless || head_only) {
-        match side {
-            Some(SideBody::File(file)) if len.is_some_and(|len| len as u64 == file.left()) => {
-                send_file(io, file).await?
-            }
-            Some(SideBody::Source(mut source)) => copy_body(&mut source, io, len).await?,
-            Some(SideBody::Direct(mut source)) => copy_body(&mut source, io, len).await?,
-            _ => copy_body(&mut res.take_body(), io, len).await?,
-        }
-    }
-    io.flush().await?;
-    if close {
-        io.shutdown_write();
-    }
-    Ok(())
-}
-
-/// Sends a local file on a corked socket, one chunk per turn of the executor (with `sendfile(2)`,
-/// or from mapped windows to a client on this host, see `Guarded::poll_send_file`); a file system
-/// that refuses both gets the rest copied through a buffer. A file cut short by someone else fails
-/// the response instead of padding it.
-async fn send_file(io: &mut Guarded, body: FileBody) -> io::Result<()> {
-    let sent = send_chunks(io, body).await;
-    io.cork(false);
-    sent
-}
-
-async fn send_chunks(io: &mut Guarded, mut body: FileBody) -> io::Result<()> {
-    while body.left() > 0 {
-        let count = usize::try_from(body.left()).unwrap_or(usize::MAX).min(io.send_chunk());
-        let sent = future::poll_fn(|cx| io.poll_send_file(cx, body.file(), count)).await;
-        match sent {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended before its length")),
-            Ok(n) => body.sent(n),
-            Err(e) if refuses_sendfile(&e) => {
-                let len = usize::try_from(body.left()).ok();
-                return copy_body(&mut body.buffered(), io, len).await;
-            }
-            Err(e) => return Err(e),
-        }
-        future::yield_now().await;
-    }
-    Ok(())
-}
-
-/// `sendfile(2)`'s answer for a source it cannot read from (sendfile(2): EINVAL, ENOSYS).
-fn refuses_sendfile(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Unsupported || e.raw_os_error() == Some(22) || e.raw_os_error() == Some(38)
-}
-
-/// Copies a body chunk by chunk as its source fills its own buffer (no second copy buffer),
-/// one chunk per turn of the executor.
-async fn copy_body(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len: Option<usize>) -> io::Result<()> {
-    let mut left = len.unwrap_or(usize::MAX);
-    while left > 0 {
-        let chunk = body.fill_buf().await?;
-        if chunk.is_empty() {
-            return match len {
-                None => Ok(()),
-                Some(_) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body ended before its length")),
-            };
-        }
-        let n = chunk.len().min(left);
-        io.write_all(&chunk[..n]).await?;
-        body.consume(n);
-        left -= n;
-        // A client that reads as fast as we write never makes a write wait: without this, its
-        // download would hold the one thread until it ends.
-        future::yield_now().await;
-    }
-    Ok(())
 }
 
 /// Whether `req` would start a file body (what the shutdown grace period does not take on).
@@ -352,66 +217,8 @@ fn route_name(path: &str) -> &'static str {
 }
 
 /// The answer to a new download once shutdown began.
-fn shutting_down() -> Response {
-    let mut res = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
-    res.insert_header("retry-after", "5");
-    res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::http::body::Load;
-    use crate::memory::stream_tracker::StreamTracker;
-    use crate::telegram::local::LocalFile;
-
-    /// The guarded server side of a loopback connection, and the client side.
-    async fn pair() -> (Guarded, async_net::TcpStream) {
-        crate::http::guard::test_pair(Duration::from_secs(30)).await
-    }
-
-    /// `len` bytes of `path` from `start` as a tracked file body, and the tracker counting it.
-    fn file_body(path: &str, start: u64, len: u64) -> (FileBody, std::sync::Arc<StreamTracker>) {
-        let tracker = StreamTracker::new(1);
-        let (end, _) = crate::shutdown::channel();
-        let guard = tracker.register(1, 1, "127.0.0.1:1".parse().unwrap(), end, Instant::now()).unwrap();
-        let file = LocalFile::new(std::fs::File::open(path).unwrap(), start);
-        (FileBody::new(file, len, guard, &Load::default()), tracker)
-    }
-
-    #[test]
-    fn a_file_sendfile_refuses_is_copied_through_a_buffer() {
-        // procfs files refuse sendfile (EINVAL) and answer pread.
-        let (body, tracker) = file_body("/proc/self/status", 0, 5);
-        smol::block_on(async {
-            let (mut conn, mut client) = pair().await;
-            send_file(&mut conn, body).await.unwrap();
-            let mut got = [0u8; 5];
-            client.read_exact(&mut got).await.unwrap();
-            assert_eq!(&got, b"Name:");
-        });
-        assert_eq!(tracker.bytes_sent(), 5, "counted like a sendfile body");
-    }
-
-    #[test]
-    fn a_file_shorter_than_promised_fails_the_response() {
-        let path = std::env::temp_dir().join(format!("streambot-conn-short-{}", std::process::id()));
-        std::fs::write(&path, vec![9u8; 10_000]).unwrap();
-        let (body, tracker) = file_body(path.to_str().unwrap(), 4_000, 7_000);
-        std::fs::remove_file(&path).unwrap();
-        let err = smol::block_on(async {
-            let (mut conn, _client) = pair().await;
-            send_file(&mut conn, body).await.unwrap_err()
-        });
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert_eq!(tracker.bytes_sent(), 6_000, "what the file had went out, then the cut");
-    }
-
-    #[test]
-    fn only_einval_enosys_and_unsupported_fall_back_to_a_buffer() {
-        assert!(refuses_sendfile(&io::Error::from_raw_os_error(22)));
-        assert!(refuses_sendfile(&io::Error::from_raw_os_error(38)));
-        assert!(refuses_sendfile(&io::ErrorKind::Unsupported.into()));
-        assert!(!refuses_sendfile(&io::Error::from_raw_os_error(32)), "EPIPE: the client left");
-    }
+fn shutting_down() -> Reply {
+    let mut reply = text(StatusCode::ServiceUnavailable, "shutting down, try again soon");
+    reply.head.insert_header("retry-after", "5");
+    reply
 }

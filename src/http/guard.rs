@@ -1,13 +1,15 @@
 //! [`Guarded`]: the socket one connection reads and writes. It bounds the wait for write progress
-//! (a client that stopped reading), for buffered writes and for `sendfile(2)` alike. Reading
-//! request heads, with their size cap and idle timeout, is the connection loop's (`conn.rs`).
+//! (a client that stopped reading), for buffered writes and for the calls egress makes on its
+//! descriptor (`sendfile(2)`, a mapped window's `send(2)`) alike. Reading request heads, with
+//! their size cap and idle timeout, is the connection loop's (`conn.rs`).
 
+use std::cell::{RefCell, RefMut};
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown as Half, TcpStream as StdStream};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,59 +17,36 @@ use async_io::{Async, Timer};
 use async_net::TcpStream;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
-use super::body::Load;
 use super::request::HEAD_MAX;
-use crate::telegram::local::LocalFile;
 
-/// Most bytes one `sendfile(2)` call may send to a client on another host before the task lets
-/// the others run (nginx's `sendfile_max_chunk`, 2 MiB, serves the same end). Eight streams to a
-/// viewer behind a veth pair ran at 0.89, 0.94 and 0.97× nginx's speed with 1, 2 and 4 MiB, at
-/// 1.40, 1.14 and 0.96× its server CPU per GiB (medians of 8 rounds, `bench/remote.sh`).
-const SENDFILE_CHUNK: usize = 4 << 20;
-/// The same for a mapped window's `send(2)` to a client on this host: on loopback one stream ran
-/// at 1.53, 1.58 and 1.45× nginx's speed with 512 KiB, 1 MiB and 2 MiB windows (medians of 9),
-/// eight streams at 1.58, 1.58 and 1.24×.
-const WINDOW_CHUNK: usize = 1 << 20;
-
-/// A clonable handle on one client connection (the connection loop writes, a route asks for the
-/// load). `Arc<Mutex>` because http-types bodies must be `Send`; the lock is only held inside one
-/// call, so it never contends on our one thread.
-#[derive(Clone)]
-pub struct Guarded(Arc<Mutex<State>>);
+/// One client connection's socket, owned by its connection task. One thread: a `RefCell`, borrowed
+/// only inside one call.
+pub struct Guarded(RefCell<State>);
 
 struct State {
     stream: Arc<Async<StdStream>>,
     /// Longest time a write may make no progress (a client that stopped reading).
     write_timeout: Duration,
     write_timer: Option<Timer>,
-    /// Streams running in the process (a new body sizes its buffer by it).
-    load: Load,
-    /// The client is on this host (a reverse proxy on loopback): file bytes go out copied from a
-    /// mapped window, not with `sendfile(2)` (see [`LocalFile::copy_to`]).
+    /// The client is on this host (a reverse proxy on loopback).
     same_host: bool,
 }
 
 impl Guarded {
-    pub fn new(stream: TcpStream, write_timeout: Duration, load: Load) -> Guarded {
+    pub fn new(stream: TcpStream, write_timeout: Duration) -> Guarded {
         let same_host = same_host(&stream);
-        let state = State { stream: stream.into(), write_timeout, write_timer: None, load, same_host };
-        Guarded(Arc::new(Mutex::new(state)))
+        let state = State { stream: stream.into(), write_timeout, write_timer: None, same_host };
+        Guarded(RefCell::new(state))
     }
 
-    /// Most bytes one [`Guarded::poll_send_file`] should be asked for before the task yields.
-    pub fn send_chunk(&self) -> usize {
-        if self.state().same_host { WINDOW_CHUNK } else { SENDFILE_CHUNK }
+    /// Whether the client is on this host (a loopback address, or the address it came in on): file
+    /// bytes then go out copied from a mapped window, not with `sendfile(2)`.
+    pub fn same_host(&self) -> bool {
+        self.state().same_host
     }
 
-    /// The process's streaming load (to size a new body's buffers).
-    pub fn load(&self) -> Load {
-        self.state().load.clone()
-    }
-
-    fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while the lock is held ends this connection's task (caught there); the state
-        // it leaves is a socket and a timer, still consistent for the drop that follows.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> RefMut<'_, State> {
+        self.0.borrow_mut()
     }
 
     /// Ends the sending side (a FIN after the last response); reads still work.
@@ -87,18 +66,18 @@ impl Guarded {
         let _ = on;
     }
 
-    /// Sends up to `count` bytes of `file`, waiting (bounded by the write timeout) while the
-    /// socket's send buffer is full: with `sendfile(2)` to a client on another host, copied from
-    /// a mapped window to one on this host.
-    pub fn poll_send_file(&self, cx: &mut Context<'_>, file: &mut LocalFile, count: usize) -> Poll<io::Result<usize>> {
+    /// Writes with `write`, a call on the socket's non-blocking descriptor that this type does not
+    /// make itself (`sendfile(2)`, `send(2)` from a mapped window): tried again when interrupted,
+    /// and while the send buffer is full (`WouldBlock`), waited for, bounded by the write timeout.
+    pub fn poll_write_with(
+        &self,
+        cx: &mut Context<'_>,
+        mut write: impl FnMut(BorrowedFd<'_>) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
         let mut st = self.state();
         let st = &mut *st;
         loop {
-            let sent = match st.same_host {
-                true => file.copy_to(st.stream.as_fd(), count),
-                false => file.send_to(st.stream.as_fd(), count),
-            };
-            match sent {
+            match write(st.stream.as_fd()) {
                 Ok(n) => {
                     st.write_timer = None;
                     return Poll::Ready(Ok(n));
@@ -193,22 +172,14 @@ pub(crate) async fn test_pair(write_timeout: Duration) -> (Guarded, TcpStream) {
     let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
     let (server, _) = listener.accept().await.unwrap();
-    (Guarded::new(server, write_timeout, Load::default()), client)
+    (Guarded::new(server, write_timeout), client)
 }
 
 #[cfg(test)]
 mod tests {
     use super::test_pair as pair;
     use super::*;
-    use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-
-    fn temp_file(tag: &str, data: &[u8]) -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("streambot-guard-{tag}-{}", std::process::id()));
-        std::fs::write(&path, data).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        file
-    }
+    use futures_lite::io::AsyncWriteExt;
 
     #[test]
     fn a_client_that_stops_reading_fails_the_write() {
@@ -223,67 +194,5 @@ mod tests {
             };
             assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         });
-    }
-
-    /// Both ways out for file bytes: `sendfile(2)` and the mapped window.
-    fn each_way(test: impl Fn(Guarded, TcpStream) -> std::pin::Pin<Box<dyn Future<Output = ()>>>, timeout: Duration) {
-        for same_host in [false, true] {
-            smol::block_on(async {
-                let (conn, client) = pair(timeout).await;
-                assert!(conn.state().same_host, "a loopback peer is this host");
-                conn.state().same_host = same_host;
-                test(conn, client).await;
-            });
-        }
-    }
-
-    #[test]
-    fn a_file_goes_out_from_its_position_and_waits_for_room() {
-        let data: std::rc::Rc<Vec<u8>> = std::rc::Rc::new((0..3_000_000u32).map(|i| (i % 253) as u8).collect());
-        each_way(
-            |conn, mut client| {
-                let data = data.clone();
-                Box::pin(async move {
-                    let expected = data[1001..].to_vec();
-                    let reader = smol::spawn(async move {
-                        let mut got = vec![0u8; expected.len()];
-                        client.read_exact(&mut got).await.unwrap();
-                        got == expected
-                    });
-                    let mut file = LocalFile::new(temp_file("send", &data), 1001);
-                    let mut left = data.len() - 1001;
-                    while left > 0 {
-                        let n =
-                            futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, left)).await.unwrap();
-                        assert!(n > 0);
-                        left -= n;
-                    }
-                    assert!(reader.await, "byte-exact across more than one socket buffer");
-                })
-            },
-            Duration::from_secs(30),
-        );
-    }
-
-    #[test]
-    fn a_file_to_a_client_that_stops_reading_times_out() {
-        let data = std::rc::Rc::new(vec![5u8; 32 * 1024 * 1024]);
-        each_way(
-            |conn, client| {
-                let data = data.clone();
-                Box::pin(async move {
-                    let _client = client;
-                    let mut file = LocalFile::new(temp_file("stall", &data), 0);
-                    let err = loop {
-                        match futures_lite::future::poll_fn(|cx| conn.poll_send_file(cx, &mut file, 1 << 20)).await {
-                            Ok(n) => assert!(n > 0, "the file is longer than any socket buffer"),
-                            Err(e) => break e,
-                        }
-                    };
-                    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-                })
-            },
-            Duration::from_millis(200),
-        );
     }
 }

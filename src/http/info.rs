@@ -3,14 +3,15 @@
 
 use std::fmt::Write;
 
-use http_types::{Response, StatusCode};
+use http_types::StatusCode;
 
+use super::egress::{Body, Reply};
 use crate::app::App;
 use crate::panics::Domain;
 use crate::units::{iso_utc, month_key, now_unix};
 
 /// Prometheus text exposition format 0.0.4.
-pub fn metrics(app: &App) -> Response {
+pub fn metrics(app: &App) -> Reply {
     let mut out = String::with_capacity(2048);
     let mut metric = |name: &str, kind: &str, help: &str, value: &dyn std::fmt::Display| {
         let _ =
@@ -44,11 +45,10 @@ pub fn metrics(app: &App) -> Response {
     for (domain, name) in [(Domain::Http, "http"), (Domain::Update, "update")] {
         let _ = writeln!(out, "streambot_panics_total{{domain=\"{name}\"}} {}", app.ops.panics.count(domain));
     }
-    let mut res = Response::new(StatusCode::Ok);
-    res.insert_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    res.insert_header("cache-control", "no-store");
-    res.set_body(out);
-    res
+    let mut reply = Reply::new(StatusCode::Ok, Body::from(out));
+    reply.head.insert_header("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    reply.head.insert_header("cache-control", "no-store");
+    reply
 }
 
 /// GB as `BANDWIDTH_LIMIT_GB` counts them (10^9 bytes), rounded to 3 places like StreamBot.
@@ -58,7 +58,7 @@ fn gb(bytes: u64) -> f64 {
 
 /// StreamBot's `/api/info`: status, bot, features, uptime, users and this month's bandwidth;
 /// 503 with `bot_status: "disconnected"` while Telegram is failing.
-pub fn api_info(app: &App) -> Response {
+pub fn api_info(app: &App) -> Reply {
     let now = now_unix();
     let used = app.serving.bandwidth_used(now);
     let uptime = app.core.started.elapsed().as_secs();
@@ -103,11 +103,10 @@ pub fn api_info(app: &App) -> Response {
         "version": crate::version(),
     });
     let status = if down { StatusCode::ServiceUnavailable } else { StatusCode::Ok };
-    let mut res = Response::new(status);
-    res.insert_header("content-type", "application/json");
-    res.insert_header("cache-control", "no-store");
-    res.set_body(body.to_string());
-    res
+    let mut reply = Reply::new(status, Body::from(body.to_string()));
+    reply.head.insert_header("content-type", "application/json");
+    reply.head.insert_header("cache-control", "no-store");
+    reply
 }
 
 #[cfg(test)]
@@ -116,8 +115,8 @@ mod tests {
 
     fn max_file_size(vars: &[(&str, &str)]) -> u64 {
         let app = crate::testing::app("http://127.0.0.1:9", vars, std::rc::Rc::new(smol::LocalExecutor::new()));
-        let body = smol::block_on(api_info(&app).body_string()).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let Body::Bytes(body) = api_info(&app).body else { panic!("an in-memory body") };
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         json["features"]["max_file_size"].as_u64().unwrap()
     }
 

@@ -1,9 +1,9 @@
-//! The HTTP side: accepting connections, routing, and response bodies.
+//! The HTTP side: accepting connections, routing, and writing responses out (egress).
 
 pub mod access;
-pub mod body;
 pub mod conditional;
 mod conn;
+pub mod egress;
 pub mod guard;
 pub mod info;
 pub mod pages;

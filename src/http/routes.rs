@@ -1,17 +1,17 @@
 //! Routing and responses: `/dl/<token>/<name>`, `/stream/…`, `/watch/…` and `/m3u/…` (each
-//! also without the name), `/health`, `/`. Every request gets a `Response`: one `match` turns
+//! also without the name), `/health`, `/`. Every request gets a [`Reply`]: one `match` turns
 //! each [`RouteError`] into a status with a short text body.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use http_types::{Body, Method, Request, Response, StatusCode};
+use http_types::{Method, Request, Response, StatusCode};
 
 use super::access;
-use super::body::{ByteSource, FileBody, SideBody, Tracked, Upstream, buffer_plan};
-use super::guard::Guarded;
+use super::egress::file::FileBody;
+use super::egress::relay::{ByteSource, Load, Relay, Tracked, Upstream, buffer_plan};
+use super::egress::{Body, Reply};
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
 use super::state::HttpState;
@@ -111,10 +111,11 @@ impl RouteError {
         }
     }
 
-    fn into_response(self) -> Response {
+    fn into_reply(self) -> Reply {
         self.report();
         let (status, body) = self.answer();
-        let mut res = text(status, body);
+        let mut reply = text(status, body);
+        let res = &mut reply.head;
         match self {
             RouteError::MethodNotAllowed => {
                 res.insert_header("allow", "GET, HEAD");
@@ -130,7 +131,7 @@ impl RouteError {
             }
             _ => {}
         }
-        res
+        reply
     }
 }
 
@@ -158,16 +159,15 @@ impl std::error::Error for RouteError {
 }
 
 /// A short plain-text answer.
-pub(crate) fn text(status: StatusCode, body: &str) -> Response {
-    let mut res = Response::new(status);
-    res.insert_header("content-type", "text/plain; charset=utf-8");
-    res.set_body(format!("{body}\n"));
-    res
+pub(crate) fn text(status: StatusCode, body: &str) -> Reply {
+    let mut reply = Reply::new(status, Body::from(format!("{body}\n")));
+    reply.head.insert_header("content-type", "text/plain; charset=utf-8");
+    reply
 }
 
 /// The router: always answers. Per-client limits first (not for `/health`), then the route,
 /// then CORS for allowed origins.
-pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> Response {
+pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> Reply {
     let started = Instant::now();
     let method = req.method();
     let path = req.url().path().to_owned();
@@ -180,15 +180,16 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
         Decision::Limited { retry_after_secs } => Err(RouteError::TooMany(retry_after_secs)),
         Decision::Allow => route(&app, &client, &req).await,
     };
-    let mut res = match outcome {
-        Ok(res) => res,
+    let mut reply = match outcome {
+        Ok(reply) => reply,
         Err(e) => {
             if matches!(e, RouteError::BadToken) {
                 http.limiter.borrow_mut().bad_token(ip, Instant::now());
             }
-            e.into_response()
+            e.into_reply()
         }
     };
+    let res = &mut reply.head;
     let cors = &app.core.config.http.cors_origins;
     if let Some(origin) = access::allowed_origin(cors, header(&req, "origin")) {
         for (name, value) in access::cors_headers(origin, method == Method::Options) {
@@ -200,7 +201,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
     }
     app.serving.responses.count(u16::from(res.status()));
     log::debug!("{method} {} {} {}ms", loggable(&path), u16::from(res.status()), started.elapsed().as_millis());
-    res
+    reply
 }
 
 /// The path with any token cut to its prefix.
@@ -211,24 +212,22 @@ fn loggable(path: &str) -> String {
     }
 }
 
-/// Who is asking: their address, how to end their connection (for the stream tracker), the
-/// connection itself (the streaming load), and where a file body the connection loop sends
-/// itself is left for it (beside the response, which then only carries the length).
+/// Who is asking: their address, how to end their connection (for the stream tracker), and the
+/// process's streaming load (a new body sizes its buffer by it).
 #[derive(Clone)]
 pub struct Client {
     pub peer: SocketAddr,
     pub end: Trigger,
-    pub conn: Guarded,
-    pub body: Rc<RefCell<Option<SideBody>>>,
+    pub load: Load,
 }
 
-async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, RouteError> {
+async fn route(app: &App, client: &Client, req: &Request) -> Result<Reply, RouteError> {
     let method = req.method();
     if method == Method::Options
         && access::allowed_origin(&app.core.config.http.cors_origins, header(req, "origin")).is_some()
     {
         // A CORS preflight from an allowed origin; `handle` adds the headers.
-        return Ok(Response::new(StatusCode::NoContent));
+        return Ok(Reply::empty(StatusCode::NoContent));
     }
     if method != Method::Get && method != Method::Head {
         return Err(RouteError::MethodNotAllowed);
@@ -261,9 +260,9 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
         }
         "/api/info" => Ok(super::info::api_info(app)),
         "/" => {
-            let mut res = Response::new(StatusCode::Found);
-            res.insert_header("location", format!("https://t.me/{}", app.bot.username()));
-            Ok(res)
+            let mut reply = Reply::empty(StatusCode::Found);
+            reply.head.insert_header("location", format!("https://t.me/{}", app.bot.username()));
+            Ok(reply)
         }
         _ => Err(RouteError::NotFound("not found")),
     }
@@ -271,7 +270,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Response, Ro
 
 /// `/health`: 200 once logged in to Telegram; before that 503, saying why (links already made
 /// are served meanwhile, so a restart loop would only make things worse).
-fn health(bot: &BotState) -> Response {
+fn health(bot: &BotState) -> Reply {
     match bot.login.get() {
         Login::LoggedIn => text(StatusCode::Ok, "ok"),
         Login::Connecting => text(StatusCode::ServiceUnavailable, "telegram: connecting"),
@@ -313,7 +312,7 @@ async fn serve_file(
     req: &Request,
     path: &LinkPath<'_>,
     disposition: Disposition,
-) -> Result<Response, RouteError> {
+) -> Result<Reply, RouteError> {
     let link = find_link(&app.core, path.token)?;
     if let Some(moved) = misnamed(&app.core, req, path, &link) {
         return Ok(moved);
@@ -322,18 +321,12 @@ async fn serve_file(
     let (len, opened) = file_len(&app.core, &link).await?;
     let now = now_unix();
     let plan = plan::plan(&link, |name| header(req, name), len, disposition, now);
-    let mut res = Response::new(StatusCode::try_from(plan.status).expect("plans use statuses http-types knows"));
-    for (name, value) in &plan.headers {
-        res.insert_header(*name, value.as_str());
-    }
-    match plan.body {
-        PlannedBody::None => {}
-        PlannedBody::Text(text) => res.set_body(text),
-        PlannedBody::File { len: 0, .. } => res.set_body(Body::empty()),
+    let status = StatusCode::try_from(plan.status).expect("plans use statuses http-types knows");
+    let body = match plan.body {
+        PlannedBody::None | PlannedBody::File { len: 0, .. } => Body::Bytes(Vec::new()),
+        PlannedBody::Text(text) => Body::Bytes(text.as_bytes().to_vec()),
         // HEAD announces GET's length and starts no download.
-        PlannedBody::File { len, .. } if head => {
-            res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
-        }
+        PlannedBody::File { len, .. } if head => Body::Length(len),
         PlannedBody::File { start, len, whole } => {
             if let Some(until) = app.serving.bandwidth_blocked_until(now) {
                 return Err(RouteError::BandwidthExhausted(until - now));
@@ -346,13 +339,14 @@ async fn serve_file(
                 Some(opened) => opened,
                 None => open(&app.core, &link).await?,
             };
-            let body = stream(app, client, &link, opened, start, len, whole).await?;
-            // The response carries the length; the connection loop sends the bytes.
-            res.set_body(Body::from_reader(futures_lite::io::empty(), Some(usize_len(len)?)));
-            *client.body.borrow_mut() = Some(body);
+            stream(app, client, &link, opened, start, len, whole).await?
         }
+    };
+    let mut reply = Reply::new(status, body);
+    for (name, value) in &plan.headers {
+        reply.head.insert_header(*name, value.as_str());
     }
-    Ok(res)
+    Ok(reply)
 }
 
 /// The length GET and HEAD both announce, from one place: the size stored at intake, or, when
@@ -386,7 +380,7 @@ async fn stream(
     start: u64,
     len: u64,
     whole: bool,
-) -> Result<SideBody, RouteError> {
+) -> Result<Body, RouteError> {
     // `client.peer` is the forwarded client behind a trusted proxy.
     if app.serving.streams.running_for(ClientKey::of(client.peer.ip())) >= app.core.config.http.downloads_per_ip {
         return Err(RouteError::TooManyDownloads);
@@ -404,22 +398,23 @@ async fn stream(
         Some(_) => {}
     }
     app.serving.count_download(&app.core.store, link.id);
-    let load = client.conn.load();
+    let load = &client.load;
     let (upstream, skip) = match opened {
         Opened::Local { file, .. } => {
-            return Ok(SideBody::File(FileBody::new(LocalFile::new(file, start), len, guard, &load)));
+            return Ok(Body::File(FileBody::new(LocalFile::new(file, start), len, guard, load)));
         }
         Opened::Cloud(located) => cloud(&app.core, link, &located, start, len, whole).await?,
         Opened::Direct(file) => {
             let pool = app.core.files.direct().ok_or(RouteError::NotFound("file not available"))?;
             let mut body = file.read(pool, start, start + len - 1);
             body.first_bytes().await.map_err(|e| RouteError::Upstream(TelegramError::Network(e.into())))?;
-            return Ok(SideBody::Direct(Tracked::new(body, guard, &load)));
+            return Ok(Body::Relay(Relay::direct(Tracked::new(body, guard, load), len)));
         }
     };
     // Planned after the download started, so concurrent starts see each other.
     let buffer = buffer_plan(load.streams() + 1);
-    Ok(SideBody::Source(ByteSource::with_buffer(upstream, len, buffer).skipping(skip).loaded(&load).tracked(guard)))
+    let source = ByteSource::with_buffer(upstream, len, buffer).skipping(skip).loaded(load).tracked(guard);
+    Ok(Body::Relay(Relay::buffered(source)))
 }
 
 /// A Bot API download of `len` bytes from `start`, and how many bytes to skip when Telegram
@@ -460,7 +455,7 @@ async fn cloud(
 /// A named link whose name is not the file's (renamed, mistyped, cut differently): `301` to the
 /// same face under the file's name, query kept, so a client saves under the real name. The token
 /// alone decides the file; the short form (no name) is served as it is.
-fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Response> {
+fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> Option<Reply> {
     if name_matches(path.name?, &link.file_name) {
         return None;
     }
@@ -469,13 +464,13 @@ fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> 
         location.push('?');
         location.push_str(query);
     }
-    let mut res = text(StatusCode::MovedPermanently, "this link is under the file's name");
-    res.insert_header("location", location);
-    Some(res)
+    let mut reply = text(StatusCode::MovedPermanently, "this link is under the file's name");
+    reply.head.insert_header("location", location);
+    Some(reply)
 }
 
 /// `/watch/<token>/<name>`: the player page (HEAD gets the same headers).
-fn watch(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+fn watch(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Reply, RouteError> {
     let token = path.token;
     let link = find_link(core, token)?;
     if let Some(moved) = misnamed(core, req, path, &link) {
@@ -490,40 +485,36 @@ fn watch(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, Ro
         mime: &link.mime,
         stream_url: &stream_url,
     });
-    let mut res = Response::new(StatusCode::Ok);
+    let mut reply = Reply::new(StatusCode::Ok, Body::from(html));
+    let res = &mut reply.head;
     res.insert_header("content-type", "text/html; charset=utf-8");
     res.insert_header("content-security-policy", pages::csp());
     res.insert_header("x-content-type-options", "nosniff");
     res.insert_header("referrer-policy", "no-referrer");
     res.insert_header("cache-control", "private, no-store");
-    res.set_body(html);
-    Ok(res)
+    Ok(reply)
 }
 
 /// `/m3u/<token>/<name>`: a one-entry playlist of the stream URL, for mpv, VLC and other desktop players
 /// (HEAD gets the same headers). The same link checks as every face.
-fn playlist(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Response, RouteError> {
+fn playlist(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Reply, RouteError> {
     let link = find_link(core, path.token)?;
     if let Some(moved) = misnamed(core, req, path, &link) {
         return Ok(moved);
     }
     let stream_url = Face::Stream.url(&core.base_url, path.token, &link.file_name);
-    let mut res = Response::new(StatusCode::Ok);
+    let mut reply = Reply::new(StatusCode::Ok, Body::from(players::m3u(&link.file_name, &stream_url)));
+    let res = &mut reply.head;
     res.insert_header("content-type", "audio/x-mpegurl");
     let name = players::m3u_file_name(&link.file_name);
     res.insert_header("content-disposition", plan::content_disposition("attachment", &name));
     res.insert_header("x-content-type-options", "nosniff");
     res.insert_header("cache-control", "private, no-store");
-    res.set_body(players::m3u(&link.file_name, &stream_url));
-    Ok(res)
+    Ok(reply)
 }
 
 fn header_of(res: &Response, name: &str) -> Option<String> {
     res.header(name).map(|v| v.last().as_str().to_owned())
-}
-
-fn usize_len(len: u64) -> Result<usize, RouteError> {
-    usize::try_from(len).map_err(|_| RouteError::NotFound("file too large for this platform"))
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub async fn run(ex: Rc<LocalExecutor<'static>>, app: Rc<App>, listener: TcpList
             continue;
         };
         stream.set_nodelay(true).ok();
-        let io = Guarded::new(stream, app.core.config.http.write_timeout, state.load.clone());
+        let io = Guarded::new(stream, app.core.config.http.write_timeout);
         let conn =
             Connection { app: app.clone(), http: state.clone(), io, peer, slot, end, shutdown: shutdown.clone() };
         let app = app.clone();

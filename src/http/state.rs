@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::body::Load;
+use super::egress::relay::Load;
 use super::slots::Slots;
 use crate::config::Config;
 use crate::limits::ClientLimiter;

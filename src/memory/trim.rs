@@ -1,4 +1,4 @@
-//! glibc allocator calls (with `telegram::mapped`, the only `unsafe`): `malloc_trim(0)` and two
+//! glibc allocator calls (with `http::egress::mapped`, the only `unsafe`): `malloc_trim(0)` and two
 //! `mallopt` settings. glibc keeps freed heap memory in its arenas until asked to give it back;
 //! musl returns it by itself, so there these do nothing.
 #![allow(unsafe_code)]

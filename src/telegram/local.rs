@@ -1,6 +1,8 @@
 //! Local Bot API mode: `getFile`'s path must name a regular file beneath `TELEGRAM_LOCAL_FILES`
-//! (opened from the directory's descriptor, no symlink followed); it goes to the socket with
-//! `sendfile(2)`, from a mapped window, or with positioned reads (no buffer of its own).
+//! (opened from the directory's descriptor, no symlink followed). [`LocalFile`] reads it from a
+//! position with positioned reads (no buffer of its own), or lends the descriptor and the
+//! position to a call that sends from there (`sendfile(2)`, a mapped window: the HTTP side's
+//! egress).
 
 use std::fs::File;
 use std::io;
@@ -229,56 +231,14 @@ impl LocalFile {
         LocalFile { file, pos: start }
     }
 
-    /// Sends up to `count` bytes from the current position to `out` with `sendfile(2)`: the kernel
-    /// hands page-cache pages to the socket, so the bytes are never copied through this process.
-    /// A non-blocking `out` that is full gives `WouldBlock`; a file system without `sendfile`
-    /// support gives `EINVAL` or `Unsupported`, and then [`AsyncRead`] is the way.
-    pub fn send_to(&mut self, out: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
-        #[cfg(target_os = "linux")]
-        {
-            let n = rustix::fs::sendfile(out, &self.file, Some(&mut self.pos), count)?;
-            Ok(n)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (out, count);
-            Err(io::ErrorKind::Unsupported.into())
-        }
+    /// Hands the file and the current position to `send`, which sends bytes from there on and
+    /// answers how many; the position moves past them.
+    pub fn send_with(&mut self, send: impl FnOnce(&File, u64) -> io::Result<usize>) -> io::Result<usize> {
+        let n = send(&self.file, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 
-    /// Sends up to `count` bytes from the current position to `out` with one copy made by this
-    /// thread, from a window of the file mapped for the call ([`crate::telegram::mapped`]): the
-    /// cheaper way when the receiver is on this host. Where the file cannot be mapped, this is
-    /// [`LocalFile::send_to`]. The window stops at the file's current length (the rest of its last
-    /// page reads as zeros), so a file cut short gives 0 at its new end, as `sendfile` does.
-    pub fn copy_to(&mut self, out: BorrowedFd<'_>, count: usize) -> io::Result<usize> {
-        #[cfg(target_os = "linux")]
-        {
-            let len = self.file.metadata()?.len();
-            let left = usize::try_from(len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
-            // Nothing to map (the end, or a file that reports no length, as procfs files do):
-            // `sendfile` gives 0 at the end, or refuses a file it cannot read that way.
-            let window = match left.min(count) {
-                0 => None,
-                count => crate::telegram::mapped::Window::map(&self.file, self.pos, count).ok(),
-            };
-            let Some(window) = window else {
-                return self.send_to(out, count);
-            };
-            let n = window.send(out).map_err(|e| match e.raw_os_error() {
-                // Truncated between the length check and the copy (see `mapped`).
-                Some(libc::EFAULT) => io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being sent"),
-                _ => e,
-            })?;
-            self.pos += n as u64;
-            Ok(n)
-        }
-        #[cfg(not(target_os = "linux"))]
-        self.send_to(out, count)
-    }
-}
-
-impl LocalFile {
     /// Reads exactly `buf.len()` bytes from the current position on (a small body read whole);
     /// a file that ends first is `UnexpectedEof`.
     pub fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {

@@ -13,8 +13,6 @@ pub mod files;
 pub mod flood;
 pub mod lanes;
 pub mod local;
-#[cfg(target_os = "linux")]
-pub mod mapped;
 pub mod multipart;
 pub mod path_cache;
 pub mod poller;

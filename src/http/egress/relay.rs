@@ -1,16 +1,20 @@
-//! Response bodies for files. [`ByteSource`]: read from an upstream through one fixed buffer, and
-//! refusing to end early: if the upstream stops before the promised length, reading fails, the
-//! connection is cut, and the client sees an aborted transfer instead of a short file under 200.
-//! [`FileBody`]: a local file, sent by the kernel with no buffer here, under the same rule.
+//! Bytes relayed through a buffer. [`Relay`]: a body from Telegram, a Bot API download in a
+//! [`ByteSource`] or MTProto parts, written out chunk by chunk as its source fills its buffer.
+//! [`ByteSource`]: read from an upstream through one fixed buffer, and refusing to end early: if
+//! the upstream stops before the promised length, reading fails, the connection is cut, and the
+//! client sees an aborted transfer instead of a short file under 200. [`Load`]: how many bodies
+//! stream now, which sizes the buffers.
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
-use futures_lite::io::{AsyncBufRead, AsyncRead};
+use futures_lite::future;
+use futures_lite::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt};
 
+use crate::http::guard::Guarded;
 use crate::memory::stream_tracker::StreamGuard;
 use crate::telegram::direct::DirectBody;
 use crate::telegram::local::LocalFile;
@@ -28,7 +32,7 @@ pub const MEDIUM_STREAMS: usize = 8;
 
 /// How big one stream's [`ByteSource`] buffer is, given how many streams run (this one
 /// included): big buffers for a few streams (speed), small ones for many (memory). Local files
-/// need none: the kernel sends them from the page cache ([`FileBody`]).
+/// need none: the kernel sends them from the page cache (`egress::file`).
 pub fn buffer_plan(active_streams: usize) -> usize {
     match active_streams {
         0..=LARGE_STREAMS => LARGE_BUFFER,
@@ -41,26 +45,34 @@ pub fn buffer_plan(active_streams: usize) -> usize {
 /// large buffers shrinks them at its next refill (and its socket stops coalescing at the next
 /// drain) once others join, so memory tracks the current load, not the load at each start.
 #[derive(Clone, Default)]
-pub struct Load(Arc<AtomicUsize>);
+pub struct Load(Rc<Cell<usize>>);
 
 impl Load {
     pub fn streams(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.0.get()
     }
 
     /// Counts one more stream until the returned value drops.
-    fn enter(&self) -> Entered {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn enter(&self) -> Entered {
+        self.0.set(self.0.get() + 1);
         Entered(self.clone())
     }
 }
 
 /// One stream counted in a [`Load`].
-struct Entered(Load);
+pub(super) struct Entered(Load);
+
+impl Entered {
+    /// How many streams run now, this one included.
+    pub(super) fn streams(&self) -> usize {
+        self.0.streams()
+    }
+}
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
+        let count = &(self.0).0;
+        count.set(count.get().saturating_sub(1));
     }
 }
 
@@ -79,15 +91,63 @@ impl AsyncRead for Upstream {
     }
 }
 
-/// A file body the connection loop sends itself, beside the response (which carries only its
-/// length): its sources are not `Send`, which http-types bodies must be.
-pub enum SideBody {
-    /// A local file, sent by the kernel.
-    File(FileBody),
-    /// Bytes from Telegram through a buffer.
-    Source(ByteSource<Upstream>),
+/// Exactly `len` bytes from Telegram, through a buffer.
+pub struct Relay {
+    len: u64,
+    source: RelaySource,
+}
+
+/// Where a [`Relay`]'s bytes come from.
+enum RelaySource {
+    /// A Bot API download (or a local file read through a buffer) in a [`ByteSource`].
+    Buffered(ByteSource<Upstream>),
     /// Direct mode: MTProto parts, handed on as they come (they are their own buffer).
     Direct(Tracked<DirectBody>),
+}
+
+impl Relay {
+    /// All that `source` will hand on.
+    pub fn buffered(source: ByteSource<Upstream>) -> Relay {
+        Relay { len: source.remaining, source: RelaySource::Buffered(source) }
+    }
+
+    /// `len` bytes of MTProto parts.
+    pub fn direct(body: Tracked<DirectBody>, len: u64) -> Relay {
+        Relay { len, source: RelaySource::Direct(body) }
+    }
+
+    /// The bytes it hands on.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Writes the relay's bytes to `io`; a source that ends early fails the write.
+    pub(super) async fn send(self, io: &mut Guarded) -> io::Result<()> {
+        match self.source {
+            RelaySource::Buffered(mut source) => copy(&mut source, io, self.len).await,
+            RelaySource::Direct(mut source) => copy(&mut source, io, self.len).await,
+        }
+    }
+}
+
+/// Copies `len` bytes of a body chunk by chunk as its source fills its own buffer (no second
+/// copy buffer), one chunk per turn of the executor.
+pub(super) async fn copy(body: &mut (impl AsyncBufRead + Unpin), io: &mut Guarded, len: u64) -> io::Result<()> {
+    let mut left = len;
+    while left > 0 {
+        let chunk = body.fill_buf().await?;
+        if chunk.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body ended before its length"));
+        }
+        let n = usize::try_from(left).map_or(chunk.len(), |left| chunk.len().min(left));
+        io.write_all(&chunk[..n]).await?;
+        body.consume(n);
+        left -= n as u64;
+        // A client that reads as fast as we write never makes a write wait: without this, its
+        // download would hold the one thread until it ends.
+        future::yield_now().await;
+    }
+    Ok(())
 }
 
 /// A body that buffers itself, tracked in the stream table and counted in the load.
@@ -117,58 +177,6 @@ impl<R: AsyncBufRead + Unpin> AsyncBufRead for Tracked<R> {
 impl<R: AsyncBufRead + Unpin> AsyncRead for Tracked<R> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
         crate::buffered::poll_read(self, cx, out)
-    }
-}
-
-/// A local file's bytes for a response, sent by the connection loop with `sendfile(2)` (or, to a
-/// client on this host, from one mapped window at a time): no buffer in this process, and at most
-/// one copy where `pread` and `write` make two.
-pub struct FileBody {
-    file: LocalFile,
-    left: u64,
-    guard: StreamGuard,
-    load: Entered,
-}
-
-impl FileBody {
-    /// `len` bytes of `file` from its position, tracked by `guard` and counted in `load`.
-    pub fn new(file: LocalFile, len: u64, guard: StreamGuard, load: &Load) -> FileBody {
-        FileBody { file, left: len, guard, load: load.enter() }
-    }
-
-    /// Bytes still to send.
-    pub fn left(&self) -> u64 {
-        self.left
-    }
-
-    /// The file, to send from; report what went out with [`FileBody::sent`].
-    pub fn file(&mut self) -> &mut LocalFile {
-        &mut self.file
-    }
-
-    /// Appends the whole rest of the body to `out` (a small body that goes out with the head);
-    /// count it with [`FileBody::sent`] once it is written.
-    pub fn read_rest_into(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
-        let n = usize::try_from(self.left).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-        let at = out.len();
-        out.resize(at + n, 0);
-        self.file.read_exact(&mut out[at..])?;
-        Ok(n)
-    }
-
-    /// Counts `n` bytes handed to the socket.
-    pub fn sent(&mut self, n: usize) {
-        self.left = self.left.saturating_sub(n as u64);
-        self.guard.progress(n as u64, std::time::Instant::now());
-    }
-
-    /// The rest of the body through a buffer, for a file system that refuses `sendfile` and mapping.
-    pub fn buffered(self) -> ByteSource<Upstream> {
-        let size = buffer_plan((self.load.0).streams());
-        let mut source = ByteSource::with_buffer(Upstream::File(self.file), self.left, size);
-        source.guard = Some(self.guard);
-        source.load = Some(self.load);
-        source
     }
 }
 
@@ -213,6 +221,13 @@ impl<R: AsyncRead + Unpin> ByteSource<R> {
     /// Tracks this body in the stream table.
     pub fn tracked(mut self, guard: StreamGuard) -> Self {
         self.guard = Some(guard);
+        self
+    }
+
+    /// Counts this body in the load as the stream `entered` already is (a body that goes on
+    /// through a buffer after it began another way).
+    pub(super) fn counted(mut self, entered: Entered) -> Self {
+        self.load = Some(entered);
         self
     }
 

@@ -1,0 +1,125 @@
+//! Egress: how a response's bytes reach the socket. A route returns a [`Reply`]: the status and
+//! headers, and a [`Body`] of our own, which [`write`] matches on after writing the head: bytes in
+//! memory, a local file (`file`: `sendfile(2)`, or `mapped` windows to a client on this host), or
+//! a relay from Telegram through a buffer (`relay`). Every body knows its length, which the head
+//! declares; a body that ends before it fails the write, so the connection is cut, never padded.
+
+pub mod file;
+#[cfg(target_os = "linux")]
+mod mapped;
+pub mod relay;
+
+use std::fmt::Write as _;
+use std::io;
+
+use futures_lite::io::AsyncWriteExt;
+use http_types::{Response, StatusCode};
+
+use self::file::FileBody;
+use self::relay::Relay;
+use crate::http::guard::Guarded;
+
+/// A response: the status line and headers (an http-types `Response`, whose own body is never
+/// set), and the body, which the connection loop writes itself: file and relay sources are not
+/// `Send`, which an http-types body must be.
+pub struct Reply {
+    pub head: Response,
+    pub body: Body,
+}
+
+impl Reply {
+    pub fn new(status: StatusCode, body: Body) -> Reply {
+        Reply { head: Response::new(status), body }
+    }
+
+    /// A reply with no body (`Content-Length: 0`, or none at all for 204 and 304).
+    pub fn empty(status: StatusCode) -> Reply {
+        Reply::new(status, Body::Bytes(Vec::new()))
+    }
+}
+
+/// What follows a response's head.
+pub enum Body {
+    /// Built in memory: pages, JSON, metrics, playlists, short texts.
+    Bytes(Vec<u8>),
+    /// A local file, sent by the kernel.
+    File(FileBody),
+    /// Bytes from Telegram through a buffer.
+    Relay(Relay),
+    /// Only a length: what the answer to HEAD declares for a file it does not open. Written after
+    /// a GET's head, it fails the response, as any body that ends before its length does.
+    Length(u64),
+}
+
+impl Body {
+    /// The bytes the head declares.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File(file) => file.left(),
+            Body::Relay(relay) => relay.len(),
+            Body::Length(len) => *len,
+        }
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::Bytes(text.into_bytes())
+    }
+}
+
+/// Writes `reply` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (the body's; none
+/// for 204 and 304, RFC 9110 §8.6), and the body unless the request was HEAD; then, with `close`
+/// or a `Connection: close` header, the end of the sending side.
+pub async fn write(io: &mut Guarded, reply: Reply, head_only: bool, close: bool) -> io::Result<()> {
+    let Reply { head: mut res, body } = reply;
+    let status = u16::from(res.status());
+    let bodiless = status == 204 || status == 304;
+    let close = close || res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+    for framing in ["connection", "content-length", "transfer-encoding", "date"] {
+        res.remove_header(framing);
+    }
+    let mut head = String::with_capacity(512);
+    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", crate::status::reason(status));
+    for (name, values) in res.iter() {
+        for value in values.iter() {
+            let _ = write!(head, "{name}: {value}\r\n");
+        }
+    }
+    let _ = write!(head, "date: {}\r\n", crate::units::http_date(crate::units::now_unix()));
+    if !bodiless {
+        let _ = write!(head, "content-length: {}\r\n", body.len());
+    }
+    head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
+    if bodiless || head_only {
+        io.write_all(head.as_bytes()).await?;
+    } else {
+        write_body(io, head, body).await?;
+    }
+    io.flush().await?;
+    if close {
+        io.shutdown_write();
+    }
+    Ok(())
+}
+
+/// Writes the head and then `body`.
+async fn write_body(io: &mut Guarded, head: String, body: Body) -> io::Result<()> {
+    match body {
+        // The file decides how the head goes out with it.
+        Body::File(file) => file.send(io, head).await,
+        Body::Relay(relay) => {
+            io.write_all(head.as_bytes()).await?;
+            relay.send(io).await
+        }
+        Body::Bytes(bytes) => {
+            io.write_all(head.as_bytes()).await?;
+            relay::copy(&mut bytes.as_slice(), io, bytes.len() as u64).await
+        }
+        Body::Length(len) => {
+            io.write_all(head.as_bytes()).await?;
+            relay::copy(&mut futures_lite::io::empty(), io, len).await
+        }
+    }
+}
