@@ -2,62 +2,12 @@
 //! (like grammers-mtsender's `RpcError::from`, but only a whole `_`-separated digits part counts:
 //! mtsender reads `2FA_CONFIRM_WAIT_60` as value 2).
 
-use std::sync::Arc;
-
 use super::handshake::HandshakeError;
 
-/// A socket, transport or protocol failure: its text, and the error it came from when there is
-/// one (an io, transport or deserialization error; shared, so [`InvokeError`] stays `Clone`).
-#[derive(Clone, Debug)]
-pub struct TransportError {
-    text: String,
-    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
-}
-
-impl TransportError {
-    /// A failure from `cause`, shown as its text.
-    pub(crate) fn from_error(cause: impl std::error::Error + Send + Sync + 'static) -> TransportError {
-        TransportError { text: cause.to_string(), cause: Some(Arc::new(cause)) }
-    }
-
-    /// A failure from `cause` during `step` (`connect`, `read`, ...), shown as `step: cause`.
-    pub(crate) fn during(step: &str, cause: impl std::error::Error + Send + Sync + 'static) -> TransportError {
-        TransportError { text: format!("{step}: {cause}"), cause: Some(Arc::new(cause)) }
-    }
-}
-
-/// Two transport errors are the same failure when they read the same.
-impl PartialEq for TransportError {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for TransportError {}
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for TransportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl From<&str> for TransportError {
-    fn from(text: &str) -> Self {
-        TransportError { text: text.to_owned(), cause: None }
-    }
-}
-
-impl From<String> for TransportError {
-    fn from(text: String) -> Self {
-        TransportError { text, cause: None }
-    }
-}
+/// A socket, transport or protocol failure: its text, and the io, transport or deserialization
+/// error it came from, if any (a [`Failure`](crate::failure::Failure), so [`InvokeError`] stays
+/// `Clone`).
+pub type TransportError = crate::failure::Failure;
 
 /// Why an `invoke` did not return the answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

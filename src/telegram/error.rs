@@ -2,128 +2,12 @@
 //! answer that did not decode the error it came from ([`NetworkError`], [`DecodeError`]: its
 //! text shown, the cause kept as its `source()`).
 
-use std::sync::Arc;
+/// A connection failure: its text, and the io, TLS-name or HTTP error it came from.
+pub type NetworkError = crate::failure::Failure;
 
-/// A connection failure: its text, and the error it came from when there is one (shared, so the
-/// error stays `Clone` and `Send`).
-#[derive(Debug, Clone)]
-pub struct NetworkError {
-    text: String,
-    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
-}
-
-impl NetworkError {
-    /// A failure from `cause`, shown as its text.
-    pub fn from_error(cause: impl std::error::Error + Send + Sync + 'static) -> NetworkError {
-        NetworkError { text: cause.to_string(), cause: Some(Arc::new(cause)) }
-    }
-}
-
-/// Two network errors are the same failure when they read the same.
-impl PartialEq for NetworkError {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for NetworkError {}
-
-impl std::fmt::Display for NetworkError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for NetworkError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl From<&str> for NetworkError {
-    fn from(text: &str) -> Self {
-        NetworkError { text: text.to_owned(), cause: None }
-    }
-}
-
-impl From<String> for NetworkError {
-    fn from(text: String) -> Self {
-        NetworkError { text, cause: None }
-    }
-}
-
-impl From<http_types::Error> for NetworkError {
-    fn from(e: http_types::Error) -> Self {
-        let text = e.to_string();
-        let cause: Box<dyn std::error::Error + Send + Sync> = e.into_inner().into();
-        NetworkError { text, cause: Some(Arc::from(cause)) }
-    }
-}
-
-impl From<std::io::Error> for NetworkError {
-    fn from(e: std::io::Error) -> Self {
-        NetworkError::from_error(e)
-    }
-}
-
-/// An answer that was not what we expected: its text, and the error it came from when there is
-/// one (a `serde_json` or multipart error; shared, so the error stays `Clone` and `Send`).
-#[derive(Debug, Clone)]
-pub struct DecodeError {
-    text: String,
-    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
-}
-
-impl DecodeError {
-    /// A failure from `cause`, shown as its text.
-    pub fn from_error(cause: impl std::error::Error + Send + Sync + 'static) -> DecodeError {
-        DecodeError { text: cause.to_string(), cause: Some(Arc::new(cause)) }
-    }
-
-    /// A failure from `cause` while reading the answer to `method`, shown as `method: cause`.
-    pub fn in_answer_to(method: &str, cause: impl std::error::Error + Send + Sync + 'static) -> DecodeError {
-        DecodeError { text: format!("{method}: {cause}"), cause: Some(Arc::new(cause)) }
-    }
-}
-
-/// Two decode errors are the same failure when they read the same.
-impl PartialEq for DecodeError {
-    fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for DecodeError {}
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for DecodeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl From<&str> for DecodeError {
-    fn from(text: &str) -> Self {
-        DecodeError { text: text.to_owned(), cause: None }
-    }
-}
-
-impl From<String> for DecodeError {
-    fn from(text: String) -> Self {
-        DecodeError { text, cause: None }
-    }
-}
-
-impl From<serde_json::Error> for DecodeError {
-    fn from(e: serde_json::Error) -> Self {
-        DecodeError::from_error(e)
-    }
-}
+/// An answer that was not what we expected: its text, and the `serde_json` or multipart error it
+/// came from.
+pub type DecodeError = crate::failure::Failure;
 
 /// A failed Telegram call. Never contains the token or a file URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +78,7 @@ mod tests {
     fn an_answer_that_did_not_decode_keeps_the_json_error_as_the_source() {
         let json = serde_json::from_slice::<u64>(b"{").unwrap_err();
         let text = json.to_string();
-        let e = TelegramError::Decode(DecodeError::in_answer_to("getMe", json));
+        let e = TelegramError::Decode(DecodeError::during("getMe", json));
         assert_eq!(e.to_string(), format!("unexpected answer from telegram: getMe: {text}"));
         let inner = e.source().and_then(|s| s.source());
         assert!(inner.is_some_and(|s| s.is::<serde_json::Error>()), "{e:?}");

@@ -303,7 +303,7 @@ impl Transport {
             let (status, body) = self.exchange_in_turn(policy, &make).await?;
             if (200..300).contains(&status) {
                 return serde_json::from_slice(&body)
-                    .map_err(|e| TelegramError::Decode(DecodeError::in_answer_to(method, e)));
+                    .map_err(|e| TelegramError::Decode(DecodeError::during(method, e)));
             }
             match api_error(status, &body) {
                 TelegramError::Api { code: 429, retry_after: Some(secs), .. }
