@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use futures_lite::future::{self, FutureExt};
-use futures_lite::io::AsyncReadExt;
 use http_types::{Method, StatusCode};
 
 use super::egress::{self, Reply};
-use super::guard::Guarded;
+use super::guard::{self, Guarded};
 use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
 use super::routes::{self, Client, text};
 use super::slots::Slot;
@@ -179,17 +178,7 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
     if egress::write(&mut c.io, reply, false, true).await.is_err() {
         return;
     }
-    let drain = async {
-        let mut sink = [0u8; 1024];
-        let mut drained = 0;
-        while drained < LINGER_BYTES {
-            match c.io.read(&mut sink).await {
-                Ok(n) if n > 0 => drained += n,
-                _ => break,
-            }
-        }
-    };
-    drain
+    guard::drain(&mut c.io, LINGER_BYTES)
         .or(async {
             Timer::after(LINGER).await;
         })

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_io::{Async, Timer};
 use async_net::TcpStream;
-use futures_lite::io::{AsyncRead, AsyncWrite};
+use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::request::HEAD_MAX;
 
@@ -113,6 +113,21 @@ fn stalled(timer: &mut Option<Timer>, timeout: Duration, cx: &mut Context<'_>) -
         return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
     }
     Poll::Pending
+}
+
+/// Reads and drops what the client still sends, up to `max` bytes, until it closes or fails: the
+/// lingering close after a final answer and a FIN. Closing with unread bytes would make the
+/// kernel reset the connection, and the client could lose the answer (RFC 9112 §9.6). The caller
+/// bounds the time.
+pub async fn drain(io: &mut (impl AsyncRead + Unpin), max: usize) {
+    let mut sink = [0u8; 1024];
+    let mut drained = 0;
+    while drained < max {
+        match io.read(&mut sink).await {
+            Ok(n) if n > 0 => drained += n,
+            _ => break,
+        }
+    }
 }
 
 std::thread_local! {

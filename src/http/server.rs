@@ -13,11 +13,11 @@ use std::time::Instant;
 
 use async_net::{Shutdown as Half, TcpListener, TcpStream};
 use futures_lite::future::FutureExt;
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::io::AsyncWriteExt;
 use smol::LocalExecutor;
 
 use super::conn::{self, Connection};
-use super::guard::Guarded;
+use super::guard::{self, Guarded};
 use super::slots;
 use super::state::HttpState;
 use crate::app::{App, Serving};
@@ -126,14 +126,7 @@ async fn reject(mut stream: TcpStream) {
     let answer = async {
         stream.write_all(REJECT_RESPONSE).await?;
         stream.shutdown(Half::Write)?;
-        let mut sink = [0u8; 1024];
-        let mut drained = 0;
-        while drained < REJECT_DRAIN {
-            match stream.read(&mut sink).await? {
-                0 => break,
-                n => drained += n,
-            }
-        }
+        guard::drain(&mut stream, REJECT_DRAIN).await;
         Ok::<(), std::io::Error>(())
     };
     let _ = answer
