@@ -38,8 +38,9 @@ pub(crate) enum Event<'a> {
     Panic { place: &'a str },
     /// The stalled-download sweep ended stream `stream`.
     StreamEndedStalled { stream: u64 },
-    /// A connection ended on an I/O error of this kind (`TimedOut`: the client stopped reading).
-    ConnectionEnded { kind: std::io::ErrorKind },
+    /// A connection ended on an I/O error of this kind; `stalled` when it was the write timeout
+    /// (the client stopped reading), not any other error.
+    ConnectionEnded { kind: std::io::ErrorKind, stalled: bool },
     /// A cleanup task ran: `outcome` is `ok` or `failed`.
     Cleanup { task: &'a str, outcome: &'a str },
     /// The process's memory was logged at the moment `when`.
@@ -114,7 +115,10 @@ impl Event<'_> {
             }
             Event::Panic { place } => field(out, "place", place),
             Event::StreamEndedStalled { stream } => field(out, "stream", stream),
-            Event::ConnectionEnded { kind } => field(out, "kind", format_args!("{kind:?}")),
+            Event::ConnectionEnded { kind, stalled } => {
+                field(out, "kind", format_args!("{kind:?}"));
+                field(out, "stalled", stalled);
+            }
             Event::Cleanup { task, outcome } => {
                 field(out, "task", task);
                 field(out, "outcome", outcome);
@@ -174,7 +178,7 @@ mod tests {
             "event=cleanup task=log_cache outcome=ok"
         );
         assert_eq!(Event::PollFailed.line(), "event=poll_failed");
-        let ended = Event::ConnectionEnded { kind: std::io::ErrorKind::TimedOut };
-        assert_eq!(ended.line(), "event=connection_ended kind=TimedOut");
+        let ended = Event::ConnectionEnded { kind: std::io::ErrorKind::TimedOut, stalled: true };
+        assert_eq!(ended.line(), "event=connection_ended kind=TimedOut stalled=true");
     }
 }

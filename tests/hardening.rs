@@ -164,7 +164,7 @@ fn a_client_that_stops_reading_is_cut_off() {
     let mut s = TcpStream::connect(bot.addr()).unwrap();
     s.write_all(&raw("GET", &format!("/dl/{token}"), &[], true)).unwrap();
     assert!(
-        bot.wait_for_event(WAIT, "connection_ended", &[("kind", "TimedOut")]).is_some(),
+        bot.wait_for_event(WAIT, "connection_ended", &[("kind", "TimedOut"), ("stalled", "true")]).is_some(),
         "the stalled download was not cut"
     );
     s.set_read_timeout(Some(WAIT)).unwrap();

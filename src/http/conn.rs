@@ -70,7 +70,8 @@ pub(crate) async fn serve(mut c: Connection) {
         let (reply, panicked) = answer(&c, head, draining).await;
         if let Err(e) = egress::write(&mut c.io, reply, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
-            crate::event::emit(crate::event::Event::ConnectionEnded { kind: e.kind() });
+            let stalled = guard::WriteStalled::is(&e);
+            crate::event::emit(crate::event::Event::ConnectionEnded { kind: e.kind(), stalled });
             return;
         }
         if close || panicked {

@@ -106,11 +106,31 @@ fn same_host(stream: &TcpStream) -> bool {
     }
 }
 
+/// The write timeout's error: no byte could be written for `HTTP_WRITE_TIMEOUT_SECS`, so the
+/// client stopped reading. Carried inside an `io::Error` of kind `TimedOut`.
+#[derive(Debug)]
+pub struct WriteStalled;
+
+impl std::fmt::Display for WriteStalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("client stopped reading")
+    }
+}
+
+impl std::error::Error for WriteStalled {}
+
+impl WriteStalled {
+    /// Whether `e` is the write timeout, not some other timed-out or failed call.
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<WriteStalled>())
+    }
+}
+
 /// A write that cannot go on yet: pending, or failed once no byte could be written for `timeout`.
 fn stalled(timer: &mut Option<Timer>, timeout: Duration, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
     let t = timer.get_or_insert_with(|| Timer::after(timeout));
     if Pin::new(t).poll(cx).is_ready() {
-        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")));
+        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, WriteStalled)));
     }
     Poll::Pending
 }
@@ -195,6 +215,13 @@ mod tests {
     use super::test_pair as pair;
     use super::*;
     use futures_lite::io::AsyncWriteExt;
+
+    #[test]
+    fn the_write_timeout_is_told_apart_from_other_timeouts() {
+        assert!(WriteStalled::is(&io::Error::new(io::ErrorKind::TimedOut, WriteStalled)));
+        assert!(!WriteStalled::is(&io::Error::new(io::ErrorKind::TimedOut, "read timed out")));
+        assert!(!WriteStalled::is(&io::ErrorKind::TimedOut.into()));
+    }
 
     #[test]
     fn a_client_that_stops_reading_fails_the_write() {
