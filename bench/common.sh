@@ -65,6 +65,18 @@ bench_cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 
+# Makes $WORK (/tmp/streambot-<name>.*) with data/ and $FILE, $SIZE random bytes at files/<path>
+# (readable by nginx's worker), and removes it all on exit; PIDS collects what is started.
+bench_workdir() { # name path-under-files
+    WORK=$(mktemp -d "/tmp/streambot-$1.XXXXXX")
+    PIDS=()
+    trap bench_cleanup EXIT
+    FILE="$WORK/files/$2"
+    mkdir -p "$(dirname "$FILE")" "$WORK/data" "$(dirname "$OUT")"
+    head -c "$SIZE" /dev/urandom >"$FILE"
+    chmod -R a+rX "$WORK"
+}
+
 # Starts streambot ($BIN) on $HOST_ADDR:$BOT_PORT against the fake Bot API on $FAKE_PORT, with no
 # request, bandwidth or per-address limits and warnings only; the VAR=value words given are
 # added (later ones win). BOT_WRAP (an array) runs before it, e.g. to join a cgroup, and must

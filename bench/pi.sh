@@ -51,18 +51,13 @@ cg_file() { for f in "$@"; do [ ! -f "$CG_MEM/$f" ] || { echo "$CG_MEM/$f"; retu
 oom_kills() { awk '$1 == "oom_kill" { print $2; f = 1 } END { if (!f) print 0 }' "$(cg_file memory.events memory.oom_control)"; }
 peak_mem_kib() { awk '{ print int($1 / 1024); f = 1 } END { if (!f) print "null" }' "$(cg_file memory.peak memory.max_usage_in_bytes)"; }
 
-WORK=$(mktemp -d /tmp/streambot-pi.XXXXXX)
-PIDS=()
+bench_workdir pi big.bin
 cleanup() {
     bench_cleanup
     sleep 0.2
     for d in $CG_DIRS; do rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-mkdir -p "$WORK/files" "$WORK/data" "$(dirname "$OUT")"
-FILE="$WORK/files/big.bin"
-head -c "$SIZE" /dev/urandom >"$FILE"
-chmod -R a+rX "$WORK"
 viewer_ns
 python3 "$ROOT/bench/streaming_fake.py" "$FAKE_PORT" "$FILE" >"$WORK/fake.out" 2>"$WORK/fake.err" & PIDS+=($!)
 # The bot joins the cgroup before it starts: the shell writes its own pid, then execs it.

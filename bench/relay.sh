@@ -30,13 +30,8 @@ BIN=${STREAMBOT_BIN:-$ROOT/target/release/streambot}
 source "$ROOT/bench/common.sh"
 source "$ROOT/bench/nginx.sh"
 
-WORK=$(mktemp -d /tmp/streambot-relay.XXXXXX)
-PIDS=()
-trap bench_cleanup EXIT
-mkdir -p "$WORK/files/documents" "$WORK/data" "$WORK/tls" "$(dirname "$OUT")"
-FILE="$WORK/files/documents/big.bin"
-head -c "$SIZE" /dev/urandom >"$FILE"
-chmod -R a+rX "$WORK"
+bench_workdir relay documents/big.bin
+mkdir "$WORK/tls"
 
 # A CA and a leaf for 127.0.0.1 signed by it (webpki refuses a CA certificate as the end entity).
 tls() { openssl "$@" 2>/dev/null; }

@@ -34,13 +34,7 @@ BIN=${STREAMBOT_BIN:-$ROOT/target/release/streambot}
 source "$ROOT/bench/common.sh"
 source "$ROOT/bench/nginx.sh"
 
-WORK=$(mktemp -d /tmp/streambot-remote.XXXXXX)
-PIDS=()
-trap bench_cleanup EXIT
-mkdir -p "$WORK/files" "$WORK/data" "$(dirname "$OUT")"
-FILE="$WORK/files/big.bin"
-head -c "$SIZE" /dev/urandom >"$FILE"
-chmod -R a+rX "$WORK"
+bench_workdir remote big.bin
 viewer_ns
 if [ "$VIEWER" = same-host ]; then
     # The viewer is this host, from either of two of its addresses (local traffic between them
