@@ -232,3 +232,62 @@ fn no_test_waits_on_log_prose() {
     }
     assert!(found.is_empty(), "wait with `wait_for_event`, count with `count_events` instead:\n{}", found.join("\n"));
 }
+
+/// GitHub's anchor for a heading: lower case, spaces to `-`, punctuation other than `-` and `_`
+/// dropped.
+fn anchor_of(heading: &str) -> String {
+    let words = heading.trim_start_matches('#').trim().to_lowercase();
+    words
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// `](target)` links of a markdown text that point inside the repository.
+fn local_links(text: &str) -> Vec<&str> {
+    let targets = text.split("](").skip(1).filter_map(|rest| rest.split(')').next());
+    targets.filter(|t| !t.contains("://") && !t.starts_with("mailto:")).collect()
+}
+
+#[test]
+fn every_link_between_the_docs_reaches_a_file_and_heading_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md"), root.join("BENCHMARKS.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.push(path);
+        }
+    }
+    let mut broken = Vec::new();
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).unwrap();
+        for link in local_links(&text) {
+            let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() { doc.clone() } else { doc.parent().unwrap().join(file) };
+            if !target.exists() {
+                broken.push(format!("{}: {link} (no such file)", doc.display()));
+                continue;
+            }
+            if anchor.is_empty() {
+                continue;
+            }
+            let target_text = std::fs::read_to_string(&target).unwrap();
+            if !target_text.lines().filter(|l| l.starts_with('#')).any(|l| anchor_of(l) == anchor) {
+                broken.push(format!("{}: {link} (no such heading)", doc.display()));
+            }
+        }
+    }
+    assert!(docs.len() >= 5, "found only {docs:?}");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn anchors_follow_the_github_rule() {
+    assert_eq!(
+        anchor_of("## Big files: direct mode or a local Bot API server"),
+        "big-files-direct-mode-or-a-local-bot-api-server"
+    );
+    assert_eq!(local_links("see [a](docs/A.md#x) and [b](https://e.com) and [c](#y)"), ["docs/A.md#x", "#y"]);
+}

@@ -1,6 +1,6 @@
 //! The one table of variables: name, default, what a value must be, and what it does. The
 //! default is text that is parsed as the real default, so `--help`, the parsing code and the
-//! README's table (checked by a test) cannot disagree.
+//! tables of docs/CONFIGURATION.md and the README (checked by tests) cannot disagree.
 
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -259,10 +259,9 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
 mod tests {
     use super::*;
 
-    /// `| `A`, `B` | `1`, `2` | meaning |` rows of the README's configuration table.
-    fn readme_rows() -> Vec<(String, String)> {
-        let readme = include_str!("../../README.md");
-        let table = readme.split("## Configuration").nth(1).expect("README has a Configuration section");
+    /// `| `A`, `B` | `1`, `2` | meaning |` rows of the first table after `heading` in `doc`.
+    fn table_rows(doc: &str, heading: &str) -> Vec<(String, String)> {
+        let table = doc.split(heading).nth(1).unwrap_or_else(|| panic!("no {heading:?} section"));
         let cells = |line: &str| line.split('|').map(|c| c.trim().replace('`', "")).collect::<Vec<_>>();
         let mut rows = Vec::new();
         for line in table.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|')).skip(2) {
@@ -275,15 +274,30 @@ mod tests {
         rows
     }
 
-    #[test]
-    fn the_readme_table_lists_every_variable_with_its_default() {
-        let rows = readme_rows();
-        for v in VARIABLES {
-            let row = rows.iter().find(|(n, _)| n == v.name);
-            assert_eq!(row.map(|(_, d)| d.as_str()), Some(v.default), "README row of {}", v.name);
+    /// Every row names a variable the code reads, with the code's default.
+    fn assert_rows_true(rows: &[(String, String)], doc: &str) {
+        for (name, default) in rows {
+            let var = VARIABLES.iter().find(|v| v.name == name);
+            let var = var.unwrap_or_else(|| panic!("{doc} lists {name}, which the code does not read"));
+            assert_eq!(default, var.default, "{doc} row of {name}");
         }
-        for (name, _) in &rows {
-            assert!(VARIABLES.iter().any(|v| v.name == name), "README lists {name}, which the code does not read");
+    }
+
+    #[test]
+    fn the_configuration_reference_lists_every_variable_with_its_default() {
+        let rows = table_rows(include_str!("../../docs/CONFIGURATION.md"), "# Configuration");
+        assert_rows_true(&rows, "docs/CONFIGURATION.md");
+        for v in VARIABLES {
+            assert!(rows.iter().any(|(n, _)| n == v.name), "docs/CONFIGURATION.md does not list {}", v.name);
+        }
+    }
+
+    #[test]
+    fn the_readme_names_the_common_variables_with_their_defaults() {
+        let rows = table_rows(include_str!("../../README.md"), "## Configuration");
+        assert_rows_true(&rows, "README");
+        for name in ["BOT_TOKEN", "BASE_URL", "PORT", "DATA_DIR", "ADMINS", "TELEGRAM_API_ID", "METRICS_ALLOW"] {
+            assert!(rows.iter().any(|(n, _)| n == name), "the README's table leaves out {name}");
         }
     }
 }
