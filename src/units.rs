@@ -144,6 +144,22 @@ pub fn http_date(secs: u64) -> String {
     format!("{}, {d:02} {} {y:04} {h:02}:{mi:02}:{s:02} GMT", DAYS[wd], MONTHS[mo as usize - 1])
 }
 
+/// Calls `f` with [`http_date`] of [`now_unix`], formatted at most once a second per thread:
+/// every response carries a `Date`, and formatting it took a measurable share of a small one.
+pub fn with_http_date_now<R>(f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static CACHED: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = now_unix();
+    CACHED.with_borrow_mut(|(secs, text)| {
+        if *secs != now {
+            *secs = now;
+            *text = http_date(now);
+        }
+        f(text)
+    })
+}
+
 /// An RFC 9110 §5.6.7 HTTP-date as Unix seconds: the IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`)
 /// and the two obsolete forms a recipient must also read, RFC 850 (`Sunday, 06-Nov-94 08:49:37
 /// GMT`, the two-digit year taken as 1970-2069) and asctime (`Sun Nov  6 08:49:37 1994`). `None`

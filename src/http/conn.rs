@@ -15,7 +15,7 @@ use http_types::{Method, StatusCode};
 
 use super::egress::{self, Reply};
 use super::guard::{self, Guarded};
-use super::request::{self, HEAD_MAX, Head, Refusal, Scan};
+use super::request::{self, HEAD_MAX, Head, Refusal, Request, Scan};
 use super::routes::{self, Client, text};
 use super::slots::Slot;
 use super::state::HttpState;
@@ -91,7 +91,7 @@ fn counted_for_client(c: &Connection, head: &Head) -> bool {
     if !proxies.trusts(c.peer.ip()) {
         return true;
     }
-    let forwarded = head.request.header("x-forwarded-for").map(|v| v.last().as_str());
+    let forwarded = head.request.header("x-forwarded-for");
     c.slot.rekey(ClientKey::of(proxies.client_ip(c.peer.ip(), forwarded)))
 }
 
@@ -102,7 +102,7 @@ async fn answer(c: &Connection, head: Box<Head>, draining: bool) -> (Reply, bool
         c.app.serving.responses.count(503);
         return (shutting_down(), false);
     }
-    let route = route_name(req.url().path());
+    let route = route_name(req.path());
     let client = Client { peer: c.peer, end: c.end.clone(), load: c.http.load.clone() };
     // Boxed: the route's state (several KiB) lives only while it runs, instead of sizing every
     // connection's task for its whole life (a task is as big as its largest state).
@@ -172,8 +172,8 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
     let status = StatusCode::try_from(refusal.status).unwrap_or(StatusCode::BadRequest);
     let mut reply = text(status, refusal.why);
     match refusal.status {
-        405 => drop(reply.head.insert_header("allow", "GET, HEAD")),
-        429 => drop(reply.head.insert_header("retry-after", "5")),
+        405 => reply.head.insert_header("allow", "GET, HEAD"),
+        429 => reply.head.insert_header("retry-after", "5"),
         _ => {}
     }
     if egress::write(&mut c.io, reply, false, true).await.is_err() {
@@ -187,8 +187,8 @@ async fn refuse(c: &mut Connection, refusal: Refusal) {
 }
 
 /// Whether `req` would start a file body (what the shutdown grace period does not take on).
-fn starts_download(req: &http_types::Request) -> bool {
-    let path = req.url().path();
+fn starts_download(req: &Request) -> bool {
+    let path = req.path();
     req.method() == Method::Get && Face::of_path(path).is_some_and(|link| link.face.streams_bytes())
 }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use http_types::{Method, Request, Response, StatusCode};
+use http_types::{Method, Response, StatusCode};
 
 use super::access;
 use super::egress::file::FileBody;
@@ -14,6 +14,7 @@ use super::egress::relay::{ByteSource, Load, Relay, Tracked, Upstream, buffer_pl
 use super::egress::{Body, Reply};
 use super::pages;
 use super::plan::{self, Disposition, PlannedBody};
+use super::request::Request;
 use super::state::HttpState;
 use crate::app::{App, BotState, Core, Login};
 use crate::limits::Decision;
@@ -170,8 +171,8 @@ pub(crate) fn text(status: StatusCode, body: &str) -> Reply {
 pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Request) -> Reply {
     let started = Instant::now();
     let method = req.method();
-    let path = req.url().path().to_owned();
-    let ip = app.core.config.http.trust_proxy.client_ip(client.peer.ip(), header(&req, "x-forwarded-for"));
+    let path = req.path().to_owned();
+    let ip = app.core.config.http.trust_proxy.client_ip(client.peer.ip(), req.header("x-forwarded-for"));
     // Behind a trusted proxy the stream table shows the real client, not the proxy.
     let client = Client { peer: SocketAddr::new(ip, client.peer.port()), ..client };
     let decision =
@@ -191,7 +192,7 @@ pub async fn handle(app: Rc<App>, http: Rc<HttpState>, client: Client, req: Requ
     };
     let res = &mut reply.head;
     let cors = &app.core.config.http.cors_origins;
-    if let Some(origin) = access::allowed_origin(cors, header(&req, "origin")) {
+    if let Some(origin) = access::allowed_origin(cors, req.header("origin")) {
         for (name, value) in access::cors_headers(origin, method == Method::Options) {
             res.insert_header(name, value);
         }
@@ -224,7 +225,7 @@ pub struct Client {
 async fn route(app: &App, client: &Client, req: &Request) -> Result<Reply, RouteError> {
     let method = req.method();
     if method == Method::Options
-        && access::allowed_origin(&app.core.config.http.cors_origins, header(req, "origin")).is_some()
+        && access::allowed_origin(&app.core.config.http.cors_origins, req.header("origin")).is_some()
     {
         // A CORS preflight from an allowed origin; `handle` adds the headers.
         return Ok(Reply::empty(StatusCode::NoContent));
@@ -232,7 +233,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Reply, Route
     if method != Method::Get && method != Method::Head {
         return Err(RouteError::MethodNotAllowed);
     }
-    let path = req.url().path();
+    let path = req.path();
     if let Some(link) = Face::of_path(path) {
         return match link.face {
             Face::Download => serve_file(app, client, req, &link, Disposition::Attachment).await,
@@ -254,7 +255,7 @@ async fn route(app: &App, client: &Client, req: &Request) -> Result<Reply, Route
         // Built only for the integration tests: moves the clock on (`?advance=SECS`).
         #[cfg(feature = "test-hooks")]
         "/_test/clock" => {
-            let secs = req.url().query_pairs().find(|(k, _)| k == "advance").and_then(|(_, v)| v.parse().ok());
+            let secs = req.query().and_then(|q| q.strip_prefix("advance=")).and_then(|v| v.parse().ok());
             crate::units::advance_clock(secs.unwrap_or(0));
             Ok(text(StatusCode::Ok, &now_unix().to_string()))
         }
@@ -301,10 +302,6 @@ fn find_link(core: &Core, token: &str) -> Result<Rc<LinkRow>, RouteError> {
     Ok(link)
 }
 
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.header(name).map(|v| v.last().as_str())
-}
-
 /// `/dl` and `/stream`: the plan (validators, preconditions, one byte range), then the bytes.
 async fn serve_file(
     app: &App,
@@ -320,7 +317,7 @@ async fn serve_file(
     let head = req.method() == Method::Head;
     let (len, opened) = file_len(&app.core, &link).await?;
     let now = now_unix();
-    let plan = plan::plan(&link, |name| header(req, name), len, disposition, now);
+    let plan = plan::plan(&link, |name| req.header(name), len, disposition, now);
     let status = StatusCode::try_from(plan.status).expect("plans use statuses http-types knows");
     let body = match plan.body {
         PlannedBody::None | PlannedBody::File { len: 0, .. } => Body::Bytes(Vec::new()),
@@ -343,8 +340,8 @@ async fn serve_file(
         }
     };
     let mut reply = Reply::new(status, body);
-    for (name, value) in &plan.headers {
-        reply.head.insert_header(*name, value.as_str());
+    for (name, value) in plan.headers {
+        reply.head.insert_header(name, value);
     }
     Ok(reply)
 }
@@ -460,7 +457,7 @@ fn misnamed(core: &Core, req: &Request, path: &LinkPath<'_>, link: &LinkRow) -> 
         return None;
     }
     let mut location = path.face.url(&core.base_url, path.token, &link.file_name);
-    if let Some(query) = req.url().query() {
+    if let Some(query) = req.query() {
         location.push('?');
         location.push_str(query);
     }

@@ -9,32 +9,66 @@ pub mod file;
 mod mapped;
 pub mod relay;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io;
 
 use futures_lite::io::AsyncWriteExt;
-use http_types::{Response, StatusCode};
+use http_types::StatusCode;
 
 use self::file::FileBody;
 use self::relay::Relay;
 use crate::http::guard::Guarded;
 
-/// A response: the status line and headers (an http-types `Response`, whose own body is never
-/// set), and the body, which the connection loop writes itself: file and relay sources are not
-/// `Send`, which an http-types body must be.
+/// A response: the status line and headers, and the body, which the connection loop writes
+/// itself: file and relay sources are not `Send`, which an http-types body must be.
 pub struct Reply {
-    pub head: Response,
+    pub head: ResponseHead,
     pub body: Body,
 }
 
 impl Reply {
     pub fn new(status: StatusCode, body: Body) -> Reply {
-        Reply { head: Response::new(status), body }
+        Reply { head: ResponseHead { status, headers: Vec::new() }, body }
     }
 
     /// A reply with no body (`Content-Length: 0`, or none at all for 204 and 304).
     pub fn empty(status: StatusCode) -> Reply {
         Reply::new(status, Body::Bytes(Vec::new()))
+    }
+}
+
+/// A header's value: a constant, or text built for this response.
+pub type HeaderValue = Cow<'static, str>;
+
+/// The status and the header lines of a response, in the order they were set (lower-case names,
+/// as HTTP/2 and most servers send them; HTTP/1.1 names compare without case, RFC 9110 §5.1).
+pub struct ResponseHead {
+    status: StatusCode,
+    headers: Vec<(&'static str, HeaderValue)>,
+}
+
+impl ResponseHead {
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Sets a header, replacing any value it had.
+    pub fn insert_header(&mut self, name: &'static str, value: impl Into<HeaderValue>) {
+        self.remove_header(name);
+        self.headers.push((name, value.into()));
+    }
+
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.headers.iter().map(|(n, v)| (*n, v.as_ref()))
     }
 }
 
@@ -76,18 +110,20 @@ pub async fn write(io: &mut Guarded, reply: Reply, head_only: bool, close: bool)
     let Reply { head: mut res, body } = reply;
     let status = u16::from(res.status());
     let bodiless = status == 204 || status == 304;
-    let close = close || res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+    let close = close || res.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
     for framing in ["connection", "content-length", "transfer-encoding", "date"] {
         res.remove_header(framing);
     }
     let mut head = String::with_capacity(512);
     let _ = write!(head, "HTTP/1.1 {status} {}\r\n", crate::status::reason(status));
-    for (name, values) in res.iter() {
-        for value in values.iter() {
-            let _ = write!(head, "{name}: {value}\r\n");
+    for (name, value) in res.iter() {
+        for part in [name, ": ", value, "\r\n"] {
+            head.push_str(part);
         }
     }
-    let _ = write!(head, "date: {}\r\n", crate::units::http_date(crate::units::now_unix()));
+    head.push_str("date: ");
+    crate::units::with_http_date_now(|date| head.push_str(date));
+    head.push_str("\r\n");
     if !bodiless {
         let _ = write!(head, "content-length: {}\r\n", body.len());
     }
