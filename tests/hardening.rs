@@ -174,7 +174,7 @@ fn a_client_that_stops_reading_is_cut_off() {
 }
 
 #[test]
-fn http10_clients_get_an_answer_and_a_close() {
+fn http10_clients_get_an_answer_and_a_close_unless_they_ask_to_keep_alive() {
     let world = World::new("http10");
     let bot = world.start_bot(&[]);
     let data = bytes(3000, 32);
@@ -193,7 +193,17 @@ fn http10_clients_get_an_answer_and_a_close() {
     .unwrap();
     assert_eq!(res.status, 206);
     assert!(res.body == data[10..20]);
-    // The same connection carries HTTP/1.1 requests afterwards, kept alive.
+    // The old keep-alive extension (ApacheBench, some proxies): answered as kept, and kept.
+    let mut conn = Conn::open(bot.addr()).unwrap();
+    for _ in 0..2 {
+        let res = conn.send(format!("HEAD /dl/{token} HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").as_bytes());
+        let res = res.unwrap();
+        assert_eq!((res.status, res.header("connection")), (200, Some("keep-alive")));
+    }
+    let res = conn.send(b"GET /health HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n").unwrap();
+    assert_eq!(res.header("connection"), Some("close"));
+    assert!(conn.is_closed(WAIT), "close wins over keep-alive");
+    // A new connection carries HTTP/1.1 requests, kept alive.
     let mut conn = Conn::open(bot.addr()).unwrap();
     assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);
     assert_eq!(conn.send(&raw("GET", "/health", &[], false)).unwrap().status, 200);

@@ -67,7 +67,11 @@ pub(crate) async fn serve(mut c: Connection) {
         let draining = c.shutdown.is_fired();
         let close = head.close || draining;
         let head_only = head.request.method() == Method::Head;
-        let (reply, panicked) = answer(&c, head, draining).await;
+        let keep_alive_10 = head.keep_alive_10;
+        let (mut reply, panicked) = answer(&c, head, draining).await;
+        if keep_alive_10 && !close {
+            reply.head.insert_header("connection", "keep-alive");
+        }
         if let Err(e) = egress::write(&mut c.io, reply, head_only, close || panicked).await {
             log::debug!("connection from {} ended: {e}", c.peer);
             let stalled = guard::WriteStalled::is(&e);

@@ -66,8 +66,12 @@ impl Request {
 #[derive(Debug)]
 pub(crate) struct Head {
     pub request: Request,
-    /// The connection closes after the answer (`Connection: close`, or HTTP/1.0).
+    /// The connection closes after the answer (`Connection: close`, or HTTP/1.0 without
+    /// `Connection: keep-alive`).
     pub close: bool,
+    /// An HTTP/1.0 client asked to keep the connection (the old keep-alive extension, which
+    /// ApacheBench and some proxies use): the answer must say `Connection: keep-alive`.
+    pub keep_alive_10: bool,
 }
 
 /// What the bytes read so far hold.
@@ -135,9 +139,10 @@ fn check(parsed: &httparse::Request<'_, '_>) -> Result<Head, Refusal> {
         return Err(refuse(400, "a Host header is required"));
     }
     let request = request_of(method, target, parsed.headers)?;
-    // HTTP/1.0 keep-alive is an old extension; such a client is answered once and closed.
-    let close = http10 || connection_has(parsed.headers, "close");
-    Ok(Head { request, close })
+    // HTTP/1.0 persists only with the old keep-alive extension (RFC 9112 §9.3, Appendix C.2.2).
+    let keep_alive_10 = http10 && connection_has(parsed.headers, "keep-alive");
+    let close = connection_has(parsed.headers, "close") || (http10 && !keep_alive_10);
+    Ok(Head { request, close, keep_alive_10 })
 }
 
 /// Visible ASCII, space and tab: what a field value may hold here (RFC 9110 §5.5 allows obs-text
@@ -300,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn connection_close_and_http10_close_the_connection() {
+    fn connection_close_and_http10_close_the_connection_unless_it_asks_to_keep_it() {
         let close = |head: &[u8]| match scan(head, false) {
             Scan::Complete(h, _) => h.close,
             other => panic!("{other:?}"),
@@ -308,7 +313,8 @@ mod tests {
         assert!(!close(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(close(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n"));
         assert!(close(b"GET / HTTP/1.0\r\n\r\n"));
-        assert!(close(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        assert!(!close(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+        assert!(close(b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"));
     }
 
     #[test]

@@ -105,12 +105,15 @@ impl From<String> for Body {
 
 /// Writes `reply` as HTTP/1.1: status line, headers, `Date`, `Content-Length` (the body's; none
 /// for 204 and 304, RFC 9110 §8.6), and the body unless the request was HEAD; then, with `close`
-/// or a `Connection: close` header, the end of the sending side.
+/// or a `Connection: close` header, the end of the sending side. A `Connection: keep-alive`
+/// header (for an HTTP/1.0 client) is kept unless the connection closes.
 pub async fn write(io: &mut Guarded, reply: Reply, head_only: bool, close: bool) -> io::Result<()> {
     let Reply { head: mut res, body } = reply;
     let status = u16::from(res.status());
     let bodiless = status == 204 || status == 304;
-    let close = close || res.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let connection = res.header("connection");
+    let close = close || connection.is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let keep_alive = !close && connection.is_some_and(|v| v.eq_ignore_ascii_case("keep-alive"));
     for framing in ["connection", "content-length", "transfer-encoding", "date"] {
         res.remove_header(framing);
     }
@@ -127,7 +130,12 @@ pub async fn write(io: &mut Guarded, reply: Reply, head_only: bool, close: bool)
     if !bodiless {
         let _ = write!(head, "content-length: {}\r\n", body.len());
     }
-    head.push_str(if close { "connection: close\r\n\r\n" } else { "\r\n" });
+    head.push_str(match (close, keep_alive) {
+        (true, _) => "connection: close\r\n\r\n",
+        // An HTTP/1.0 client that asked to keep the connection.
+        (false, true) => "connection: keep-alive\r\n\r\n",
+        (false, false) => "\r\n",
+    });
     if bodiless || head_only {
         io.write_all(head.as_bytes()).await?;
     } else {
