@@ -17,6 +17,8 @@ pub(crate) mod buffered;
 pub mod config;
 /// Named, machine-readable moments logged as `event=<name> key=value` lines (a leaf).
 pub(crate) mod event;
+/// Drives the one executor: tasks and the reactor on this thread.
+pub mod executor;
 /// An error shown and compared by its text that keeps its cause as `source()` (a leaf).
 pub(crate) mod failure;
 /// The hot paths, as plain functions for the criterion benches in `benches/`.

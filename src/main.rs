@@ -116,7 +116,7 @@ fn main() -> ExitCode {
     }
     let ex = Rc::new(LocalExecutor::new());
     if arg.as_deref() == Some("--check") {
-        return match smol::block_on(ex.run(run::check(&config, &ex))) {
+        return match streambot::executor::block_on(&ex, run::check(&config, &ex)) {
             Ok(report) => {
                 print!("{report}");
                 ExitCode::SUCCESS
@@ -128,7 +128,7 @@ fn main() -> ExitCode {
         };
     }
     log::info!("streambot {} starting; data in {}", streambot::version(), config.data_dir.display());
-    match smol::block_on(ex.run(run::run(ex.clone(), config))) {
+    match streambot::executor::block_on(&ex, run::run(ex.clone(), config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
