@@ -9,6 +9,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
 
+use async_io::Timer;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::methods::GetFileParams;
 use smol::LocalExecutor;
@@ -17,6 +18,7 @@ use smol::lock::Semaphore;
 
 use super::direct::DirectFile;
 use super::local::{LocalError, Root};
+use super::open_files::{OPEN_FILE_TTL, OpenFiles};
 pub use super::path_cache::Located;
 use super::path_cache::PathCache;
 use super::transport::{TelegramError, Transport};
@@ -97,7 +99,7 @@ pub enum Opened {
     /// Download `path` from the Bot API file URL.
     Cloud(Located),
     /// Read this file, `len` bytes long.
-    Local { file: std::fs::File, len: u64 },
+    Local { file: Rc<std::fs::File>, len: u64 },
     /// Direct mode: read the file from its DC over MTProto.
     Direct(DirectFile),
 }
@@ -123,6 +125,10 @@ struct Inner {
     /// Direct mode's MTProto sessions.
     direct: Option<Pool>,
     cache: RefCell<PathCache>,
+    /// Local mode: descriptors of files just served.
+    open_files: RefCell<OpenFiles>,
+    /// A task closes expired descriptors while the table holds any.
+    sweeping_open: Cell<bool>,
     in_flight: RefCell<Vec<Flight>>,
     ex: Rc<LocalExecutor<'static>>,
     /// Turns for pre-warm calls ([`PREWARM_RUNNING`]).
@@ -171,6 +177,8 @@ impl Files {
             root,
             direct,
             cache: RefCell::new(PathCache::new()),
+            open_files: RefCell::new(OpenFiles::new()),
+            sweeping_open: Cell::new(false),
             in_flight: RefCell::new(Vec::with_capacity(MAX_IN_FLIGHT)),
             ex,
             prewarm_turns: Semaphore::new(PREWARM_RUNNING),
@@ -256,8 +264,16 @@ impl Files {
         let mut retried = false;
         loop {
             let located = self.locate(file_id).await.map_err(FileError::Telegram)?;
+            let now = Instant::now();
+            if let Some((file, len)) = self.0.open_files.borrow().get(&located.path, now) {
+                return Ok(Opened::Local { file, len });
+            }
             match root.open(&located.path) {
-                Ok((file, len)) => return Ok(Opened::Local { file, len }),
+                Ok((file, len)) => {
+                    let file = Rc::new(file);
+                    self.keep_open(&located.path, file.clone(), len, now);
+                    return Ok(Opened::Local { file, len });
+                }
                 Err(LocalError::Missing) if !retried => {
                     log::debug!("local file of {} vanished; asking getFile again", short(file_id));
                     self.0.cache.borrow_mut().remove(file_id);
@@ -269,6 +285,27 @@ impl Files {
                 Err(LocalError::Io(e)) => return Err(FileError::Io(e)),
             }
         }
+    }
+
+    /// Keeps `file` open for the next requests of `path`, and starts the task that closes
+    /// expired descriptors unless it runs.
+    fn keep_open(&self, path: &str, file: Rc<std::fs::File>, len: u64, now: Instant) {
+        self.0.open_files.borrow_mut().put(path, file, len, now);
+        if self.0.sweeping_open.replace(true) {
+            return;
+        }
+        let files = Rc::downgrade(&self.0);
+        let sweep = async move {
+            loop {
+                Timer::after(OPEN_FILE_TTL).await;
+                let Some(inner) = files.upgrade() else { return };
+                if inner.open_files.borrow_mut().sweep(Instant::now()) == 0 {
+                    inner.sweeping_open.set(false);
+                    return;
+                }
+            }
+        };
+        self.0.ex.spawn(sweep).detach();
     }
 
     /// Local mode: asks for `file_id` in the background so the local server fetches it from

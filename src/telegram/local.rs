@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_lite::io::AsyncRead;
@@ -222,13 +223,15 @@ fn finish(opened: rustix::io::Result<OwnedFd>, path: &str) -> Result<(File, u64)
 /// A file read from `pos` on with `pread` on the executor thread: always ready, no buffer of its
 /// own (page-cache reads take microseconds; `smol::fs::File` would add an 8 MiB buffer per file).
 pub struct LocalFile {
-    file: File,
+    /// Shared with other bodies of the same file and the open-file table: every read names its
+    /// offset, so none moves another's position.
+    file: Rc<File>,
     pos: u64,
 }
 
 impl LocalFile {
-    pub fn new(file: File, start: u64) -> LocalFile {
-        LocalFile { file, pos: start }
+    pub fn new(file: impl Into<Rc<File>>, start: u64) -> LocalFile {
+        LocalFile { file: file.into(), pos: start }
     }
 
     /// Hands the file and the current position to `send`, which sends bytes from there on and

@@ -14,6 +14,7 @@ pub mod flood;
 pub mod lanes;
 pub mod local;
 pub mod multipart;
+pub mod open_files;
 pub mod path_cache;
 pub mod poller;
 pub mod retry;
