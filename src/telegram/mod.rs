@@ -6,8 +6,6 @@ pub mod calls;
 pub mod direct;
 pub mod dispatch;
 pub mod error;
-// Groundwork for reading file bytes over MTProto; nothing calls the decoder until that path lands.
-#[allow(dead_code)]
 pub mod file_id;
 pub mod files;
 pub mod flood;
