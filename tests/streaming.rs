@@ -167,6 +167,23 @@ fn upstream_cut_mid_body_aborts_the_download() {
 }
 
 #[test]
+fn a_kept_connection_telegram_closed_meanwhile_is_retried_on_a_fresh_one() {
+    let world = World::new("stalekept");
+    let bot = world.start_bot(&[]);
+    let data = bytes(200_000, 15);
+    let file = world.tg.add_file(data.clone(), "k.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    // Read to its end, the first download leaves its connection to the next one.
+    assert!(get(bot.addr(), &format!("/dl/{token}")).body == data);
+    // Telegram closes that connection without an answer, as a server whose idle timeout ran out.
+    world.tg.fail_next("file", Fault::Drop);
+    let res = request(bot.addr(), "GET", &format!("/dl/{token}"), &["Range: bytes=1000-1999"]);
+    assert_eq!(res.status, 206, "{}", bot.output());
+    assert!(res.body == data[1000..2000]);
+    assert_eq!(world.tg.file_requests().len(), 3, "the range was asked for twice: kept, then fresh");
+}
+
+#[test]
 fn stream_route_serves_inline() {
     let world = World::new("inline");
     let bot = world.start_bot(&[]);

@@ -1,7 +1,7 @@
 //! The Bot API over TLS, as every real user reaches it: the fake Telegram behind a TLS front
 //! whose CA is made at test time, trusted through `TELEGRAM_CA_FILE` or not at all.
 
-use crate::harness::{WAIT, World, bytes, get};
+use crate::harness::{WAIT, World, bytes, get, request};
 use crate::support::bot_process::BotProcess;
 use crate::support::tls_front::TlsFront;
 
@@ -23,6 +23,31 @@ fn over_tls_with_the_ca_file_the_bot_logs_in_polls_replies_and_serves_a_download
     assert!(res.body == data, "the download is byte-exact ({} of {} bytes)", res.body.len(), data.len());
     assert!(!world.tg.file_requests().is_empty(), "the bytes came from the fake's /file/ route, over TLS");
     assert!(front.handshakes() >= 1, "the calls went through the TLS front");
+}
+
+#[test]
+fn downloads_read_to_their_end_hand_their_tls_connection_to_the_next_one() {
+    let world = World::new("tlsreuse");
+    let front = TlsFront::start(world.tg.addr());
+    let ca = world.data.path().join("test-ca.pem");
+    std::fs::write(&ca, &front.ca_pem).unwrap();
+    let bot = world.start_bot(&[("TELEGRAM_API_URL", &front.url()), ("TELEGRAM_CA_FILE", &ca.display().to_string())]);
+    let data = bytes(300_000, 112);
+    let file = world.tg.add_file(data.clone(), "seek.bin", "application/octet-stream");
+    let token = world.link_for(&file);
+    assert_eq!(get(bot.addr(), &format!("/dl/{token}")).status, 200, "{}", bot.output());
+    let before = front.handshakes();
+    // A player seeking: one range after another, each a download of its own from Telegram.
+    for i in 0..6 {
+        let start = i * 40_000;
+        let range = format!("range: bytes={start}-{}", start + 9_999);
+        let res = request(bot.addr(), "GET", &format!("/dl/{token}"), &[&range]);
+        assert_eq!(res.status, 206, "{}", bot.output());
+        assert!(res.body == data[start..start + 10_000], "range {i} is byte-exact");
+    }
+    // Six fresh connections would be six more handshakes (one spare for a call that raced).
+    assert!(front.handshakes() <= before + 1, "{} handshakes after {before}", front.handshakes());
+    assert_eq!(world.tg.file_requests().len(), 7, "every range was a download of its own");
 }
 
 #[test]

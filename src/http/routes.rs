@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-use http_types::{Method, Response, StatusCode};
+use http_types::{Method, StatusCode};
 
 use super::access;
 use super::egress::file::FileBody;
@@ -425,7 +425,7 @@ async fn cloud(
     whole: bool,
 ) -> Result<(Upstream, u64), RouteError> {
     let upstream_range = (!whole).then(|| format!("bytes={start}-{}", start + len - 1));
-    let mut upstream = match core.files.api().download(&located.path, upstream_range.as_deref()).await {
+    let upstream = match core.files.api().download(&located.path, upstream_range.as_deref()).await {
         Ok(upstream) => upstream,
         Err(e) => {
             // The path may have gone stale before its cache entry did: ask Telegram next time.
@@ -434,9 +434,9 @@ async fn cloud(
         }
     };
     // Telegram may ignore Range and answer 200 with the whole file: then skip to the start.
-    let skip = match u16::from(upstream.status()) {
+    let skip = match upstream.status {
         206 => {
-            let served = header_of(&upstream, "content-range").unwrap_or_default();
+            let served = upstream.content_range.unwrap_or_default();
             if !served.starts_with(&format!("bytes {start}-")) {
                 return Err(RouteError::Upstream(TelegramError::Decode(
                     format!("upstream sent range '{served}'").into(),
@@ -446,7 +446,7 @@ async fn cloud(
         }
         _ => start,
     };
-    Ok((Upstream::Http(upstream.take_body()), skip))
+    Ok((Upstream::Http(upstream.body), skip))
 }
 
 /// A named link whose name is not the file's (renamed, mistyped, cut differently): `301` to the
@@ -508,10 +508,6 @@ fn playlist(core: &Core, req: &Request, path: &LinkPath<'_>) -> Result<Reply, Ro
     res.insert_header("x-content-type-options", "nosniff");
     res.insert_header("cache-control", "private, no-store");
     Ok(reply)
-}
-
-fn header_of(res: &Response, name: &str) -> Option<String> {
-    res.header(name).map(|v| v.last().as_str().to_owned())
 }
 
 #[cfg(test)]

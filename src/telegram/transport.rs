@@ -27,8 +27,14 @@ use super::calls::{self, CallPolicy, Deadline, Patience};
 use super::flood::FloodTable;
 use super::multipart;
 
-/// Idle connections kept for reuse (the long poll holds one, replies use another).
+/// Idle connections kept for reuse by calls and file downloads alike (the long poll holds one,
+/// replies use another).
 const MAX_IDLE: usize = 4;
+/// An idle connection older than this is closed instead of reused. A server that closed it says
+/// so at once (the call is then retried on a fresh one), but a connection a NAT or firewall
+/// forgot on the way hangs until the deadline; this keeps that case rare. nginx, in front of
+/// most HTTP APIs, keeps an idle connection 75 s by default (`keepalive_timeout`).
+const IDLE_REUSE: Duration = Duration::from_secs(30);
 /// Calls on the wire at once, other than the long poll and `getFile`: updates run side by side,
 /// but each TLS connection costs tens of KiB, so replies beyond this wait for a turn (never while
 /// sleeping out a 429). `getFile` has its own bounds (one per download, four pre-warms) and must
@@ -156,7 +162,8 @@ struct Inner {
     endpoint: Endpoint,
     token: String,
     tls: Option<TlsConnector>,
-    idle: Mutex<Vec<Conn>>,
+    /// Connections that carried a whole answer, and when they were put back.
+    idle: Mutex<Vec<(Conn, Instant)>>,
     long_poll_deadline: Duration,
     /// Turns on the wire (see [`MAX_CALLS_ON_WIRE`]).
     wire: Semaphore,
@@ -226,14 +233,18 @@ impl Transport {
         Ok(Conn(Arc::new(Mutex::new(stream))))
     }
 
+    /// The most recently used idle connection young enough to reuse; older ones are closed.
     fn take_idle(&self) -> Option<Conn> {
-        self.inner.idle.lock().expect("idle pool lock is never poisoned").pop()
+        let mut idle = self.inner.idle.lock().expect("idle pool lock is never poisoned");
+        let now = Instant::now();
+        idle.retain(|(_, since)| now.duration_since(*since) < IDLE_REUSE);
+        idle.pop().map(|(conn, _)| conn)
     }
 
     fn put_idle(&self, conn: Conn) {
         let mut idle = self.inner.idle.lock().expect("idle pool lock is never poisoned");
         if idle.len() < MAX_IDLE {
-            idle.push(conn);
+            idle.push((conn, Instant::now()));
         }
     }
 
@@ -422,20 +433,31 @@ impl Transport {
         self.inner.flood.lock().expect("flood table lock is never poisoned").hold(chat, now + wait, now);
     }
 
-    /// Starts downloading `file_path` (from `getFile`) on a fresh connection, asking for `range`
-    /// (`bytes=…` value) if given. Returns the response with its body still streaming; the
-    /// deadline covers the response head only.
-    pub async fn download(&self, file_path: &str, range: Option<&str>) -> Result<Response, TelegramError> {
+    /// Starts downloading `file_path` (from `getFile`), asking for `range` (`bytes=…` value) if
+    /// given, on an idle connection if one is young enough (a stale one is retried once on a
+    /// fresh connection: a GET may be sent twice). Returns the answer with its body still
+    /// streaming; the deadline covers the response head only. Reuse saves a TCP and a TLS
+    /// handshake per download, two round trips to Telegram on every seek of a player.
+    pub async fn download(&self, file_path: &str, range: Option<&str>) -> Result<Download, TelegramError> {
         let url = self.url(&format!("file/bot{}/{}", self.inner.token, file_path))?;
-        let mut req = Request::new(Method::Get, url);
-        if let Some(range) = range {
-            req.insert_header("range", range);
-        }
-        let fetch = async {
-            let conn = self.connect().await?;
-            async_h1::client::connect(conn, req).await.map_err(network)
+        let make = || {
+            let mut req = Request::new(Method::Get, url.clone());
+            if let Some(range) = range {
+                req.insert_header("range", range);
+            }
+            req
         };
-        let res = fetch
+        let fetch = async {
+            if let Some(conn) = self.take_idle()
+                && let Ok(res) = async_h1::client::connect(conn.clone(), make()).await
+            {
+                return Ok((conn, res));
+            }
+            let conn = self.connect().await?;
+            let res = async_h1::client::connect(conn.clone(), make()).await.map_err(network)?;
+            Ok((conn, res))
+        };
+        let (conn, res) = fetch
             .or(async {
                 async_io::Timer::after(CALL_DEADLINE).await;
                 Err(TelegramError::Timeout)
@@ -449,7 +471,54 @@ impl Transport {
                 retry_after: None,
             });
         }
-        Ok(res)
+        Ok(Download::new(res, conn, self.clone()))
+    }
+}
+
+/// A Bot API file download under way: the answer's status and `Content-Range`, and its body.
+pub struct Download {
+    pub status: u16,
+    pub content_range: Option<String>,
+    pub body: DownloadBody,
+}
+
+impl Download {
+    fn new(mut res: Response, conn: Conn, pool: Transport) -> Download {
+        let close = res.header("connection").is_some_and(|v| v.as_str().eq_ignore_ascii_case("close"));
+        let chunked = res.header("transfer-encoding").is_some();
+        // Only a body whose end is its declared length leaves the connection ready for the next
+        // request; chunked bodies end at a terminator read after their last byte.
+        let left = res.len().filter(|_| !close && !chunked).map(|n| n as u64);
+        Download {
+            status: u16::from(res.status()),
+            content_range: res.header("content-range").map(|v| v.last().as_str().to_owned()),
+            body: DownloadBody { body: res.take_body(), keep: left.map(|_| (conn, pool)), left: left.unwrap_or(0) },
+        }
+    }
+}
+
+/// A download's body. Once it has handed on its declared length, its connection goes back to
+/// the idle pool; a body dropped before that (a viewer who left, a seek) closes it.
+pub struct DownloadBody {
+    body: Body,
+    /// The connection and the pool it returns to; `None` when it cannot carry another request.
+    keep: Option<(Conn, Transport)>,
+    /// Declared bytes not yet read.
+    left: u64,
+}
+
+impl AsyncRead for DownloadBody {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let n = std::task::ready!(Pin::new(&mut this.body).poll_read(cx, buf))?;
+        this.left = this.left.saturating_sub(n as u64);
+        if this.left == 0
+            && n > 0
+            && let Some((conn, pool)) = this.keep.take()
+        {
+            pool.put_idle(conn);
+        }
+        Poll::Ready(Ok(n))
     }
 }
 

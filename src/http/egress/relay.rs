@@ -18,6 +18,7 @@ use crate::http::guard::Guarded;
 use crate::memory::stream_tracker::StreamGuard;
 use crate::telegram::direct::DirectBody;
 use crate::telegram::local::LocalFile;
+use crate::telegram::transport::DownloadBody;
 
 /// Default per-stream buffer size: one allocation for the life of a response.
 pub const BUFFER_SIZE: usize = 64 * 1024;
@@ -78,7 +79,7 @@ impl Drop for Entered {
 
 /// What a body reads from: a Bot API file download or a file on our disk.
 pub enum Upstream {
-    Http(http_types::Body),
+    Http(DownloadBody),
     File(LocalFile),
 }
 
